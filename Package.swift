@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module graph (see ARCHITECTURE.md):
+//   mlp, MLPBench -> MLPKit -> MLPTraining -> MLPCore
+// MLPTraining depends on MLPCore only: the training stack never sees a concrete GPU backend.
+let package = Package(
+    name: "MLPKit",
+    products: [
+        .library(name: "MLPKit", targets: ["MLPKit"]),
+        .executable(name: "mlp", targets: ["mlp"]),
+        .executable(name: "MLPBench", targets: ["MLPBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "MLPCore"),
+        .target(name: "MLPTraining", dependencies: ["MLPCore"]),
+        .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining"]),
+        .target(
+            name: "MLPCommandLine",
+            dependencies: ["MLPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "mlp", dependencies: ["MLPCommandLine"]),
+        .executableTarget(name: "MLPBench", dependencies: ["MLPKit"], path: "Benchmarks/MLPBench"),
+        .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore"]),
+        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit"]),
+        .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPCommandLine", "mlp"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
