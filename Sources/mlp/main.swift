@@ -1,1 +1,3 @@
-print("placeholder")
+import MLPCommandLine
+
+MLPCommand.main()

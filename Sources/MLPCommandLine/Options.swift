@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import MLPKit
+
+/// Model flags shared by `train`, `summary` and `check`.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Features per sample (inferred from --data when there is data).")
+    var inputDim: Int?
+
+    @Option(help: "Hidden Dense layers as UNITS:ACTIVATION, comma-separated.")
+    var layers: String = "64:relu,32:relu"
+
+    @Option(help: "The output layer as UNITS:ACTIVATION (inferred from the labels when omitted).")
+    var output: String?
+
+    /// Builds the Sequential model these flags describe.
+    func makeModel(inputDim: Int, output: LayerSpec, seed: UInt64?, backend: any Backend) throws -> Sequential {
+        let hidden = try LayerSpec.list(layers, flag: "--layers")
+        return Sequential(inputDim: inputDim,
+                          (hidden + [output]).map { Dense($0.units, activation: $0.activation) },
+                          seed: seed, backend: backend)
+    }
+
+    func outputSpec() throws -> LayerSpec? {
+        try output.map { try LayerSpec($0, flag: "--output") }
+    }
+}
+
+/// `--device` and `--seed`.
+struct RunOptions: ParsableArguments {
+    @Option(help: "cpu | gpu | auto (default: $MLP_DEVICE, else auto).")
+    var device: String?
+
+    @Option(help: "Seed for initial weights and shuffling: the same seed on the same device gives the same numbers.")
+    var seed: UInt64?
+
+    func backend(announce: Bool) throws -> any Backend {
+        let name = device ?? ProcessInfo.processInfo.environment["MLP_DEVICE"] ?? "auto"
+        let (backend, note) = try Device(name: name).makeBackend()
+        if announce, let note { print(note) }
+        return backend
+    }
+}
+
+/// Label-column flags shared by commands that read labelled CSV files.
+struct LabelOptions: ParsableArguments {
+    @Option(help: "The label column, by name or 0-based index (default: the column named 'label', else the last).")
+    var labelColumn: String?
+
+    @Option(help: "One-hot label columns, comma-separated (instead of --label-column).")
+    var labelColumns: String?
+}
+
+/// Runs `body`, turning an ``MLPError`` into one line on standard error and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as MLPError {
+        FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
+        throw ExitCode(1)
+    }
+}
+
+/// Writes `text` to `path` through a temporary file and a rename.
+func writeAtomically(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    do {
+        try text.data(using: .utf8)!.write(to: url, options: .atomic)
+    } catch {
+        throw MLPError.fileNotReadable(path: path, reason: "cannot write: \(error.localizedDescription)")
+    }
+}
+
+/// `loss: 0.1234 - accuracy: 0.9500`.
+func formatLogs(_ logs: [(String, Float)]) -> String {
+    logs.map { "\($0.0): " + String(format: "%.4f", Double($0.1)) }.joined(separator: " - ")
+}
+
+/// `{"loss": 0.1234, "accuracy": 0.95}` with full float precision.
+func jsonLogs(_ logs: [(String, Float)]) -> String {
+    "{" + logs.map { "\"\($0.0)\": \(History.jsonNumber($0.1))" }.joined(separator: ", ") + "}"
+}

@@ -1,0 +1,167 @@
+import ArgumentParser
+import Foundation
+import MLPKit
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Evaluate a saved model on a labelled CSV file.")
+
+    @Option(help: "A model file saved by `mlp train --save`.")
+    var model: String
+    @Option(help: "Labelled data: a CSV file with a header row.")
+    var data: String
+    @OptionGroup var labels: LabelOptions
+    @Option(help: "Samples per batch.")
+    var batchSize: Int = 32
+    @Flag(help: "Print {\"loss\": …, \"accuracy\": …} instead of text.")
+    var json = false
+    @OptionGroup var runOptions: RunOptions
+
+    func run() throws {
+        try reportingErrors {
+            let network = try ModelFile.load(from: model, backend: try runOptions.backend(announce: false))
+            guard let loss = network.loss else {
+                throw MLPError.notReady("\(model): the model was saved without a loss (not compiled), so it cannot be evaluated")
+            }
+            let loaded = try LabeledData(path: data, labelColumn: labels.labelColumn, labelColumns: labels.labelColumns,
+                                         requireLabels: true)
+            try checkFeatureCount(loaded.x, model: network, path: data)
+            try loaded.checkLabels(loss: loss, outputUnits: network.outputUnits)
+            let logs = try network.evaluate(x: loaded.x, y: loaded.y!, batchSize: batchSize)
+            print(json ? jsonLogs(logs) : formatLogs(logs))
+        }
+    }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a saved model on a CSV file: one output row per sample, values as %.8g, no header.")
+
+    @Option(help: "A model file saved by `mlp train --save`.")
+    var model: String
+    @Option(help: "Input data: a CSV file with a header row; a column named 'label' is ignored.")
+    var data: String
+    @Option(help: "Write the predictions to this file instead of standard output.")
+    var output: String?
+    @Option(help: "Samples per batch.")
+    var batchSize: Int = 32
+    @OptionGroup var runOptions: RunOptions
+
+    func run() throws {
+        try reportingErrors {
+            let network = try ModelFile.load(from: model, backend: try runOptions.backend(announce: false))
+            let loaded = try LabeledData(path: data, labelColumn: nil, labelColumns: nil, requireLabels: false)
+            try checkFeatureCount(loaded.x, model: network, path: data)
+            let predictions = try network.predict(loaded.x, batchSize: batchSize)
+            var text = ""
+            for row in 0..<predictions.rowCount {
+                text += predictions.row(row).map { String(format: "%.8g", Double($0)) }.joined(separator: ",") + "\n"
+            }
+            if let output { try writeAtomically(text, to: output) } else { print(text, terminator: "") }
+        }
+    }
+}
+
+/// The model's input width must match the data's feature columns.
+func checkFeatureCount(_ x: Tensor, model: Sequential, path: String) throws {
+    guard x.columnCount == model.inputDim else {
+        throw MLPError.shapeMismatch("\(path) has \(x.columnCount) feature columns but the model expects \(model.inputDim)")
+    }
+}
+
+struct Summary: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the Keras summary of a model file or of the model flags.")
+
+    @Argument(help: "A model file saved by `mlp train --save` (instead of model flags).")
+    var file: String?
+    @OptionGroup var model: ModelOptions
+    @Option(help: "keras2 (tf-keras text, default) | keras3 (box-drawn table).")
+    var style: String = "keras2"
+
+    func run() throws {
+        try reportingErrors {
+            guard let summaryStyle = SummaryStyle(rawValue: style) else {
+                throw MLPError.unknownName(kind: "summary style", received: style, valid: SummaryStyle.allCases.map(\.rawValue))
+            }
+            let network: Sequential
+            if let file {
+                network = try ModelFile.load(from: file)
+            } else {
+                guard let inputDim = model.inputDim else {
+                    throw MLPError.invalidArgument("summary needs --input-dim (or a model file)")
+                }
+                guard let output = try model.outputSpec() else {
+                    throw MLPError.invalidArgument("summary needs --output UNITS:ACTIVATION (or a model file)")
+                }
+                network = try model.makeModel(inputDim: inputDim, output: output, seed: 0, backend: CPUBackend.shared)
+            }
+            print(network.summary(style: summaryStyle), terminator: "")
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The sanity procedure: predict on a random tensor, compile, evaluate and fit on random data (then on real data, with --data), and report whether the loss went down.")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Real data to repeat the procedure on (a labelled CSV file); also infers --input-dim and --output.")
+    var data: String?
+    @OptionGroup var labels: LabelOptions
+    @Option(help: "Loss name (default from the output layer).")
+    var loss: String?
+    @Option(help: "Epochs of fitting on each data set.")
+    var epochs: Int = 20
+    @OptionGroup var runOptions: RunOptions
+
+    func run() throws {
+        try reportingErrors {
+            let backend = try runOptions.backend(announce: true)
+            let real = try data.map { try LabeledData(path: $0, labelColumn: labels.labelColumn, labelColumns: labels.labelColumns, requireLabels: true) }
+            guard let inputDim = real?.x.columnCount ?? model.inputDim else {
+                throw MLPError.invalidArgument("check needs --input-dim (or --data to infer it)")
+            }
+            if let declared = model.inputDim, declared != inputDim {
+                throw MLPError.shapeMismatch("the data has \(inputDim) feature columns but --input-dim is \(declared)")
+            }
+            guard let output = try model.outputSpec() ?? real?.inferredOutput() else {
+                throw MLPError.invalidArgument("check needs --output UNITS:ACTIVATION (or --data to infer it)")
+            }
+            let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: real?.oneHot ?? false)
+            try real?.checkLabels(loss: lossKind, outputUnits: output.units)
+
+            let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
+            print("1. predict on a random tensor of shape [64, \(inputDim)]")
+            let report = try network.sanityCheck(loss: lossKind, epochs: epochs)
+            print("   output shape: \(report.predictionShape) (expected [64, \(output.units)])")
+            print("2. compile: loss \(lossKind.kerasName), optimizer Adam(learning_rate=0.01)")
+            print("3. evaluate on random data: " + formatLogs(report.initialLogs))
+            var passed = report.lossWentDown && report.predictionShape == [64, output.units]
+            print("4. fit \(epochs) epochs on random data: loss \(fourDigits(report.initialLogs[0].1)) -> \(fourDigits(report.losses.last ?? .nan)): " + (report.lossWentDown ? "went down" : "did NOT go down"))
+            if let real {
+                let count = min(real.x.rowCount, 256)
+                let fresh = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
+                try fresh.compile(optimizer: Adam(learningRate: 0.01), loss: lossKind, metrics: defaultMetrics(for: lossKind))
+                let x = real.x.rows(0..<count), y = real.y!.rows(0..<count)
+                let before = try fresh.evaluate(x: x, y: y)
+                let history = try fresh.fit(x: x, y: y, batchSize: 16, epochs: epochs, verbose: 0)
+                let after = history.history["loss"]?.last ?? .nan
+                let down = after < before[0].1
+                passed = passed && down
+                print("5. real data (\(count) samples of \(real.table.path)): evaluate " + formatLogs(before)
+                      + "; after \(epochs) epochs loss \(fourDigits(after)): " + (down ? "went down" : "did NOT go down"))
+            }
+            print(passed ? "check passed: the model is ready for real training" : "check FAILED: see the steps above")
+            if !passed { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Devices: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the devices this build can train on.")
+
+    func run() {
+        for line in Device.inventory() { print(line) }
+    }
+}
+
+func fourDigits(_ value: Float) -> String { String(format: "%.4f", Double(value)) }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import MLPKit
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model on a CSV file, or on the embedded digits data set when no --data is given.")
+
+    @Option(help: "Training data: a CSV file with a header row.")
+    var data: String?
+    @OptionGroup var labels: LabelOptions
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Loss name (default from the output layer: softmax → sparse_categorical_crossentropy, sigmoid → binary_crossentropy, else mean_squared_error).")
+    var loss: String?
+    @Option(help: "adam | sgd | rmsprop.")
+    var optimizer: String = "adam"
+    @Option(help: "Learning rate (default: the optimizer's Keras default).")
+    var learningRate: Float?
+    @Option(help: "Passes over the training data.")
+    var epochs: Int = 20
+    @Option(help: "Samples per gradient step.")
+    var batchSize: Int = 32
+    @Option(help: "Fraction of the training data (the last samples) held out for validation.")
+    var validationSplit: Float = 0
+    @Option(help: "A CSV file to validate on after each epoch (overrides --validation-split).")
+    var validationData: String?
+    @Option(help: "A CSV file to evaluate on after training.")
+    var testData: String?
+    @OptionGroup var runOptions: RunOptions
+    @Option(help: "0 silent, 1 progress bar, 2 one line per epoch.")
+    var verbose: Int = 1
+    @Option(help: "Write Keras' History.history as JSON to this file.")
+    var historyJson: String?
+    @Option(help: "Save the trained model to this file.")
+    var save: String?
+
+    func validate() throws {
+        guard [0, 1, 2].contains(verbose) else { throw ValidationError("--verbose must be 0, 1 or 2, got \(verbose)") }
+        guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        guard validationSplit >= 0 && validationSplit < 1 else {
+            throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let optimizerName = try OptimizerName(keras: optimizer)
+            let backend = try runOptions.backend(announce: verbose > 0)
+            var train: (x: Tensor, y: Tensor)
+            var test: (x: Tensor, y: Tensor)?
+            var outputSpec = try model.outputSpec()
+            var oneHot = false
+            var source: LabeledData?
+            if let data {
+                let loaded = try LabeledData(path: data, labelColumn: labels.labelColumn, labelColumns: labels.labelColumns,
+                                             requireLabels: true)
+                train = (loaded.x, loaded.y!)
+                outputSpec = outputSpec ?? loaded.inferredOutput()
+                oneHot = loaded.oneHot
+                source = loaded
+            } else {
+                let digits = Datasets.digits()
+                let split = Datasets.trainTestSplit(x: digits.x, y: digits.y, testFraction: 0.2, seed: 0)
+                train = split.train
+                test = split.test
+                outputSpec = outputSpec ?? LayerSpec(units: 10, activation: .softmax)
+                if verbose > 0 {
+                    print("No --data: training on the embedded UCI digits data set (\(train.x.rowCount) training, \(split.test.x.rowCount) test samples, 64 features, 10 classes).")
+                }
+            }
+            let inputDim = train.x.columnCount
+            if let declared = model.inputDim, declared != inputDim {
+                throw MLPError.shapeMismatch("the data has \(inputDim) feature columns but --input-dim is \(declared)")
+            }
+            let output = outputSpec!
+            let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: oneHot)
+            try source?.checkLabels(loss: lossKind, outputUnits: output.units)
+
+            let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
+            try network.compile(optimizer: optimizerName.make(learningRate: learningRate), loss: lossKind,
+                                metrics: defaultMetrics(for: lossKind))
+            if verbose > 0 { network.printSummary() }
+
+            var validation: (x: Tensor, y: Tensor)?
+            if let validationData {
+                let loaded = try LabeledData(path: validationData, labelColumn: labels.labelColumn,
+                                             labelColumns: labels.labelColumns, requireLabels: true)
+                try loaded.checkLabels(loss: lossKind, outputUnits: output.units)
+                validation = (loaded.x, loaded.y!)
+            }
+            if let testData {
+                let loaded = try LabeledData(path: testData, labelColumn: labels.labelColumn,
+                                             labelColumns: labels.labelColumns, requireLabels: true)
+                try loaded.checkLabels(loss: lossKind, outputUnits: output.units)
+                test = (loaded.x, loaded.y!)
+            }
+            let history = try network.fit(x: train.x, y: train.y, batchSize: batchSize, epochs: epochs, verbose: verbose,
+                                          validationSplit: validationSplit, validationData: validation)
+            if let test {
+                let logs = try network.evaluate(x: test.x, y: test.y, batchSize: batchSize)
+                print("Test " + formatLogs(logs).replacingOccurrences(of: " - ", with: " - test "))
+            }
+            if let historyJson { try writeAtomically(history.jsonString() + "\n", to: historyJson) }
+            if let save {
+                try ModelFile.save(network, to: save)
+                if verbose > 0 { print("Saved the model to \(save)") }
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import MLPCore
+
+/// Data sets that ship inside MLPKit, so a model can be trained with nothing downloaded.
+public enum Datasets {
+    /// The UCI ML hand-written digits (scikit-learn's `load_digits`): 1797 samples of 8×8 pixels, each
+    /// 0…16, and the digit 0–9. Features are scaled to [0, 1] (divided by 16); labels are class indices.
+    public static func digits() -> (x: Tensor, y: Tensor) {
+        var pixels = [Float]()
+        var labels = [Float]()
+        pixels.reserveCapacity(1797 * 64)
+        let a = UInt8(ascii: "a"), zero = UInt8(ascii: "0")
+        for line in digitsEncoded.utf8.split(separator: UInt8(ascii: "\n")) {
+            labels.append(Float(line[line.startIndex] - zero))
+            for byte in line.dropFirst() { pixels.append(Float(byte - a) / 16) }
+        }
+        return (Tensor(shape: [labels.count, 64], scalars: pixels), Tensor(shape: [labels.count, 1], scalars: labels))
+    }
+
+    /// A fixed, seeded split into training and test samples: the samples are permuted with `seed`, and
+    /// the last `testFraction` become the test set.
+    public static func trainTestSplit(x: Tensor, y: Tensor, testFraction: Double = 0.2, seed: UInt64 = 0)
+        -> (train: (x: Tensor, y: Tensor), test: (x: Tensor, y: Tensor)) {
+        var random = PhiloxRandom(seed: seed, stream: 0x5_0117)
+        let order = random.permutation(x.rowCount)
+        let testCount = Int((Double(x.rowCount) * testFraction).rounded())
+        let trainIndices = order.prefix(x.rowCount - testCount)
+        let testIndices = order.suffix(testCount)
+        return ((x.gatheringRows(trainIndices), y.gatheringRows(trainIndices)),
+                (x.gatheringRows(testIndices), y.gatheringRows(testIndices)))
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import MLPCore
+
+/// MLPKit's provisional model file: JSON holding the model config (Keras-shaped), the compile config and
+/// every weight. Keras-compatible `.h5`/`.keras` files replace it as the default in the model-files work;
+/// this format stays readable.
+///
+/// Writes go to a temporary file in the same folder, then a rename, so an interrupted save never leaves a
+/// half-written file or destroys the previous one.
+public enum ModelFile {
+    static let format = "mlpkit-model-v0"
+
+    /// Saves the model's architecture, compile settings (if compiled) and weights to `path`.
+    public static func save(_ model: Sequential, to path: String) throws {
+        var layers: [[String: Any]] = []
+        for layer in model.layers {
+            var config: [String: Any] = ["name": layer.name]
+            for (key, value) in layer.config { config[key] = value.json }
+            layers.append(["class_name": layer.kerasClassName, "config": config])
+        }
+        var weights: [[String: Any]] = []
+        for layer in model.layers {
+            for parameter in layer.parameters {
+                weights.append(["name": "\(layer.name)/\(parameter.name)", "shape": parameter.shape,
+                                "values": model.backend.download(parameter.value).map(Double.init)])
+            }
+        }
+        var root: [String: Any] = [
+            "format": format,
+            "model_config": ["class_name": "Sequential",
+                             "config": ["name": model.name, "input_dim": model.inputDim, "layers": layers]],
+            "seed": String(model.seed),
+            "weights": weights,
+        ]
+        if let optimizer = model.optimizer, let loss = model.loss {
+            var optimizerConfig: [String: Any] = [:]
+            for (key, value) in optimizer.config { optimizerConfig[key] = value.json }
+            root["training_config"] = [
+                "loss": loss.kerasName, "from_logits": loss.isFromLogits,
+                "metrics": model.metrics.map(\.kerasName),
+                "optimizer_config": ["class_name": optimizer.kerasClassName, "config": optimizerConfig],
+            ]
+        }
+        let data = try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        do {
+            try data.write(to: temporary)
+            if FileManager.default.fileExists(atPath: url.path) {
+                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+            } else {
+                try FileManager.default.moveItem(at: temporary, to: url)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw MLPError.fileNotReadable(path: path, reason: "cannot write the model: \(error.localizedDescription)")
+        }
+    }
+
+    /// Loads a model saved by ``save(_:to:)`` onto `backend`, compiled again if it was compiled.
+    public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw MLPError.fileNotReadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be opened" : "no such file")
+        }
+        func bad(_ reason: String) -> MLPError { .malformedFile(path: path, line: 0, reason: reason) }
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw bad("not an MLPKit model file (not JSON)")
+        }
+        guard root["format"] as? String == format else { throw bad("not an MLPKit model file (format is not \(format))") }
+        guard let modelConfig = (root["model_config"] as? [String: Any])?["config"] as? [String: Any],
+              let inputDim = modelConfig["input_dim"] as? Int, inputDim > 0,
+              let layerConfigs = modelConfig["layers"] as? [[String: Any]] else {
+            throw bad("model_config is missing input_dim or layers")
+        }
+        let seed = (root["seed"] as? String).flatMap(UInt64.init) ?? 0
+        var layers: [Layer] = []
+        for entry in layerConfigs {
+            guard let className = entry["class_name"] as? String, let config = entry["config"] as? [String: Any],
+                  let name = config["name"] as? String else { throw bad("a layer entry lacks class_name or config.name") }
+            switch className {
+            case "Dense":
+                guard let units = config["units"] as? Int, units > 0 else { throw bad("Dense layer '\(name)' lacks units") }
+                layers.append(Dense(units, activation: try Activation(keras: config["activation"] as? String ?? "linear"),
+                                    useBias: config["use_bias"] as? Bool ?? true, name: name))
+            case "Activation":
+                layers.append(ActivationLayer(try Activation(keras: config["activation"] as? String ?? "linear"), name: name))
+            default:
+                throw bad("unsupported layer class '\(className)'")
+            }
+        }
+        let model = Sequential(inputDim: inputDim, layers, name: modelConfig["name"] as? String ?? "sequential",
+                               seed: seed, backend: backend)
+        guard let weights = root["weights"] as? [[String: Any]] else { throw bad("no weights") }
+        let tensors = try weights.map { entry -> Tensor in
+            guard let shape = entry["shape"] as? [Int], let values = entry["values"] as? [Double],
+                  shape.reduce(1, *) == values.count else { throw bad("weight '\(entry["name"] ?? "?")' is malformed") }
+            return Tensor(shape: shape, scalars: values.map(Float.init))
+        }
+        do { try model.setWeights(tensors) } catch let error as MLPError { throw bad("weights do not fit the model: \(error)") }
+        if let training = root["training_config"] as? [String: Any], let lossName = training["loss"] as? String {
+            let optimizerConfig = training["optimizer_config"] as? [String: Any]
+            let optimizerName = try OptimizerName(keras: optimizerConfig?["class_name"] as? String ?? "rmsprop")
+            let learningRate = ((optimizerConfig?["config"] as? [String: Any])?["learning_rate"] as? Double).map(Float.init)
+            try model.compile(optimizer: optimizerName.make(learningRate: learningRate),
+                              loss: Loss(keras: lossName, fromLogits: training["from_logits"] as? Bool ?? false),
+                              metrics: ((training["metrics"] as? [String]) ?? []).map { try Metric(keras: $0) })
+        }
+        return model
+    }
+}
+
+extension ConfigValue {
+    var json: Any {
+        switch self {
+        case .int(let v): return v
+        case .double(let v): return v
+        case .string(let v): return v
+        case .bool(let v): return v
+        case .null: return NSNull()
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import MLPCore
+
+/// A fully connected layer: `Y = f(X·W + b)`.
+///
+/// Shapes: `X` (rows, inputUnits), kernel `W` (inputUnits, units), bias `b` (units), `Y` (rows, units).
+/// Parameters: `inputUnits·units + units` (Keras' count; without bias `inputUnits·units`).
+///
+/// Backward, with `dZ = f'(Z) ⊙ dY`: `dW = Xᵀ·dZ`, `db = Σ_rows dZ`, `dX = dZ·Wᵀ` — three GEMMs and a
+/// column sum on the backend.
+///
+/// ```swift
+/// let hidden = Dense(25, activation: .relu)
+/// ```
+public final class Dense: Layer {
+    public let units: Int
+    public let activation: Activation
+    public let useBias: Bool
+    public let kernelInitializer: Initializer
+    public let biasInitializer: Initializer
+
+    var input: DeviceBuffer?
+    var z: DeviceBuffer?
+    var y: DeviceBuffer?
+    var dz: DeviceBuffer?
+    var dx: DeviceBuffer?
+
+    /// - Parameters:
+    ///   - units: output width (> 0).
+    ///   - activation: applied after the affine map; `.linear` by default, as in Keras.
+    ///   - useBias: whether to add `b` (default true).
+    ///   - kernelInitializer: default Glorot uniform; `biasInitializer`: default zeros.
+    public init(_ units: Int, activation: Activation = .linear, useBias: Bool = true,
+                kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+                name: String? = nil) {
+        precondition(units > 0, "Dense needs a positive number of units, got \(units)")
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+        self.kernelInitializer = kernelInitializer
+        self.biasInitializer = biasInitializer
+        super.init(name: name)
+    }
+
+    public override var kerasClassName: String { "Dense" }
+
+    public override func outputUnits(forInput inputUnits: Int) -> Int { units }
+
+    public override func build(inputUnits: Int, backend: any Backend, random: inout PhiloxRandom) {
+        super.build(inputUnits: inputUnits, backend: backend, random: &random)
+        let kernel = kernelInitializer.values(count: inputUnits * units, fanIn: inputUnits, fanOut: units, random: &random)
+        parameters = [Parameter(name: "kernel", shape: [inputUnits, units], isTrainable: true, initialValues: kernel, backend: backend)]
+        if useBias {
+            let bias = biasInitializer.values(count: units, fanIn: inputUnits, fanOut: units, random: &random)
+            parameters.append(Parameter(name: "bias", shape: [units], isTrainable: true, initialValues: bias, backend: backend))
+        }
+    }
+
+    var kernel: Parameter { parameters[0] }
+    var bias: Parameter? { useBias ? parameters[1] : nil }
+
+    public override var outputActivation: Activation? { activation }
+    public override var preActivationOutput: DeviceBuffer? { z }
+
+    public override func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
+        capacity = max(capacity, rows)
+        self.input = input
+        let z = workBuffer(&self.z, rows: rows, width: units)
+        let y = workBuffer(&self.y, rows: rows, width: units)
+        backend.gemm(transA: false, transB: false, m: rows, n: units, k: inputUnits, alpha: 1,
+                     a: input, b: kernel.value, beta: 0, c: z)
+        backend.biasActivationForward(preActivation: z, bias: bias?.value, output: y, rows: rows, columns: units,
+                                      activation: activation)
+        return y
+    }
+
+    public override func backward(_ gradient: DeviceBuffer, rows: Int, gradientIsPreActivation: Bool,
+                                  needsInputGradient: Bool) -> DeviceBuffer? {
+        guard let input, let z, let y else { preconditionFailure("Dense.backward before forward") }
+        let dz: DeviceBuffer
+        if gradientIsPreActivation || activation == .linear {
+            dz = gradient
+        } else {
+            dz = workBuffer(&self.dz, rows: rows, width: units)
+            backend.activationBackward(outputGradient: gradient, preActivation: z, output: y, inputGradient: dz,
+                                       rows: rows, columns: units, activation: activation)
+        }
+        backend.gemm(transA: true, transB: false, m: inputUnits, n: units, k: rows, alpha: 1,
+                     a: input, b: dz, beta: 0, c: kernel.gradient!)
+        if let bias {
+            backend.columnSums(dz, rows: rows, columns: units, into: bias.gradient!)
+        }
+        guard needsInputGradient else { return nil }
+        let dx = workBuffer(&self.dx, rows: rows, width: inputUnits)
+        backend.gemm(transA: false, transB: true, m: rows, n: inputUnits, k: units, alpha: 1,
+                     a: dz, b: kernel.value, beta: 0, c: dx)
+        return dx
+    }
+
+    public override var config: [String: ConfigValue] {
+        ["units": .int(units), "activation": .string(activation.rawValue), "use_bias": .bool(useBias),
+         "kernel_initializer": .string(kernelInitializer.kerasClassName),
+         "bias_initializer": .string(biasInitializer.kerasClassName)]
+    }
+}

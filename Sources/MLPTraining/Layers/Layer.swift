@@ -1,0 +1,92 @@
+import MLPCore
+
+/// A step of a ``Sequential`` model, written once and run on any ``Backend``.
+///
+/// Lifecycle as in Keras: a layer is configured by its initializer, *built* when the model knows its
+/// input width (variables are created on the backend), then called forward and backward on batches of
+/// `rows` samples. Work buffers grow with the largest batch seen and are reused afterwards, so a training
+/// step allocates nothing.
+open class Layer {
+    /// The layer's name; Keras' auto-name (`dense`, `dense_1`, …) unless one was given.
+    public internal(set) var name: String
+    let nameWasGiven: Bool
+    /// The input width, known once built.
+    public internal(set) var inputUnits = 0
+    /// Variables in Keras order (`kernel`, `bias`, …); empty until built.
+    public internal(set) var parameters: [Parameter] = []
+    /// The backend the layer was built on.
+    public internal(set) var backend: (any Backend)!
+    /// Rows the work buffers hold.
+    var capacity = 0
+
+    public init(name: String?) {
+        self.name = name ?? ""
+        nameWasGiven = name != nil
+    }
+
+    /// The Keras class name shown by `summary()` (`Dense`).
+    open var kerasClassName: String { fatalError("\(type(of: self)) must override kerasClassName") }
+
+    /// Auto-name stem: the class name in snake case (`BatchNormalization` → `batch_normalization`).
+    var autoNameStem: String {
+        kerasClassName.reduce(into: "") { out, ch in
+            if ch.isUppercase && !out.isEmpty { out.append("_") }
+            out.append(Character(ch.lowercased()))
+        }
+    }
+
+    /// Output width for a given input width.
+    open func outputUnits(forInput inputUnits: Int) -> Int { inputUnits }
+
+    /// The output width once built.
+    public var outputUnits: Int { outputUnits(forInput: inputUnits) }
+
+    /// Creates the variables. `random` is this layer's own stream.
+    open func build(inputUnits: Int, backend: any Backend, random: inout PhiloxRandom) {
+        self.inputUnits = inputUnits
+        self.backend = backend
+    }
+
+    /// The element-wise activation applied last, if any (lets the model fuse softmax/sigmoid with a
+    /// cross-entropy loss, as Keras does with `from_logits` on the TensorFlow backend).
+    open var outputActivation: Activation? { nil }
+
+    /// The values before ``outputActivation`` from the last forward pass.
+    open var preActivationOutput: DeviceBuffer? { nil }
+
+    /// Runs the layer on `rows` samples of `input` (rows × inputUnits); returns its output buffer
+    /// (rows × outputUnits), valid until the next call.
+    open func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
+        fatalError("\(type(of: self)) must override forward")
+    }
+
+    /// Back-propagates `gradient` (rows × outputUnits) through the last forward pass: fills the parameter
+    /// gradients and returns `∂loss/∂input` when `needsInputGradient`. With `gradientIsPreActivation` the
+    /// gradient is already taken with respect to ``preActivationOutput``.
+    open func backward(_ gradient: DeviceBuffer, rows: Int, gradientIsPreActivation: Bool,
+                       needsInputGradient: Bool) -> DeviceBuffer? {
+        fatalError("\(type(of: self)) must override backward")
+    }
+
+    /// Keras' `get_config()` entries beyond `name` (for model files and summaries).
+    open var config: [String: ConfigValue] { [:] }
+
+    /// Number of values in the trainable variables.
+    public var trainableParameterCount: Int { parameters.filter(\.isTrainable).reduce(0) { $0 + $1.count } }
+    /// Number of values in all variables.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// A work buffer holding at least `rows × width` values, reallocated only when a batch is larger
+    /// than any before.
+    func workBuffer(_ buffer: inout DeviceBuffer?, rows: Int, width: Int) -> DeviceBuffer {
+        if let existing = buffer, existing.count >= rows * width { return existing }
+        let made = backend.makeBuffer(count: max(rows, capacity) * width)
+        buffer = made
+        return made
+    }
+}
+
+/// A JSON-like value for layer configs.
+public enum ConfigValue: Equatable, Sendable {
+    case int(Int), double(Double), string(String), bool(Bool), null
+}

@@ -1,0 +1,282 @@
+import Foundation
+import MLPCore
+
+/// What `compile` fixed: the optimizer, the loss and the resolved metrics.
+struct Compilation {
+    let optimizer: Optimizer
+    let loss: LossKind
+    let metrics: [Metric]
+    let accuracyKinds: [AccuracyKind]
+}
+
+/// A data set uploaded to the backend once.
+struct DeviceDataset {
+    let x: DeviceBuffer
+    let y: DeviceBuffer
+    let count: Int
+    let xColumns: Int
+    let yColumns: Int
+
+    init(x: Tensor, y: Tensor, backend: any Backend) {
+        self.x = backend.makeBuffer(x.scalars)
+        self.y = backend.makeBuffer(y.scalars)
+        count = x.rowCount
+        xColumns = x.columnCount
+        yColumns = y.columnCount
+    }
+}
+
+/// Batch-sized work buffers for one `fit`/`evaluate` call.
+final class StepBuffers {
+    let x: DeviceBuffer
+    let y: DeviceBuffer
+    let gradient: DeviceBuffer
+    /// [loss sum, metric sums…], accumulated on the device and read back rarely.
+    let accumulator: DeviceBuffer
+
+    init(batchSize: Int, xColumns: Int, yColumns: Int, outputColumns: Int, metrics: Int, backend: any Backend) {
+        x = backend.makeBuffer(count: batchSize * xColumns)
+        y = backend.makeBuffer(count: batchSize * yColumns)
+        gradient = backend.makeBuffer(count: batchSize * outputColumns)
+        accumulator = backend.makeBuffer(count: 1 + metrics)
+    }
+}
+
+extension Sequential {
+    /// Configures training (Keras' `compile`). `"accuracy"` is resolved here from the loss and the output
+    /// width.
+    ///
+    /// - Parameters:
+    ///   - optimizer: default ``RMSprop`` with Keras' defaults, as Keras' `compile()`.
+    ///   - loss: see ``LossKind``.
+    ///   - metrics: reported next to the loss; accuracy variants only for now.
+    public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, metrics: [Metric] = []) throws {
+        guard !layers.isEmpty else { throw MLPError.notReady("compile needs a model with at least one layer") }
+        if case .sparseCategoricalCrossentropy = loss, outputUnits < 2 {
+            throw MLPError.invalidArgument("sparse_categorical_crossentropy needs an output layer of 2 or more units, the model has \(outputUnits)")
+        }
+        compilation = Compilation(optimizer: optimizer, loss: loss, metrics: metrics,
+                                  accuracyKinds: metrics.map { $0.resolved(loss: loss, outputUnits: outputUnits) })
+    }
+
+    /// The compiled optimizer, loss and metric names (nil before `compile`).
+    public var optimizer: Optimizer? { compilation?.optimizer }
+    public var loss: Loss? { compilation?.loss }
+    public var metrics: [Metric] { compilation?.metrics ?? [] }
+
+    /// Trains for `epochs` passes over `x`, `y` (Keras' `fit`), returning the per-epoch logs.
+    ///
+    /// - Parameters:
+    ///   - x: (samples, inputDim).
+    ///   - y: class indices (samples) or (samples, 1) for sparse categorical cross-entropy; otherwise
+    ///     (samples, outputUnits).
+    ///   - batchSize: 32 by default; the last batch of an epoch may be smaller.
+    ///   - validationSplit: the **last** fraction of the samples, taken before shuffling, is held out.
+    ///   - validationData: overrides `validationSplit`.
+    ///   - shuffle: a new order each epoch, from the model's seed and the epoch number.
+    ///   - verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+    @discardableResult
+    public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
+                    validationSplit: Float = 0, validationData: (x: Tensor, y: Tensor)? = nil,
+                    shuffle: Bool = true) throws -> History {
+        let compiled = try requireCompiled("fit")
+        guard batchSize > 0 else { throw MLPError.invalidArgument("batch size must be positive, got \(batchSize)") }
+        guard epochs >= 0 else { throw MLPError.invalidArgument("epochs must be 0 or more, got \(epochs)") }
+        guard validationSplit >= 0 && validationSplit < 1 else {
+            throw MLPError.invalidArgument("validation split must be in [0, 1), got \(validationSplit)")
+        }
+        try checkData(x: x, y: y, role: "training data")
+        var train = (x: x, y: y)
+        var validation = validationData
+        if let validationData {
+            try checkData(x: validationData.x, y: validationData.y, role: "validation data")
+        } else if validationSplit > 0 {
+            let splitAt = Int((Double(x.rowCount) * (1 - Double(validationSplit))).rounded(.down))
+            guard splitAt > 0 && splitAt < x.rowCount else {
+                throw MLPError.invalidArgument("validation split \(validationSplit) of \(x.rowCount) samples leaves an empty training or validation set")
+            }
+            validation = (x.rows(splitAt..<x.rowCount), y.rows(splitAt..<y.rowCount))
+            train = (x.rows(0..<splitAt), y.rows(0..<splitAt))
+        }
+        guard train.x.rowCount > 0 else { throw MLPError.invalidArgument("fit got no training samples") }
+
+        let data = DeviceDataset(x: train.x, y: train.y, backend: backend)
+        let validationSet = validation.map { DeviceDataset(x: $0.x, y: $0.y, backend: backend) }
+        let batch = min(batchSize, data.count)
+        let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns,
+                                  outputColumns: outputUnits, metrics: compiled.accuracyKinds.count, backend: backend)
+        let parameters = layers.flatMap(\.parameters)
+        let steps = (data.count + batch - 1) / batch
+        var history = History()
+
+        for epoch in 0..<epochs {
+            if verbose > 0 { output("Epoch \(epoch + 1)/\(epochs)\n") }
+            let progress = ProgressBar(target: steps, verbose: verbose, isTerminal: outputIsTerminal, write: output)
+            var order = Array(0..<data.count)
+            if shuffle {
+                var random = PhiloxRandom(seed: seed, stream: (1 << 40) | UInt64(epoch))
+                order = random.permutation(data.count)
+            }
+            backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
+            for step in 0..<steps {
+                let start = step * batch
+                let rows = min(batch, data.count - start)
+                let indices = order[start..<(start + rows)].map { Int32($0) }
+                trainStep(data: data, indices: indices, buffers: buffers, compiled: compiled, parameters: parameters)
+                if progress.wantsUpdate {
+                    progress.update(step + 1, values: readLogs(buffers, samples: start + rows, compiled: compiled))
+                }
+            }
+            var logs = readLogs(buffers, samples: data.count, compiled: compiled)
+            if let validationSet {
+                logs += evaluate(validationSet, batchSize: batch, compiled: compiled).map { ("val_" + $0.0, $0.1) }
+            }
+            progress.finish(values: logs)
+            history.append(epoch: epoch, logs: logs)
+        }
+        return history
+    }
+
+    /// Loss and metrics on `x`, `y` (Keras' `evaluate(return_dict=True)`), in Keras' key order.
+    public func evaluate(x: Tensor, y: Tensor, batchSize: Int = 32, verbose: Int = 0) throws -> [(String, Float)] {
+        let compiled = try requireCompiled("evaluate")
+        guard batchSize > 0 else { throw MLPError.invalidArgument("batch size must be positive, got \(batchSize)") }
+        try checkData(x: x, y: y, role: "evaluation data")
+        guard x.rowCount > 0 else { throw MLPError.invalidArgument("evaluate got no samples") }
+        let progress = ProgressBar(target: (x.rowCount + batchSize - 1) / batchSize, verbose: verbose,
+                                   isTerminal: outputIsTerminal, write: output)
+        let logs = evaluate(DeviceDataset(x: x, y: y, backend: backend), batchSize: batchSize, compiled: compiled)
+        progress.finish(values: logs)
+        return logs
+    }
+
+    /// The model's outputs for `x` (Keras' `predict`): a (samples, outputUnits) tensor.
+    public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
+        guard !layers.isEmpty else { throw MLPError.notReady("predict needs a model with at least one layer") }
+        try checkFeatures(x, role: "prediction data")
+        let batch = max(1, min(batchSize, x.rowCount))
+        let input = backend.makeBuffer(x.scalars)
+        let xBatch = backend.makeBuffer(count: batch * inputDim)
+        var result = [Float]()
+        result.reserveCapacity(x.rowCount * outputUnits)
+        var start = 0
+        while start < x.rowCount {
+            let rows = min(batch, x.rowCount - start)
+            backend.gatherRows(source: input, rowLength: inputDim, indices: (start..<(start + rows)).map { Int32($0) },
+                               destination: xBatch)
+            let out = forward(xBatch, rows: rows, training: false)
+            result += backend.download(out, offset: 0, count: rows * outputUnits)
+            start += rows
+        }
+        return Tensor(shape: [x.rowCount, outputUnits], scalars: result)
+    }
+
+    // MARK: Steps
+
+    func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
+        layers.reduce(input) { $1.forward($0, rows: rows, training: training) }
+    }
+
+    /// One optimisation step: gather, forward, loss + gradient, backward, optimizer. Nothing waits on
+    /// the device.
+    func trainStep(data: DeviceDataset, indices: [Int32], buffers: StepBuffers, compiled: Compilation,
+                   parameters: [Parameter]) {
+        computeGradients(data: data, indices: indices, buffers: buffers, compiled: compiled)
+        compiled.optimizer.apply(to: parameters, on: backend)
+    }
+
+    /// Forward and backward on one batch: leaves `∂loss/∂w` in every parameter's gradient buffer and
+    /// adds the batch's loss and metric sums to the accumulator.
+    func computeGradients(data: DeviceDataset, indices: [Int32], buffers: StepBuffers, compiled: Compilation) {
+        let rows = indices.count
+        backend.gatherRows(source: data.x, rowLength: data.xColumns, indices: indices, destination: buffers.x)
+        backend.gatherRows(source: data.y, rowLength: data.yColumns, indices: indices, destination: buffers.y)
+        let output = forward(buffers.x, rows: rows, training: true)
+        let fused = accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled,
+                                             gradient: buffers.gradient)
+        var gradient: DeviceBuffer? = buffers.gradient
+        for (position, layer) in layers.enumerated().reversed() {
+            gradient = layer.backward(gradient!, rows: rows, gradientIsPreActivation: fused && position == layers.count - 1,
+                                      needsInputGradient: position > 0)
+        }
+    }
+
+    /// Adds the batch's loss and metric sums to the accumulator and, when `gradient` is given, writes
+    /// `∂(mean loss)/∂output` into it. Returns whether the loss was fused with the last activation (the
+    /// gradient is then with respect to the pre-activation values).
+    @discardableResult
+    func accumulateLossAndMetrics(output: DeviceBuffer, rows: Int, buffers: StepBuffers, compiled: Compilation,
+                                  gradient: DeviceBuffer?) -> Bool {
+        let last = layers[layers.count - 1]
+        let fused = compiled.loss.fused(with: last.outputActivation)
+        backend.lossForwardBackward(fused ?? compiled.loss, predictions: fused != nil ? last.preActivationOutput! : output,
+                                    targets: buffers.y, rows: rows, columns: outputUnits, gradient: gradient,
+                                    gradientScale: 1 / Float(rows), accumulator: buffers.accumulator, accumulatorIndex: 0)
+        for (index, kind) in compiled.accuracyKinds.enumerated() {
+            backend.accuracyCount(kind, predictions: output, targets: buffers.y, rows: rows, columns: outputUnits,
+                                  accumulator: buffers.accumulator, accumulatorIndex: 1 + index)
+        }
+        return fused != nil
+    }
+
+    func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation) -> [(String, Float)] {
+        let batch = min(batchSize, data.count)
+        let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns,
+                                  outputColumns: outputUnits, metrics: compiled.accuracyKinds.count, backend: backend)
+        backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
+        var start = 0
+        while start < data.count {
+            let rows = min(batch, data.count - start)
+            let indices = (start..<(start + rows)).map { Int32($0) }
+            backend.gatherRows(source: data.x, rowLength: data.xColumns, indices: indices, destination: buffers.x)
+            backend.gatherRows(source: data.y, rowLength: data.yColumns, indices: indices, destination: buffers.y)
+            let output = forward(buffers.x, rows: rows, training: false)
+            accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled, gradient: nil)
+            start += rows
+        }
+        return readLogs(buffers, samples: data.count, compiled: compiled)
+    }
+
+    /// Reads the accumulator (one small download) and turns sums into means.
+    func readLogs(_ buffers: StepBuffers, samples: Int, compiled: Compilation) -> [(String, Float)] {
+        let sums = backend.download(buffers.accumulator)
+        let n = Float(max(samples, 1))
+        return [("loss", sums[0] / n)] + compiled.metrics.enumerated().map { ($0.element.kerasName, sums[1 + $0.offset] / n) }
+    }
+
+    // MARK: Checks
+
+    func requireCompiled(_ what: String) throws -> Compilation {
+        guard let compilation else {
+            throw MLPError.notReady("\(what) needs a compiled model: call compile(optimizer:loss:metrics:) first")
+        }
+        return compilation
+    }
+
+    func checkFeatures(_ x: Tensor, role: String) throws {
+        guard x.shape.count == 2 else {
+            throw MLPError.shapeMismatch("\(role) must be (samples, features), got shape \(x.shape)")
+        }
+        guard x.columnCount == inputDim else {
+            throw MLPError.shapeMismatch("\(role) has \(x.columnCount) features per sample, the model expects \(inputDim)")
+        }
+    }
+
+    /// Checks features and targets against the model and the loss, naming the first offending sample.
+    func checkData(x: Tensor, y: Tensor, role: String) throws {
+        try checkFeatures(x, role: role)
+        guard let loss = compilation?.loss else { return }
+        guard y.rowCount == x.rowCount else {
+            throw MLPError.shapeMismatch("\(role) has \(x.rowCount) samples but \(y.rowCount) targets")
+        }
+        let expected = loss.targetColumns(predictionColumns: outputUnits)
+        guard y.columnCount == expected else {
+            throw MLPError.shapeMismatch("\(role): \(loss.kerasName) with \(outputUnits) output units needs \(expected) target value(s) per sample, got \(y.columnCount)")
+        }
+        if case .sparseCategoricalCrossentropy = loss {
+            if let bad = y.scalars.firstIndex(where: { $0 < 0 || $0 >= Float(outputUnits) || $0 != $0.rounded() }) {
+                throw MLPError.labelOutOfRange("\(role): label \(y.scalars[bad]) of sample \(bad) is not a class index 0..\(outputUnits - 1) of the \(outputUnits)-unit output layer")
+            }
+        }
+    }
+}
