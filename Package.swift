@@ -24,8 +24,9 @@ let package = Package(
         ),
         .executableTarget(name: "mlp", dependencies: ["MLPCommandLine"]),
         .executableTarget(name: "MLPBench", dependencies: ["MLPKit"], path: "Benchmarks/MLPBench"),
-        .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore"]),
-        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit"]),
+        .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
+        .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
+        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"]),
         .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPCommandLine", "mlp"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,63 @@
+import XCTest
+@testable import MLPCore
+import MLPTestSupport
+
+/// The optimised CPU GEMM against the reference triple loop.
+final class GEMMTests: XCTestCase {
+    func reference(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: [Float], b: [Float],
+                   beta: Float, c: [Float]) -> [Float] {
+        var out = c
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { cp in
+                    CPUReference.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                      a: ap.baseAddress!, b: bp.baseAddress!, beta: beta, c: cp.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+
+    func testMatchesReferenceForEveryTransposeAndOddSizes() {
+        for threads in [1, 4] {
+            let host = Host(threads: threads)
+            for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 9, 33), (65, 70, 31), (128, 96, 64)] {
+                for transA in [false, true] {
+                    for transB in [false, true] {
+                        for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (2, -0.5)] {
+                            let a = randomValues(m * k, seed: 1), b = randomValues(k * n, seed: 2), c = randomValues(m * n, seed: 3)
+                            let cBuffer = host.buffer(c)
+                            host.backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                              a: host.buffer(a), b: host.buffer(b), beta: beta, c: cBuffer)
+                            let expected = reference(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                                     a: a, b: b, beta: beta, c: c)
+                            assertClose(host.values(cBuffer), expected, absolute: 1e-4, relative: 1e-4,
+                                        "m=\(m) n=\(n) k=\(k) tA=\(transA) tB=\(transB) α=\(alpha) β=\(beta) threads=\(threads)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testReferenceOnAHandComputedProduct() {
+        // [1 2; 3 4] · [5 6; 7 8] = [19 22; 43 50]
+        let c = reference(transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1, a: [1, 2, 3, 4], b: [5, 6, 7, 8],
+                          beta: 0, c: [0, 0, 0, 0])
+        XCTAssertEqual(c, [19, 22, 43, 50])
+        // Aᵀ·B with A stored (k=2, m=2): [1 3; 2 4] · [5 6; 7 8] = [26 30; 38 44]
+        let t = reference(transA: true, transB: false, m: 2, n: 2, k: 2, alpha: 1, a: [1, 2, 3, 4], b: [5, 6, 7, 8],
+                          beta: 0, c: [0, 0, 0, 0])
+        XCTAssertEqual(t, [26, 30, 38, 44])
+    }
+
+    func testZeroSizedProductsDoNothing() {
+        let host = Host()
+        let c = host.buffer([7])
+        host.backend.gemm(transA: false, transB: false, m: 0, n: 1, k: 1, alpha: 1, a: host.buffer([1]), b: host.buffer([1]), beta: 0, c: c)
+        XCTAssertEqual(host.values(c), [7])
+        // k = 0: C = beta·C.
+        host.backend.gemm(transA: false, transB: false, m: 1, n: 1, k: 0, alpha: 1, a: host.buffer([1]), b: host.buffer([1]), beta: 0.5, c: c)
+        XCTAssertEqual(host.values(c), [3.5])
+    }
+}
