@@ -63,12 +63,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
 
 /// Writes `text` to `path` through a temporary file and a rename.
 func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    do {
-        try text.data(using: .utf8)!.write(to: url, options: .atomic)
-    } catch {
-        throw MLPError.fileNotReadable(path: path, reason: "cannot write: \(error.localizedDescription)")
-    }
+    try ModelFile.writeAtomically(Data(text.utf8), to: path)
 }
 
 /// `loss: 0.1234 - accuracy: 0.9500`.

@@ -42,19 +42,24 @@ public enum ModelFile {
             ]
         }
         let data = try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
+        try writeAtomically(data, to: path)
+    }
+
+    /// Writes `data` to a temporary file beside `path`, then renames it over `path` (atomic on POSIX), so
+    /// readers see the old file or the new one, never a half-written one.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
             try data.write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
-            }
         } catch {
+            throw MLPError.fileNotReadable(path: path, reason: "cannot write: \(error.localizedDescription)")
+        }
+        if rename(temporary.path, url.path) != 0 {
+            let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw MLPError.fileNotReadable(path: path, reason: "cannot write the model: \(error.localizedDescription)")
+            throw MLPError.fileNotReadable(path: path, reason: "cannot write: \(reason)")
         }
     }
 
