@@ -1,0 +1,171 @@
+import Foundation
+import XCTest
+
+/// End-to-end tests of the `mlp` executable: exact output for the contract, one-line errors for mistakes.
+final class CommandLineTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlp-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The built `mlp` beside the test bundle.
+    var executable: URL {
+        let products = Bundle.main.bundleURL
+        return products.appendingPathComponent("mlp")
+    }
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    func mlp(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    func file(_ name: String, _ text: String) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// A separable 3-class problem as CSV: columns x0, x1, label.
+    func threeClassCSV(_ name: String, rows: Int = 90) throws -> String {
+        var text = "x0,x1,label\n"
+        for i in 0..<rows {
+            let label = i % 3
+            let angle = Double(label) * 2.1 + Double(i % 7) * 0.05
+            text += String(format: "%.4f,%.4f,%d\n", cos(angle) * 2 + Double(i % 5) * 0.03, sin(angle) * 2, label)
+        }
+        return try file(name, text)
+    }
+
+    func assertOneLineError(_ result: Result, contains fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(result.status, 1, "exit status; stderr: \(result.stderr)", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one line on stderr: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("error: "), result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(fragment), "expected '\(fragment)' in: \(result.stderr)", file: file, line: line)
+    }
+
+    // MARK: Contract
+
+    func testSummaryOfTheSeedModelFromFlags() throws {
+        let result = try mlp("summary", "--input-dim", "14", "--layers", "25:relu,36:relu,47:relu", "--output", "7:softmax")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains(" dense_3 (Dense)             (None, 7)                 336       \n"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("\nTotal params: 3386 (13.23 KB)\n"), result.stdout)
+        let keras3 = try mlp("summary", "--input-dim", "14", "--layers", "25:relu", "--output", "7:softmax", "--style", "keras3")
+        XCTAssertTrue(keras3.stdout.contains(" Total params: 557 (2.18 KB)"), keras3.stdout)
+    }
+
+    func testTrainSaveEvaluatePredictRoundTrip() throws {
+        let train = try threeClassCSV("train.csv")
+        let test = try threeClassCSV("test.csv", rows: 30)
+        let result = try mlp("train", "--data", train, "--layers", "16:relu", "--epochs", "40", "--batch-size", "16",
+                             "--learning-rate", "0.02", "--validation-split", "0.2", "--seed", "3", "--device", "cpu",
+                             "--history-json", "history.json", "--save", "model.json", "--verbose", "2")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains(" dense_1 (Dense)             (None, 3)                 51        "), "output inferred as 3:softmax: \(result.stdout)")
+        XCTAssertTrue(result.stdout.contains("Epoch 40/40\n"), result.stdout)
+        let history = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("history.json"))) as! [String: [Double]]
+        XCTAssertEqual(Set(history.keys), ["loss", "accuracy", "val_loss", "val_accuracy"])
+        XCTAssertEqual(history["loss"]?.count, 40)
+
+        let evaluation = try mlp("evaluate", "--model", "model.json", "--data", test, "--json")
+        XCTAssertEqual(evaluation.status, 0, evaluation.stderr)
+        let logs = try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as! [String: Double]
+        XCTAssertEqual(Set(logs.keys), ["loss", "accuracy"])
+        XCTAssertGreaterThan(logs["accuracy"]!, 0.9, evaluation.stdout)
+
+        let predictions = try mlp("predict", "--model", "model.json", "--data", test)
+        XCTAssertEqual(predictions.status, 0, predictions.stderr)
+        let rows = predictions.stdout.split(separator: "\n")
+        XCTAssertEqual(rows.count, 30)
+        for row in rows {
+            let values = row.split(separator: ",").map { Double($0)! }
+            XCTAssertEqual(values.count, 3)
+            XCTAssertEqual(values.reduce(0, +), 1, accuracy: 1e-5)
+        }
+        let toFile = try mlp("predict", "--model", "model.json", "--data", test, "--output", "preds.csv")
+        XCTAssertEqual(toFile.status, 0)
+        XCTAssertEqual(try String(contentsOfFile: directory.appendingPathComponent("preds.csv").path, encoding: .utf8), predictions.stdout)
+
+        // Same seed, same device: the same numbers.
+        let again = try mlp("train", "--data", train, "--layers", "16:relu", "--epochs", "40", "--batch-size", "16",
+                            "--learning-rate", "0.02", "--validation-split", "0.2", "--seed", "3", "--device", "cpu",
+                            "--history-json", "history2.json", "--verbose", "0")
+        XCTAssertEqual(again.stdout, "")
+        XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("history.json")),
+                       try Data(contentsOf: directory.appendingPathComponent("history2.json")))
+    }
+
+    func testCheckRunsTheSanityProcedure() throws {
+        let result = try mlp("check", "--input-dim", "14", "--layers", "25:relu,36:relu,47:relu", "--output", "7:softmax",
+                             "--seed", "1", "--device", "cpu")
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("output shape: [64, 7]"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("went down"), result.stdout)
+        XCTAssertTrue(result.stdout.hasSuffix("check passed: the model is ready for real training\n"), result.stdout)
+        let withData = try mlp("check", "--data", try threeClassCSV("real.csv"), "--layers", "8:relu", "--seed", "1", "--device", "cpu")
+        XCTAssertEqual(withData.status, 0, withData.stdout + withData.stderr)
+        XCTAssertTrue(withData.stdout.contains("5. real data (90 samples"), withData.stdout)
+    }
+
+    func testDevicesListsTheCPU() throws {
+        let result = try mlp("devices")
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stdout.hasPrefix("cpu: CPU (pure Swift"), result.stdout)
+    }
+
+    // MARK: Mistakes: one clear line, non-zero exit
+
+    func testBadInputGetsOneClearLine() throws {
+        let good = try threeClassCSV("good.csv")
+        assertOneLineError(try mlp("train", "--data", "missing.csv"), contains: "cannot read 'missing.csv': no such file")
+        let ragged = try file("ragged.csv", "a,b,label\n1,2,0\n3,4\n")
+        assertOneLineError(try mlp("train", "--data", ragged), contains: "ragged.csv:3: 2 fields, but the header has 3")
+        let text = try file("text.csv", "a,b,label\n1,2,0\n3,abc,1\n")
+        assertOneLineError(try mlp("train", "--data", text), contains: "text.csv:3: column 'b': 'abc' is not a number")
+        assertOneLineError(try mlp("train", "--data", good, "--output", "2:softmax"),
+                           contains: "good.csv:4: label 2 is out of range for an output layer of 2 units")
+        assertOneLineError(try mlp("train", "--data", good, "--input-dim", "5"),
+                           contains: "the data has 2 feature columns but --input-dim is 5")
+        assertOneLineError(try mlp("train", "--data", good, "--layers", "16:rleu"), contains: "unknown activation 'rleu'")
+        assertOneLineError(try mlp("train", "--data", good, "--loss", "hinge"), contains: "unknown loss 'hinge'")
+        assertOneLineError(try mlp("train", "--data", good, "--optimizer", "adamax"), contains: "unknown optimizer 'adamax'")
+        assertOneLineError(try mlp("train", "--data", good, "--layers", "16relu"), contains: "--layers: '16relu' is not UNITS:ACTIVATION")
+        assertOneLineError(try mlp("train", "--data", good, "--layers", "0:relu"), contains: "needs a positive number of units")
+        assertOneLineError(try mlp("train", "--data", good, "--device", "tpu"), contains: "unknown device 'tpu'")
+        assertOneLineError(try mlp("summary", "--input-dim", "3"), contains: "summary needs --output")
+
+        // A model expecting other features than the data has.
+        let train = try mlp("train", "--data", good, "--layers", "4:relu", "--epochs", "1", "--verbose", "0", "--save", "m.json")
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let wide = try file("wide.csv", "a,b,c,label\n1,2,3,0\n")
+        assertOneLineError(try mlp("predict", "--model", "m.json", "--data", wide), contains: "wide.csv has 3 feature columns but the model expects 2")
+        assertOneLineError(try mlp("evaluate", "--model", "nothing.json", "--data", good), contains: "cannot read 'nothing.json'")
+    }
+}
