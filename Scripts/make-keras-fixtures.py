@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Writes the Keras reference fixtures the Swift tests compare against (Tests/MLPTrainingTests/Fixtures/).
+
+- seed-summary-tf-keras.txt: tf-keras 2.21's summary() of the seed notebook's model (14 -> 25 -> 36 -> 47 -> 7).
+- keras-reference.json: Keras 3 (tensorflow-cpu 2.21) activation values, loss values, and a few training steps
+  of a small model from fixed weights with SGD (momentum, Nesterov), Adam and RMSprop: the weights after
+  training and the History losses.
+
+Usage: python3 -m venv /tmp/venv && /tmp/venv/bin/pip install tensorflow-cpu==2.21.0 tf-keras==2.21.0
+       /tmp/venv/bin/python Scripts/make-keras-fixtures.py
+"""
+import io, json, os, pathlib, contextlib
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+
+out_dir = pathlib.Path(__file__).resolve().parent.parent / "Tests/MLPTrainingTests/Fixtures"
+out_dir.mkdir(parents=True, exist_ok=True)
+
+# --- tf-keras (Keras 2) summary text -------------------------------------------------------------------
+import tf_keras
+m2 = tf_keras.Sequential([
+    tf_keras.layers.Dense(25, input_shape=(14,), activation="relu"),
+    tf_keras.layers.Dense(36, activation="relu"),
+    tf_keras.layers.Dense(47, activation="relu"),
+    tf_keras.layers.Dense(7, activation="softmax"),
+])
+lines = []
+m2.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
+(out_dir / "seed-summary-tf-keras.txt").write_text("\n".join(lines) + "\n")
+
+# --- Keras 3 numbers -----------------------------------------------------------------------------------
+import keras
+reference = {"keras_version": keras.__version__}
+
+z = np.array([-3.0, -1.5, -0.2, 0.0, 0.5, 2.0, 7.0], dtype=np.float32)
+names = ["linear", "relu", "sigmoid", "tanh", "softplus", "softsign", "elu", "selu", "gelu", "silu",
+         "leaky_relu", "relu6", "hard_sigmoid", "exponential"]
+reference["activation_input"] = z.tolist()
+reference["activations"] = {n: np.asarray(keras.activations.get(n)(z)).astype(float).tolist() for n in names}
+reference["softmax_input"] = [[1.0, 2.0, 3.0], [1000.0, 1001.0, 1002.0]]
+reference["softmax"] = np.asarray(keras.activations.softmax(np.array(reference["softmax_input"], np.float32))).tolist()
+
+rng = np.random.default_rng(0)
+p = rng.uniform(0.05, 0.95, size=(4, 3)).astype(np.float32)
+p_norm = p / p.sum(axis=1, keepdims=True)
+logits = rng.normal(size=(4, 3)).astype(np.float32)
+labels = np.array([0, 2, 1, 2], dtype=np.float32)
+onehot = np.eye(3, dtype=np.float32)[labels.astype(int)]
+bits = (rng.uniform(size=(4, 3)) > 0.5).astype(np.float32)
+real = rng.normal(size=(4, 3)).astype(np.float32)
+L = keras.losses
+losses = [
+    ("mean_squared_error", False, p, real, L.MeanSquaredError()(real, p)),
+    ("mean_absolute_error", False, p, real, L.MeanAbsoluteError()(real, p)),
+    ("binary_crossentropy", False, p, bits, L.BinaryCrossentropy()(bits, p)),
+    ("binary_crossentropy", True, logits, bits, L.BinaryCrossentropy(from_logits=True)(bits, logits)),
+    ("categorical_crossentropy", False, p_norm, onehot, L.CategoricalCrossentropy()(onehot, p_norm)),
+    ("categorical_crossentropy", False, p, onehot, L.CategoricalCrossentropy()(onehot, p)),
+    ("categorical_crossentropy", True, logits, onehot, L.CategoricalCrossentropy(from_logits=True)(onehot, logits)),
+    ("sparse_categorical_crossentropy", False, p_norm, labels[:, None],
+     L.SparseCategoricalCrossentropy()(labels, p_norm)),
+    ("sparse_categorical_crossentropy", True, logits, labels[:, None],
+     L.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)),
+]
+reference["losses"] = [
+    {"name": n, "from_logits": fl, "predictions": pr.tolist(), "targets": t.tolist(), "value": float(v)}
+    for n, fl, pr, t, v in losses
+]
+
+# Training: 6 -> 5 (tanh) -> 3 (softmax), 24 samples, batch 8, 2 epochs, no shuffle.
+x = rng.normal(size=(24, 6)).astype(np.float32)
+y = rng.integers(0, 3, size=(24,)).astype(np.float32)
+w0 = [rng.normal(scale=0.5, size=(6, 5)).astype(np.float32), rng.normal(scale=0.1, size=(5,)).astype(np.float32),
+      rng.normal(scale=0.5, size=(5, 3)).astype(np.float32), rng.normal(scale=0.1, size=(3,)).astype(np.float32)]
+optimizers = {
+    "sgd": lambda: keras.optimizers.SGD(learning_rate=0.1),
+    "sgd_momentum": lambda: keras.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+    "sgd_nesterov": lambda: keras.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda: keras.optimizers.Adam(learning_rate=0.01),
+    "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate=0.01),
+}
+reference["training"] = {"x": x.tolist(), "y": y.tolist(), "initial_weights": [w.tolist() for w in w0],
+                         "batch_size": 8, "epochs": 2, "runs": {}}
+for name, make in optimizers.items():
+    model = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(5, activation="tanh"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.set_weights(w0)
+    model.compile(optimizer=make(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    reference["training"]["runs"][name] = {
+        "weights": [w.astype(float).tolist() for w in model.get_weights()],
+        "loss": [float(v) for v in history.history["loss"]],
+        "accuracy": [float(v) for v in history.history["accuracy"]],
+    }
+(out_dir / "keras-reference.json").write_text(json.dumps(reference, indent=1) + "\n")
+print("wrote", out_dir)
