@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(name: "MLPBench", dependencies: ["MLPKit"], path: "Benchmarks/MLPBench"),
         .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
-        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"]),
+        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPCommandLine", "mlp"]),
     ],
     swiftLanguageModes: [.v5]

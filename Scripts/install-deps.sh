@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system packages MLPKit needs on Debian/Ubuntu (idempotent: installs only what is missing).
+# Swift itself must already be on PATH (https://swift.org/install).
+set -euo pipefail
+
+# Debian packages the build and tests need. The pure-Swift CPU backend and the CLI need none beyond Swift;
+# the OpenCL backend (ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd) and the HDF5 model files
+# (libhdf5-dev) add theirs here when they land.
+APT_PACKAGES=()
+
+if ! command -v swift >/dev/null 2>&1; then
+    echo "error: swift is not on PATH; install Swift 6 first (https://swift.org/install)" >&2
+    exit 1
+fi
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing: ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: installs what is needed, then runs the whole test suite with `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/install-deps.sh
+# The tests are XCTest; --disable-swift-testing keeps the empty Swift Testing run from printing "0 tests".
+swift test --disable-swift-testing "$@"

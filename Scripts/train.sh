@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job: installs what is needed, builds `mlp` in release mode and trains on the embedded digits
+# data set (extra arguments go to `mlp train`, e.g. Scripts/train.sh --epochs 30 --seed 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/install-deps.sh
+swift build -c release --product mlp
+exec .build/release/mlp train "$@"
