@@ -55,9 +55,7 @@ final class ProgressBar {
             let padding = isTerminal ? max(0, previousWidth - line.count) : 0
             write((isTerminal ? "\r" : "") + line + String(repeating: " ", count: padding) + "\n")
         } else {
-            let digits = String(target).count
-            var line = String(repeating: " ", count: max(0, digits - String(target).count)) + "\(target)/\(target)"
-            line += String(format: " - %.0fs", elapsed) + ProgressBar.formatValues(values)
+            var line = "\(target)/\(target)" + String(format: " - %.0fs", elapsed) + ProgressBar.formatValues(values)
             line += " -" + ProgressBar.formatTime(elapsed, unit: "epoch") + " -" + ProgressBar.formatTime(perStep, unit: "step")
             write(line + "\n")
         }
