@@ -1,8 +1,9 @@
-/// Memory owned by a ``Backend``: `count` `Float32` values that live wherever the backend computes
-/// (host memory for the CPU backend, a `cl_mem` for OpenCL). The training stack only passes these
-/// handles back to the backend that made them.
+/// Memory owned by a ``Backend``: `count` 4-byte elements (`Float32` values, or `Int32` indices for a
+/// buffer made by ``Backend/makeIndexBuffer(_:)``) that live wherever the backend computes (host memory
+/// for the CPU backend, a `cl_mem` for OpenCL). The training stack only passes these handles back to the
+/// backend that made them.
 open class DeviceBuffer {
-    /// The number of `Float32` values the buffer holds.
+    /// The number of 4-byte elements the buffer holds.
     public let count: Int
     public init(count: Int) { self.count = count }
 }
@@ -75,6 +76,14 @@ public protocol Backend: AnyObject {
     func fill(_ buffer: DeviceBuffer, value: Float, offset: Int, count: Int)
     /// Waits until all queued work is done.
     func synchronize()
+    /// Throws the first error an asynchronous op met since the last check (out of device memory, a failed
+    /// kernel launch), then clears it. Ops never throw themselves: after an error they do nothing until
+    /// checked, so the caller checks at its sync points (after uploads, at epoch end).
+    func checkError() throws
+    /// A buffer of `Int32` indices (for ``gatherRows(source:rowLength:indices:indexOffset:rows:destination:)``).
+    func makeIndexBuffer(_ indices: [Int32]) -> DeviceBuffer
+    /// Replaces the first `indices.count` indices of an index buffer.
+    func uploadIndices(_ indices: [Int32], to buffer: DeviceBuffer)
 
     // MARK: Dense layers
 
@@ -90,8 +99,13 @@ public protocol Backend: AnyObject {
                             inputGradient dz: DeviceBuffer, rows: Int, columns: Int, activation: Activation)
     /// `out[j] = Σ_i M[i, j]`: the bias gradient from `dZ` (rows, columns).
     func columnSums(_ matrix: DeviceBuffer, rows: Int, columns: Int, into out: DeviceBuffer)
-    /// `destination[r] = source[indices[r]]` row by row (`rowLength` values a row): the batch gather.
-    func gatherRows(source: DeviceBuffer, rowLength: Int, indices: [Int32], destination: DeviceBuffer)
+    /// `destination[r] = source[indices[indexOffset + r]]` for `r < rows`, row by row (`rowLength` values a
+    /// row): the batch gather for shuffled samples, reading indices already on the device.
+    func gatherRows(source: DeviceBuffer, rowLength: Int, indices: DeviceBuffer, indexOffset: Int, rows: Int,
+                    destination: DeviceBuffer)
+    /// Fills `count` values with `low + (high − low)·u`, `u` the Philox4x32-10 uniforms of (seed, stream) in
+    /// draw order (value `i` is lane `i % 4` of block `i / 4`), bit-identical on every backend.
+    func randomUniform(_ buffer: DeviceBuffer, count: Int, seed: UInt64, stream: UInt64, low: Float, high: Float)
 
     // MARK: Losses and metrics
 

@@ -66,6 +66,22 @@ public final class CPUBackend: Backend {
 
     public func synchronize() {}
 
+    /// The CPU backend's ops cannot fail asynchronously.
+    public func checkError() throws {}
+
+    public func makeIndexBuffer(_ indices: [Int32]) -> DeviceBuffer {
+        let buffer = CPUBuffer(count: indices.count)
+        uploadIndices(indices, to: buffer)
+        return buffer
+    }
+
+    public func uploadIndices(_ indices: [Int32], to buffer: DeviceBuffer) {
+        precondition(indices.count <= buffer.count, "uploadIndices: \(indices.count) indices into a buffer of \(buffer.count)")
+        indices.withUnsafeBufferPointer { source in
+            UnsafeMutableRawPointer(ptr(buffer)).copyMemory(from: source.baseAddress!, byteCount: indices.count * 4)
+        }
+    }
+
     // MARK: Dense layers
 
     public func biasActivationForward(preActivation z: DeviceBuffer, bias: DeviceBuffer?, output y: DeviceBuffer,
@@ -84,9 +100,17 @@ public final class CPUBackend: Backend {
         CPUReference.columnSums(ptr(matrix), rows: rows, columns: columns, into: ptr(out))
     }
 
-    public func gatherRows(source: DeviceBuffer, rowLength: Int, indices: [Int32], destination: DeviceBuffer) {
-        precondition(indices.count * rowLength <= destination.count, "gatherRows: destination too small")
-        CPUReference.gatherRows(source: ptr(source), rowLength: rowLength, indices: indices, destination: ptr(destination))
+    public func gatherRows(source: DeviceBuffer, rowLength: Int, indices: DeviceBuffer, indexOffset: Int, rows: Int,
+                           destination: DeviceBuffer) {
+        precondition(rows * rowLength <= destination.count && indexOffset + rows <= indices.count, "gatherRows: buffer too small")
+        ptr(indices).withMemoryRebound(to: Int32.self, capacity: indices.count) { indexPointer in
+            CPUReference.gatherRows(source: ptr(source), rowLength: rowLength, indices: indexPointer + indexOffset, rows: rows,
+                                    destination: ptr(destination))
+        }
+    }
+
+    public func randomUniform(_ buffer: DeviceBuffer, count: Int, seed: UInt64, stream: UInt64, low: Float, high: Float) {
+        CPUReference.randomUniform(ptr(buffer), count: count, seed: seed, stream: stream, low: low, high: high)
     }
 
     // MARK: Losses and metrics

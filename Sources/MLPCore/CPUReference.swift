@@ -81,12 +81,19 @@ public enum CPUReference {
         }
     }
 
-    /// Row gather: `destination[r] = source[indices[r]]`.
-    public static func gatherRows(source: UnsafePointer<Float>, rowLength: Int, indices: [Int32],
+    /// Row gather: `destination[r] = source[indices[r]]` for `r < rows`.
+    public static func gatherRows(source: UnsafePointer<Float>, rowLength: Int, indices: UnsafePointer<Int32>, rows: Int,
                                   destination: UnsafeMutablePointer<Float>) {
-        for (r, index) in indices.enumerated() {
-            (destination + r * rowLength).update(from: source + Int(index) * rowLength, count: rowLength)
+        for r in 0..<rows {
+            (destination + r * rowLength).update(from: source + Int(indices[r]) * rowLength, count: rowLength)
         }
+    }
+
+    /// `low + (high − low)·u` for the Philox uniforms of (seed, stream), in draw order.
+    public static func randomUniform(_ out: UnsafeMutablePointer<Float>, count: Int, seed: UInt64, stream: UInt64,
+                                     low: Float, high: Float) {
+        var random = PhiloxRandom(seed: seed, stream: stream)
+        for i in 0..<count { out[i] = low + (high - low) * random.nextUniform() }
     }
 
     // MARK: Losses

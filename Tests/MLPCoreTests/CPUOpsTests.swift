@@ -82,8 +82,21 @@ final class CPUOpsTests: XCTestCase {
         host.backend.columnSums(host.buffer([1, 2, 3, 4, 5, 6]), rows: 3, columns: 2, into: sums)
         XCTAssertEqual(host.values(sums), [9, 12])
         let out = host.backend.makeBuffer(count: 4)
-        host.backend.gatherRows(source: host.buffer([1, 2, 3, 4, 5, 6]), rowLength: 2, indices: [2, 0], destination: out)
+        let indices = host.backend.makeIndexBuffer([1, 2, 0])
+        host.backend.gatherRows(source: host.buffer([1, 2, 3, 4, 5, 6]), rowLength: 2, indices: indices, indexOffset: 1, rows: 2,
+                                destination: out)
         XCTAssertEqual(host.values(out), [5, 6, 1, 2])
+        host.backend.uploadIndices([2], to: indices)
+        host.backend.gatherRows(source: host.buffer([1, 2, 3, 4, 5, 6]), rowLength: 2, indices: indices, indexOffset: 0, rows: 1,
+                                destination: out)
+        XCTAssertEqual(host.values(out), [5, 6, 1, 2])
+    }
+
+    func testRandomUniformIsThePhiloxStream() {
+        let out = host.backend.makeBuffer(count: 7)
+        host.backend.randomUniform(out, count: 7, seed: 99, stream: 5, low: -2, high: 2)
+        var random = PhiloxRandom(seed: 99, stream: 5)
+        XCTAssertEqual(host.values(out), (0..<7).map { _ in -2 + 4 * random.nextUniform() })
     }
 
     // MARK: Losses

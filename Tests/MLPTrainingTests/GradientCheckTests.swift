@@ -18,10 +18,11 @@ final class GradientCheckTests: XCTestCase {
                file: StaticString = #filePath, line: UInt = #line) throws {
         let x = features(seed: 3)
         try model.compile(optimizer: SGD(), loss: loss)
-        let data = DeviceDataset(x: x, y: y, backend: model.backend)
         let buffers = StepBuffers(batchSize: rows, xColumns: inputs, yColumns: y.columnCount, outputColumns: model.outputUnits,
                                   metrics: 0, backend: model.backend)
-        model.computeGradients(data: data, indices: (0..<rows).map(Int32.init), buffers: buffers, compiled: model.compilation!)
+        model.backend.upload(x.scalars, to: buffers.x, offset: 0)
+        model.backend.upload(y.scalars, to: buffers.y, offset: 0)
+        model.computeGradients(rows: rows, buffers: buffers, compiled: model.compilation!)
         for layer in model.layers {
             for parameter in layer.parameters {
                 let analytic = model.backend.download(parameter.gradient!)

@@ -75,8 +75,9 @@ final class TrainingTests: XCTestCase {
         let before = model.weights()
         let initialLoss = try model.evaluate(x: data.x, y: data.y, batchSize: 40)[0].1
         let buffers = StepBuffers(batchSize: 40, xColumns: 3, yColumns: 1, outputColumns: 1, metrics: 0, backend: model.backend)
-        model.computeGradients(data: DeviceDataset(x: data.x, y: data.y, backend: model.backend), indices: (0..<40).map(Int32.init),
-                               buffers: buffers, compiled: model.compilation!)
+        model.backend.upload(data.x.scalars, to: buffers.x, offset: 0)
+        model.backend.upload(data.y.scalars, to: buffers.y, offset: 0)
+        model.computeGradients(rows: 40, buffers: buffers, compiled: model.compilation!)
         let gradients = model.layers.flatMap(\.parameters).map { model.backend.download($0.gradient!) }
         let history = try model.fit(x: data.x, y: data.y, batchSize: 40, epochs: 1, verbose: 0, shuffle: false)
         XCTAssertEqual(history.history["loss"]![0], initialLoss, accuracy: 1e-6)

@@ -107,29 +107,31 @@ extension Sequential {
                                   outputColumns: outputUnits, metrics: compiled.accuracyKinds.count, backend: backend)
         let parameters = layers.flatMap(\.parameters)
         let steps = (data.count + batch - 1) / batch
+        let order = backend.makeIndexBuffer((0..<data.count).map(Int32.init))
+        try backend.checkError()
         var history = History()
 
         for epoch in 0..<epochs {
             if verbose > 0 { output("Epoch \(epoch + 1)/\(epochs)\n") }
             let progress = ProgressBar(target: steps, verbose: verbose, isTerminal: outputIsTerminal, write: output)
-            var order = Array(0..<data.count)
             if shuffle {
+                // One host-to-device write per epoch; steps read their slice of it on the device.
                 var random = PhiloxRandom(seed: seed, stream: (1 << 40) | UInt64(epoch))
-                order = random.permutation(data.count)
+                backend.uploadIndices(random.permutation(data.count).map(Int32.init), to: order)
             }
             backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
             for step in 0..<steps {
                 let start = step * batch
                 let rows = min(batch, data.count - start)
-                let indices = order[start..<(start + rows)].map { Int32($0) }
-                trainStep(data: data, indices: indices, buffers: buffers, compiled: compiled, parameters: parameters)
+                trainStep(data: data, order: order, start: start, rows: rows, buffers: buffers, compiled: compiled,
+                          parameters: parameters)
                 if progress.wantsUpdate {
-                    progress.update(step + 1, values: readLogs(buffers, samples: start + rows, compiled: compiled))
+                    progress.update(step + 1, values: try readLogs(buffers, samples: start + rows, compiled: compiled))
                 }
             }
-            var logs = readLogs(buffers, samples: data.count, compiled: compiled)
+            var logs = try readLogs(buffers, samples: data.count, compiled: compiled)
             if let validationSet {
-                logs += evaluate(validationSet, batchSize: batch, compiled: compiled).map { ("val_" + $0.0, $0.1) }
+                logs += try evaluate(validationSet, batchSize: batch, compiled: compiled).map { ("val_" + $0.0, $0.1) }
             }
             progress.finish(values: logs)
             history.append(epoch: epoch, logs: logs)
@@ -145,7 +147,7 @@ extension Sequential {
         guard x.rowCount > 0 else { throw MLPError.invalidArgument("evaluate got no samples") }
         let progress = ProgressBar(target: (x.rowCount + batchSize - 1) / batchSize, verbose: verbose,
                                    isTerminal: outputIsTerminal, write: output)
-        let logs = evaluate(DeviceDataset(x: x, y: y, backend: backend), batchSize: batchSize, compiled: compiled)
+        let logs = try evaluate(DeviceDataset(x: x, y: y, backend: backend), batchSize: batchSize, compiled: compiled)
         progress.finish(values: logs)
         return logs
     }
@@ -162,12 +164,12 @@ extension Sequential {
         var start = 0
         while start < x.rowCount {
             let rows = min(batch, x.rowCount - start)
-            backend.gatherRows(source: input, rowLength: inputDim, indices: (start..<(start + rows)).map { Int32($0) },
-                               destination: xBatch)
+            backend.copy(input, sourceOffset: start * inputDim, to: xBatch, destinationOffset: 0, count: rows * inputDim)
             let out = forward(xBatch, rows: rows, training: false)
             result += backend.download(out, offset: 0, count: rows * outputUnits)
             start += rows
         }
+        try backend.checkError()
         return Tensor(shape: [x.rowCount, outputUnits], scalars: result)
     }
 
@@ -179,18 +181,19 @@ extension Sequential {
 
     /// One optimisation step: gather, forward, loss + gradient, backward, optimizer. Nothing waits on
     /// the device.
-    func trainStep(data: DeviceDataset, indices: [Int32], buffers: StepBuffers, compiled: Compilation,
-                   parameters: [Parameter]) {
-        computeGradients(data: data, indices: indices, buffers: buffers, compiled: compiled)
+    func trainStep(data: DeviceDataset, order: DeviceBuffer, start: Int, rows: Int, buffers: StepBuffers,
+                   compiled: Compilation, parameters: [Parameter]) {
+        backend.gatherRows(source: data.x, rowLength: data.xColumns, indices: order, indexOffset: start, rows: rows,
+                           destination: buffers.x)
+        backend.gatherRows(source: data.y, rowLength: data.yColumns, indices: order, indexOffset: start, rows: rows,
+                           destination: buffers.y)
+        computeGradients(rows: rows, buffers: buffers, compiled: compiled)
         compiled.optimizer.apply(to: parameters, on: backend)
     }
 
-    /// Forward and backward on one batch: leaves `∂loss/∂w` in every parameter's gradient buffer and
-    /// adds the batch's loss and metric sums to the accumulator.
-    func computeGradients(data: DeviceDataset, indices: [Int32], buffers: StepBuffers, compiled: Compilation) {
-        let rows = indices.count
-        backend.gatherRows(source: data.x, rowLength: data.xColumns, indices: indices, destination: buffers.x)
-        backend.gatherRows(source: data.y, rowLength: data.yColumns, indices: indices, destination: buffers.y)
+    /// Forward and backward on the batch in `buffers.x`, `buffers.y`: leaves `∂loss/∂w` in every
+    /// parameter's gradient buffer and adds the batch's loss and metric sums to the accumulator.
+    func computeGradients(rows: Int, buffers: StepBuffers, compiled: Compilation) {
         let output = forward(buffers.x, rows: rows, training: true)
         let fused = accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled,
                                              gradient: buffers.gradient)
@@ -219,7 +222,7 @@ extension Sequential {
         return fused != nil
     }
 
-    func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation) -> [(String, Float)] {
+    func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation) throws -> [(String, Float)] {
         let batch = min(batchSize, data.count)
         let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns,
                                   outputColumns: outputUnits, metrics: compiled.accuracyKinds.count, backend: backend)
@@ -227,19 +230,19 @@ extension Sequential {
         var start = 0
         while start < data.count {
             let rows = min(batch, data.count - start)
-            let indices = (start..<(start + rows)).map { Int32($0) }
-            backend.gatherRows(source: data.x, rowLength: data.xColumns, indices: indices, destination: buffers.x)
-            backend.gatherRows(source: data.y, rowLength: data.yColumns, indices: indices, destination: buffers.y)
+            backend.copy(data.x, sourceOffset: start * data.xColumns, to: buffers.x, destinationOffset: 0, count: rows * data.xColumns)
+            backend.copy(data.y, sourceOffset: start * data.yColumns, to: buffers.y, destinationOffset: 0, count: rows * data.yColumns)
             let output = forward(buffers.x, rows: rows, training: false)
             accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled, gradient: nil)
             start += rows
         }
-        return readLogs(buffers, samples: data.count, compiled: compiled)
+        return try readLogs(buffers, samples: data.count, compiled: compiled)
     }
 
-    /// Reads the accumulator (one small download) and turns sums into means.
-    func readLogs(_ buffers: StepBuffers, samples: Int, compiled: Compilation) -> [(String, Float)] {
+    /// Reads the accumulator (one small download) and turns sums into means; surfaces any device error.
+    func readLogs(_ buffers: StepBuffers, samples: Int, compiled: Compilation) throws -> [(String, Float)] {
         let sums = backend.download(buffers.accumulator)
+        try backend.checkError()
         let n = Float(max(samples, 1))
         return [("loss", sums[0] / n)] + compiled.metrics.enumerated().map { ($0.element.kerasName, sums[1 + $0.offset] / n) }
     }
