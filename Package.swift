@@ -3,7 +3,8 @@ import PackageDescription
 
 // Module graph (see ARCHITECTURE.md):
 //   mlp, MLPBench -> MLPKit -> MLPTraining -> MLPCore
-// MLPTraining depends on MLPCore only: the training stack never sees a concrete GPU backend.
+//                          \-> MLPOpenCL   -> MLPCore, COpenCL (OpenCL + CLBlast)
+// MLPTraining depends on MLPCore only: the training stack never sees OpenCL.
 let package = Package(
     name: "MLPKit",
     products: [
@@ -17,7 +18,12 @@ let package = Package(
     targets: [
         .target(name: "MLPCore"),
         .target(name: "MLPTraining", dependencies: ["MLPCore"]),
-        .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining"]),
+        .systemLibrary(name: "COpenCL", pkgConfig: "clblast",
+                       providers: [.apt(["ocl-icd-opencl-dev", "libclblast-dev"])]),
+        .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),
+        .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"]),
+        .target(name: "MLPOpenCL", dependencies: ["MLPCore", "COpenCL"], plugins: ["EmbedKernelsPlugin"]),
+        .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining", "MLPOpenCL"]),
         .target(
             name: "MLPCommandLine",
             dependencies: ["MLPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -27,6 +33,7 @@ let package = Package(
         .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
         .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPKit", "MLPTestSupport"]),
         .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPCommandLine", "mlp"]),
     ],
     swiftLanguageModes: [.v5]

@@ -19,6 +19,8 @@ public enum MLPError: Error, Equatable, CustomStringConvertible, Sendable {
     case notReady(String)
     /// A device that was asked for is not there.
     case deviceUnavailable(String)
+    /// The device failed: out of memory, a kernel that did not build or launch, a library error.
+    case deviceFailure(String)
 
     public var description: String {
         switch self {
@@ -27,7 +29,7 @@ public enum MLPError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .malformedFile(path, line, reason):
             return line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)"
         case let .shapeMismatch(message), let .invalidArgument(message), let .labelOutOfRange(message),
-             let .notReady(message), let .deviceUnavailable(message):
+             let .notReady(message), let .deviceUnavailable(message), let .deviceFailure(message):
             return message
         case let .unknownName(kind, received, valid):
             return "unknown \(kind) '\(received)'; expected one of: \(valid.joined(separator: ", "))"

@@ -1,0 +1,232 @@
+import COpenCL
+import MLPCore
+
+/// A kernel argument.
+enum KernelArgument {
+    case buffer(DeviceBuffer?)
+    case int(Int)
+    case uint(UInt32)
+    case float(Float)
+}
+
+/// The shape of a GEMM call, for caching CLBlast's temporary-buffer size.
+struct GEMMShape: Hashable {
+    let transA: Bool, transB: Bool, m: Int, n: Int, k: Int
+}
+
+extension Activation {
+    /// The code `activations.cl` uses.
+    var kernelCode: Int {
+        switch self {
+        case .linear: return 0
+        case .relu: return 1
+        case .sigmoid: return 2
+        case .tanh: return 3
+        case .softmax: return 4
+        case .softplus: return 5
+        case .softsign: return 6
+        case .elu: return 7
+        case .selu: return 8
+        case .gelu: return 9
+        case .silu: return 10
+        case .leakyRelu: return 11
+        case .relu6: return 12
+        case .hardSigmoid: return 13
+        case .exponential: return 14
+        }
+    }
+}
+
+extension LossKind {
+    /// The code and logits flag `losses.cl` uses.
+    var kernelCode: (kind: Int, fromLogits: Bool) {
+        switch self {
+        case .meanSquaredError: return (0, false)
+        case .meanAbsoluteError: return (1, false)
+        case .binaryCrossentropy(let logits): return (2, logits)
+        case .categoricalCrossentropy(let logits): return (3, logits)
+        case .sparseCategoricalCrossentropy(let logits): return (4, logits)
+        }
+    }
+}
+
+extension AccuracyKind {
+    /// The code `accuracy.cl` uses.
+    var kernelCode: Int {
+        switch self {
+        case .binary: return 0
+        case .categorical: return 1
+        case .sparseCategorical: return 2
+        }
+    }
+}
+
+extension OpenCLBackend {
+    /// Work-group size of the 1-D element-wise kernels.
+    static let workGroup = 64
+
+    /// Sets `arguments` and enqueues `name` over `items` work-items (rounded up to the work-group size;
+    /// kernels bound-check). `local` overrides the work-group size.
+    func launch(_ name: String, items: Int, local: Int = OpenCLBackend.workGroup, _ arguments: [KernelArgument]) {
+        guard items > 0, !failed else { return }
+        guard let kernel = kernels[name] else { preconditionFailure("no kernel named \(name) in Kernels/") }
+        for (index, argument) in arguments.enumerated() {
+            let status: cl_int
+            switch argument {
+            case .buffer(let buffer):
+                var handle: cl_mem? = memory(buffer ?? placeholder)
+                guard handle != nil else { return }  // a failed allocation; the error is recorded
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem?>.size, &handle)
+            case .int(let value):
+                precondition(value >= Int(Int32.min) && value <= Int(Int32.max), "kernel argument \(value) does not fit in an int")
+                var converted = cl_int(value)
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_int>.size, &converted)
+            case .uint(let value):
+                var converted = cl_uint(value)
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_uint>.size, &converted)
+            case .float(let value):
+                var converted = cl_float(value)
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_float>.size, &converted)
+            }
+            guard succeeded(status, "clSetKernelArg(\(name), \(index))") else { return }
+        }
+        var global = (items + local - 1) / local * local
+        var localSize = local
+        counts.launches += 1
+        succeeded(clEnqueueNDRangeKernel(queue, kernel, 1, nil, &global, &localSize, 0, nil, nil), "clEnqueueNDRangeKernel(\(name))")
+    }
+
+    // MARK: Dense layers
+
+    /// Row-major GEMM through `CLBlastSgemmWithTempBuffer` (no hidden allocations); `k = 0` scales `C` by
+    /// `beta` (CLBlast rejects empty products).
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: DeviceBuffer, b: DeviceBuffer, beta: Float, c: DeviceBuffer) {
+        precondition(a.count >= m * k && b.count >= k * n && c.count >= m * n,
+                     "gemm: buffers (\(a.count), \(b.count), \(c.count)) too small for m=\(m) n=\(n) k=\(k)")
+        guard m > 0, n > 0, !failed else { return }
+        if k == 0 {
+            launch("scale_buffer", items: m * n, [.buffer(c), .int(m * n), .float(beta)])
+            return
+        }
+        guard let aMemory = memory(a), let bMemory = memory(b), let cMemory = memory(c) else { return }
+        let lda = transA ? m : k, ldb = transB ? k : n, ldc = n
+        let layout = CLBlastLayoutRowMajor
+        let ta = transA ? CLBlastTransposeYes : CLBlastTransposeNo
+        let tb = transB ? CLBlastTransposeYes : CLBlastTransposeNo
+        var commandQueue: cl_command_queue? = queue
+        let shape = GEMMShape(transA: transA, transB: transB, m: m, n: n, k: k)
+        let temporaryBytes: Int
+        if let known = gemmTemporarySizes[shape] {
+            temporaryBytes = known
+        } else {
+            var size = 0
+            let status = CLBlastSGemmTempBufferSize(layout, ta, tb, m, n, k, 0, lda, 0, ldb, 0, ldc, &commandQueue, &size)
+            guard status == CLBlastSuccess else {
+                record(.deviceFailure("CLBlast error on \(device.name): CLBlastSGemmTempBufferSize returned \(OpenCLStatus.clblastName(status))"))
+                return
+            }
+            gemmTemporarySizes[shape] = size
+            temporaryBytes = size
+        }
+        let temporaryCount = max(1, (temporaryBytes + 3) / 4)
+        if gemmTemporary == nil || gemmTemporary!.count < temporaryCount {
+            gemmTemporary = makeBuffer(count: temporaryCount) as? OpenCLBuffer
+        }
+        guard let temporary = gemmTemporary?.memory else { return }
+        counts.launches += 1
+        let status = CLBlastSgemmWithTempBuffer(layout, ta, tb, m, n, k, alpha, aMemory, 0, lda, bMemory, 0, ldb,
+                                                beta, cMemory, 0, ldc, &commandQueue, nil, temporary)
+        if status != CLBlastSuccess {
+            record(.deviceFailure("CLBlast error on \(device.name): CLBlastSgemm(m=\(m), n=\(n), k=\(k)) returned \(OpenCLStatus.clblastName(status))"))
+        }
+    }
+
+    public func biasActivationForward(preActivation z: DeviceBuffer, bias: DeviceBuffer?, output y: DeviceBuffer,
+                                      rows: Int, columns: Int, activation: Activation) {
+        if activation == .softmax {
+            launch("bias_softmax_forward", items: rows, [.buffer(z), .buffer(bias), .int(bias == nil ? 0 : 1), .buffer(y),
+                                                         .int(rows), .int(columns)])
+        } else {
+            launch("bias_activation_forward", items: rows * columns, [.buffer(z), .buffer(bias), .int(bias == nil ? 0 : 1),
+                                                                      .buffer(y), .int(rows), .int(columns), .int(activation.kernelCode)])
+        }
+    }
+
+    public func activationBackward(outputGradient dy: DeviceBuffer, preActivation z: DeviceBuffer, output y: DeviceBuffer,
+                                   inputGradient dz: DeviceBuffer, rows: Int, columns: Int, activation: Activation) {
+        if activation == .softmax {
+            launch("softmax_backward", items: rows, [.buffer(dy), .buffer(y), .buffer(dz), .int(rows), .int(columns)])
+        } else {
+            launch("activation_backward", items: rows * columns, [.buffer(dy), .buffer(z), .buffer(y), .buffer(dz),
+                                                                  .int(rows * columns), .int(activation.kernelCode)])
+        }
+    }
+
+    public func columnSums(_ matrix: DeviceBuffer, rows: Int, columns: Int, into out: DeviceBuffer) {
+        launch("column_sums", items: columns, [.buffer(matrix), .buffer(out), .int(rows), .int(columns)])
+    }
+
+    public func gatherRows(source: DeviceBuffer, rowLength: Int, indices: DeviceBuffer, indexOffset: Int, rows: Int,
+                           destination: DeviceBuffer) {
+        precondition(rows * rowLength <= destination.count && indexOffset + rows <= indices.count, "gatherRows: buffer too small")
+        launch("gather_rows", items: rows * rowLength, [.buffer(source), .buffer(indices), .int(indexOffset),
+                                                         .buffer(destination), .int(rows), .int(rowLength)])
+    }
+
+    public func randomUniform(_ buffer: DeviceBuffer, count: Int, seed: UInt64, stream: UInt64, low: Float, high: Float) {
+        launch("random_uniform", items: count, [.buffer(buffer), .int(count),
+                                                .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
+                                                .uint(UInt32(truncatingIfNeeded: stream)), .uint(UInt32(truncatingIfNeeded: stream >> 32)),
+                                                .float(low), .float(high)])
+    }
+
+    // MARK: Losses and metrics
+
+    /// Per-row losses into scratch, then one work-group adds their sum to the accumulator: no host read.
+    public func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer,
+                                    rows: Int, columns: Int, gradient: DeviceBuffer?, gradientScale: Float,
+                                    accumulator: DeviceBuffer, accumulatorIndex: Int) {
+        let rowLoss = scratch(rows)
+        let code = loss.kernelCode
+        launch("loss_rows", items: rows, [.int(code.kind), .int(code.fromLogits ? 1 : 0), .buffer(predictions), .buffer(targets),
+                                          .int(rows), .int(columns), .buffer(gradient), .int(gradient == nil ? 0 : 1),
+                                          .float(gradientScale), .buffer(rowLoss)])
+        accumulate(rowLoss, count: rows, into: accumulator, index: accumulatorIndex)
+    }
+
+    public func accuracyCount(_ kind: AccuracyKind, predictions: DeviceBuffer, targets: DeviceBuffer,
+                              rows: Int, columns: Int, accumulator: DeviceBuffer, accumulatorIndex: Int) {
+        let rowCorrect = scratch(rows)
+        launch("accuracy_rows", items: rows, [.int(kind.kernelCode), .buffer(predictions), .buffer(targets), .int(rows),
+                                              .int(columns), .buffer(rowCorrect)])
+        accumulate(rowCorrect, count: rows, into: accumulator, index: accumulatorIndex)
+    }
+
+    func accumulate(_ values: DeviceBuffer, count: Int, into accumulator: DeviceBuffer, index: Int) {
+        launch("accumulate_sum", items: reduceWorkGroup, local: reduceWorkGroup,
+               [.buffer(values), .int(count), .buffer(accumulator), .int(index)])
+    }
+
+    // MARK: Optimizers
+
+    public func sgdUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, velocity: DeviceBuffer?, count: Int,
+                          learningRate: Float, momentum: Float, nesterov: Bool) {
+        let useVelocity = velocity != nil && momentum != 0
+        launch("sgd_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(useVelocity ? velocity : nil),
+                                            .int(useVelocity ? 1 : 0), .int(count), .float(learningRate), .float(momentum),
+                                            .int(nesterov ? 1 : 0)])
+    }
+
+    public func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
+                           stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
+        launch("adam_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(m), .buffer(v), .int(count),
+                                             .float(stepSize), .float(beta1), .float(beta2), .float(epsilon)])
+    }
+
+    public func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, count: Int,
+                              learningRate: Float, rho: Float, epsilon: Float) {
+        launch("rmsprop_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(v), .int(count),
+                                                .float(learningRate), .float(rho), .float(epsilon)])
+    }
+}
