@@ -3,10 +3,10 @@
 # Swift itself must already be on PATH (https://swift.org/install).
 set -euo pipefail
 
-# Debian packages the build and tests need. The pure-Swift CPU backend and the CLI need none beyond Swift;
-# the OpenCL backend (ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd) and the HDF5 model files
-# (libhdf5-dev) add theirs here when they land.
-APT_PACKAGES=()
+# Debian packages the build and tests need: the OpenCL headers and ICD loader, CLBlast, and PoCL (a real
+# OpenCL implementation on the CPU, so the OpenCL backend is built and tested on machines without a GPU).
+# The HDF5 model files will add libhdf5-dev.
+APT_PACKAGES=(pkg-config ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd)
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "error: swift is not on PATH; install Swift 6 first (https://swift.org/install)" >&2

@@ -24,22 +24,42 @@ struct ModelOptions: ParsableArguments {
     func outputSpec() throws -> LayerSpec? {
         try output.map { try LayerSpec($0, flag: "--output") }
     }
+
+    /// The training step's work for `auto` device selection.
+    func flopsPerStep(inputDim: Int, output: LayerSpec, batchSize: Int) throws -> Double {
+        var width = inputDim, parameters = 0
+        for layer in try LayerSpec.list(layers, flag: "--layers") + [output] {
+            parameters += width * layer.units + layer.units
+            width = layer.units
+        }
+        return Device.trainingFlopsPerStep(parameters: parameters, batchSize: batchSize)
+    }
 }
 
 /// `--device` and `--seed`.
 struct RunOptions: ParsableArguments {
-    @Option(help: "cpu | gpu | auto (default: $MLP_DEVICE, else auto).")
+    @Option(help: "cpu | gpu | auto | opencl:P:D (default: $MLP_DEVICE, else auto). `mlp devices` lists the devices.")
     var device: String?
 
     @Option(help: "Seed for initial weights and shuffling: the same seed on the same device gives the same numbers.")
     var seed: UInt64?
 
-    func backend(announce: Bool) throws -> any Backend {
-        let name = device ?? ProcessInfo.processInfo.environment["MLP_DEVICE"] ?? "auto"
-        let (backend, note) = try Device(name: name).makeBackend()
-        if announce, let note { print(note) }
-        return backend
+    /// The device `--device` (or `MLP_DEVICE`) names; `auto` when neither is set.
+    func selectedDevice() throws -> Device {
+        try Device(name: device ?? ProcessInfo.processInfo.environment["MLP_DEVICE"] ?? "auto")
     }
+
+    /// The backend for the selected device, sized for `flopsPerStep` when it is `auto`, and the lines that
+    /// say which device is used (and why, for `auto` or a fallback).
+    func backend(flopsPerStep: Double?) throws -> (backend: any Backend, announcement: String) {
+        let (backend, note) = try selectedDevice().makeBackend(flopsPerStep: flopsPerStep)
+        return (backend, (note.map { $0 + "\n" } ?? "") + "Device: \(backend.deviceDescription)\n")
+    }
+}
+
+/// Writes `text` to standard error (for commands whose standard output is data).
+func printToStandardError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
 }
 
 /// Label-column flags shared by commands that read labelled CSV files.

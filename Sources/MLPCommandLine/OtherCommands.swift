@@ -18,7 +18,8 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let network = try ModelFile.load(from: model, backend: try runOptions.backend(announce: false))
+            let (backend, announcement) = try runOptions.backend(flopsPerStep: nil)
+            let network = try ModelFile.load(from: model, backend: backend)
             guard let loss = network.loss else {
                 throw MLPError.notReady("\(model): the model was saved without a loss (not compiled), so it cannot be evaluated")
             }
@@ -27,6 +28,7 @@ struct Evaluate: ParsableCommand {
             try checkFeatureCount(loaded.x, model: network, path: data)
             try loaded.checkLabels(loss: loss, outputUnits: network.outputUnits)
             let logs = try network.evaluate(x: loaded.x, y: loaded.y!, batchSize: batchSize)
+            printToStandardError(announcement)
             print(json ? jsonLogs(logs) : formatLogs(logs))
         }
     }
@@ -48,10 +50,12 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let network = try ModelFile.load(from: model, backend: try runOptions.backend(announce: false))
+            let (backend, announcement) = try runOptions.backend(flopsPerStep: nil)
+            let network = try ModelFile.load(from: model, backend: backend)
             let loaded = try LabeledData(path: data, labelColumn: nil, labelColumns: nil, requireLabels: false)
             try checkFeatureCount(loaded.x, model: network, path: data)
             let predictions = try network.predict(loaded.x, batchSize: batchSize)
+            printToStandardError(announcement)
             var text = ""
             for row in 0..<predictions.rowCount {
                 text += predictions.row(row).map { String(format: "%.8g", Double($0)) }.joined(separator: ",") + "\n"
@@ -115,7 +119,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let backend = try runOptions.backend(announce: true)
+            _ = try runOptions.selectedDevice()
             let real = try data.map { try LabeledData(path: $0, labelColumn: labels.labelColumn, labelColumns: labels.labelColumns, requireLabels: true) }
             guard let inputDim = real?.x.columnCount ?? model.inputDim else {
                 throw MLPError.invalidArgument("check needs --input-dim (or --data to infer it)")
@@ -128,6 +132,9 @@ struct Check: ParsableCommand {
             }
             let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: real?.oneHot ?? false)
             try real?.checkLabels(loss: lossKind, outputUnits: output.units)
+            let (backend, announcement) = try runOptions.backend(
+                flopsPerStep: model.flopsPerStep(inputDim: inputDim, output: output, batchSize: 16))
+            print(announcement, terminator: "")
 
             let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
             print("1. predict on a random tensor of shape [64, \(inputDim)]")

@@ -46,7 +46,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let optimizerName = try OptimizerName(keras: optimizer)
-            let backend = try runOptions.backend(announce: verbose > 0)
+            _ = try runOptions.selectedDevice()
             var train: (x: Tensor, y: Tensor)
             var test: (x: Tensor, y: Tensor)?
             var outputSpec = try model.outputSpec()
@@ -76,6 +76,9 @@ struct Train: ParsableCommand {
             let output = outputSpec!
             let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: oneHot)
             try source?.checkLabels(loss: lossKind, outputUnits: output.units)
+            let (backend, announcement) = try runOptions.backend(
+                flopsPerStep: model.flopsPerStep(inputDim: inputDim, output: output, batchSize: batchSize))
+            if verbose > 0 { print(announcement, terminator: "") }
 
             let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
             try network.compile(optimizer: optimizerName.make(learningRate: learningRate), loss: lossKind,

@@ -134,10 +134,33 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(withData.stdout.contains("5. real data (90 samples"), withData.stdout)
     }
 
-    func testDevicesListsTheCPU() throws {
+    func testDevicesListsTheCPUAndOpenCL() throws {
         let result = try mlp("devices")
         XCTAssertEqual(result.status, 0)
         XCTAssertTrue(result.stdout.hasPrefix("cpu: CPU (pure Swift"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("\nopencl:0:0: "), "CI installs PoCL, so an OpenCL device is listed: \(result.stdout)")
+        XCTAssertTrue(result.stdout.contains("compute units"), result.stdout)
+    }
+
+    func testTrainingOnTheOpenCLDevice() throws {
+        let result = try mlp("train", "--device", "gpu", "--epochs", "30", "--seed", "5", "--verbose", "2")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("Device: OpenCL "), result.stdout)
+        let accuracy = Float(result.stdout.split(separator: "\n").last!.split(separator: " ").last!)!
+        XCTAssertGreaterThanOrEqual(accuracy, 0.95, result.stdout)
+        let auto = try mlp("train", "--epochs", "1", "--verbose", "1")
+        XCTAssertTrue(auto.stdout.contains("auto: CPU backend ("), "a small model stays on the CPU: \(auto.stdout)")
+    }
+
+    func testDeviceErrors() throws {
+        assertOneLineError(try mlp("train", "--device", "opencl:9:0", "--epochs", "1"), contains: "no OpenCL device opencl:9:0; available: ")
+        let empty = directory.appendingPathComponent("no-icd").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let noOpenCL = try mlp("train", "--device", "gpu", "--epochs", "1", environment: ["OCL_ICD_VENDORS": empty])
+        assertOneLineError(noOpenCL, contains: "no OpenCL platform found")
+        XCTAssertTrue(noOpenCL.stderr.contains("apt-get install pocl-opencl-icd") && noOpenCL.stderr.contains("--device cpu"), noOpenCL.stderr)
+        let auto = try mlp("train", "--epochs", "1", "--verbose", "0", environment: ["OCL_ICD_VENDORS": empty])
+        XCTAssertEqual(auto.status, 0, "auto falls back to the CPU without OpenCL: \(auto.stderr)")
     }
 
     // MARK: Mistakes: one clear line, non-zero exit

@@ -1,0 +1,135 @@
+import XCTest
+@testable import MLPOpenCL
+@testable import MLPTraining
+import MLPCore
+import MLPKit
+import MLPTestSupport
+
+/// The same training stack on the OpenCL backend: whole-run parity with the CPU, accuracy, and proof that
+/// a training step never waits on the device.
+final class OpenCLTrainingTests: XCTestCase {
+    var gpu: OpenCLBackend!
+
+    override func setUpWithError() throws {
+        gpu = try OpenCLTestDevice.backend()
+    }
+
+    func seedModel(backend: any Backend) -> Sequential {
+        Sequential(inputDim: 14, [Dense(25, activation: .relu), Dense(36, activation: .relu),
+                                  Dense(47, activation: .relu), Dense(7, activation: .softmax)], seed: 2024, backend: backend)
+    }
+
+    func randomClassification(samples: Int) -> (x: Tensor, y: Tensor) {
+        var random = PhiloxRandom(seed: 11, stream: 77)
+        let x = Tensor(shape: [samples, 14], scalars: (0..<(samples * 14)).map { _ in random.nextNormal() })
+        let y = Tensor(shape: [samples, 1], scalars: (0..<samples).map { row in
+            Float(Int((x[row, 0] + x[row, 1] * 2 + 10) * 1.7) % 7)
+        })
+        return (x, y)
+    }
+
+    /// The seed model, 5 epochs from the same seed: per-epoch losses within 1e-4 relative, predictions of
+    /// the trained models within 1e-5.
+    func testSeedModelTrainsTheSameOnBothBackends() throws {
+        let data = randomClassification(samples: 300)
+        var histories: [History] = []
+        var predictions: [Tensor] = []
+        for backend in [CPUBackend(threadCount: 1) as any Backend, gpu as any Backend] {
+            let model = seedModel(backend: backend)
+            try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false), metrics: [.accuracy])
+            histories.append(try model.fit(x: data.x, y: data.y, batchSize: 32, epochs: 5, verbose: 0, validationSplit: 0.2))
+            predictions.append(try model.predict(data.x))
+        }
+        for key in ["loss", "val_loss"] {
+            let cpu = histories[0].history[key]!, opencl = histories[1].history[key]!
+            XCTAssertEqual(cpu.count, 5)
+            for (epoch, (a, b)) in zip(cpu, opencl).enumerated() {
+                XCTAssertLessThanOrEqual(abs(a - b) / abs(a), 1e-4, "\(key) epoch \(epoch + 1): cpu \(a) vs opencl \(b)")
+            }
+        }
+        XCTAssertEqual(histories[0].history["accuracy"]!, histories[1].history["accuracy"]!)
+        assertClose(predictions[1].scalars, predictions[0].scalars, absolute: 1e-5, relative: 0, "predictions")
+    }
+
+    /// The same weights give the same predictions (1e-5), whichever backend holds them.
+    func testPredictionsOfOneTrainedModelAgree() throws {
+        let data = randomClassification(samples: 100)
+        let trained = seedModel(backend: CPUBackend(threadCount: 1))
+        try trained.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false))
+        try trained.fit(x: data.x, y: data.y, epochs: 3, verbose: 0)
+        let copy = seedModel(backend: gpu)
+        try copy.setWeights(trained.weights())
+        assertClose(try copy.predict(data.x).scalars, try trained.predict(data.x).scalars, absolute: 1e-5, relative: 0)
+    }
+
+    /// The foundation's acceptance bar on the OpenCL backend: ≥ 95 % on the digits within 30 epochs.
+    func testDigitsReachNinetyFivePercentOnOpenCL() throws {
+        let digits = Datasets.digits()
+        let split = Datasets.trainTestSplit(x: digits.x, y: digits.y, testFraction: 0.2, seed: 0)
+        let model = Sequential(inputDim: 64, [Dense(64, activation: .relu), Dense(32, activation: .relu),
+                                              Dense(10, activation: .softmax)], seed: 42, backend: gpu)
+        try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false), metrics: [.accuracy])
+        try model.fit(x: split.train.x, y: split.train.y, batchSize: 32, epochs: 30, verbose: 0)
+        let accuracy = try model.evaluate(x: split.test.x, y: split.test.y)[1].1
+        XCTAssertGreaterThanOrEqual(accuracy, 0.95)
+    }
+
+    /// Host waits during `fit` do not grow with the number of steps: uploads at the start, one order upload
+    /// and one accumulator read per epoch; kernel launches are what grows.
+    func testNoHostWaitInsideATrainingStep() throws {
+        let data = randomClassification(samples: 256)
+        func waits(batchSize: Int, epochs: Int) throws -> (waits: Int, downloads: Int, launches: Int) {
+            let model = seedModel(backend: gpu)
+            try model.compile(optimizer: SGD(learningRate: 0.01, momentum: 0.9), loss: .sparseCategoricalCrossentropy(fromLogits: false),
+                              metrics: [.accuracy])
+            let before = gpu.counts
+            try model.fit(x: data.x, y: data.y, batchSize: batchSize, epochs: epochs, verbose: 0)
+            let after = gpu.counts
+            return (after.hostWaits - before.hostWaits, after.downloads - before.downloads, after.launches - before.launches)
+        }
+        let few = try waits(batchSize: 128, epochs: 2)    // 2 steps an epoch
+        let many = try waits(batchSize: 8, epochs: 2)     // 32 steps an epoch
+        XCTAssertEqual(few.waits, many.waits, "host waits must not depend on the number of steps")
+        XCTAssertEqual(many.waits, 3 + 2 * 2, "x, y and order uploads, then per epoch one order upload and one read")
+        XCTAssertEqual(many.downloads, 2, "one accumulator read per epoch")
+        XCTAssertGreaterThan(many.launches, few.launches * 10)
+    }
+
+    func testClearErrors() throws {
+        XCTAssertThrowsError(try Device(name: "tpu")) {
+            XCTAssertEqual("\($0)", "unknown device 'tpu'; expected one of: cpu, gpu, auto, opencl:P:D")
+        }
+        XCTAssertThrowsError(try Device(name: "opencl:x:1"))
+        XCTAssertEqual(try Device(name: "opencl:0:0"), .opencl(platform: 0, device: 0))
+        XCTAssertThrowsError(try Device.opencl(platform: 9, device: 9).makeBackend()) {
+            XCTAssertTrue("\($0)".hasPrefix("no OpenCL device opencl:9:9; available: opencl:0:0"), "\($0)")
+        }
+        // Out of device memory: a buffer beyond the device's largest allocation.
+        _ = gpu.makeBuffer(count: Int(gpu.device.maxAllocation / 4) + 1)
+        XCTAssertThrowsError(try gpu.checkError()) {
+            XCTAssertTrue("\($0)".hasPrefix("out of device memory on"), "\($0)")
+        }
+        XCTAssertNoThrow(try gpu.checkError(), "the error is reported once")
+        // A kernel that does not build: the error carries the build log.
+        XCTAssertThrowsError(try OpenCLBackend.buildProgram(context: gpu.context, device: gpu.device, options: "",
+                                                            source: "__kernel void broken(__global float *x) { x[0] = undefined_name; }")) {
+            XCTAssertTrue("\($0)".contains("did not build"), "\($0)")
+            XCTAssertTrue("\($0)".contains("undefined_name"), "build log missing: \($0)")
+        }
+    }
+
+    func testEveryKernelFileIsEmbeddedAndBuilt() throws {
+        let names = EmbeddedKernels.sources.map(\.name)
+        let onDisk = try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Kernels").path)
+            .filter { $0.hasSuffix(".cl") }
+        XCTAssertEqual(Set(names), Set(onDisk))
+        for kernel in ["random_uniform", "bias_activation_forward", "bias_softmax_forward", "activation_backward", "softmax_backward",
+                       "column_sums", "gather_rows", "loss_rows", "accuracy_rows", "accumulate_sum", "sgd_update", "adam_update",
+                       "rmsprop_update", "scale_buffer"] {
+            XCTAssertNotNil(gpu.kernels[kernel], kernel)
+        }
+    }
+}
+
+import Foundation
