@@ -1,10 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Module graph (see ARCHITECTURE.md):
-//   mlp, MLPBench -> MLPKit -> MLPTraining -> MLPCore
-//                          \-> MLPOpenCL   -> MLPCore, COpenCL (OpenCL + CLBlast)
-// MLPTraining depends on MLPCore only: the training stack never sees OpenCL.
+// Scripts/build-portable.sh sets MLPKIT_STATIC_LIBS to a folder holding only static archives (libclblast.a,
+// libstdc++.a). Searched first, it makes the linker take those archives instead of the shared libraries,
+// so the binary needs only the system's libOpenCL.so.1 and the C library at run time.
+let staticLibraries = Context.environment["MLPKIT_STATIC_LIBS"]
+let clblastLinking: [LinkerSetting] = [.linkedLibrary("clblast")]
+    + (staticLibraries.map { [.linkedLibrary("stdc++"), .unsafeFlags(["-L", $0, "-Xclang-linker", "-static-libgcc"])] } ?? [])
+
 let package = Package(
     name: "MLPKit",
     products: [
@@ -18,11 +21,12 @@ let package = Package(
     targets: [
         .target(name: "MLPCore"),
         .target(name: "MLPTraining", dependencies: ["MLPCore"]),
-        .systemLibrary(name: "COpenCL", pkgConfig: "clblast",
+        .systemLibrary(name: "COpenCL",
                        providers: [.apt(["ocl-icd-opencl-dev", "libclblast-dev"])]),
         .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),
         .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"]),
-        .target(name: "MLPOpenCL", dependencies: ["MLPCore", "COpenCL"], plugins: ["EmbedKernelsPlugin"]),
+        .target(name: "MLPOpenCL", dependencies: ["MLPCore", "COpenCL"], linkerSettings: clblastLinking,
+                plugins: ["EmbedKernelsPlugin"]),
         .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining", "MLPOpenCL"]),
         .target(
             name: "MLPCommandLine",

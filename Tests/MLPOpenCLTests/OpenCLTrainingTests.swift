@@ -31,24 +31,9 @@ final class OpenCLTrainingTests: XCTestCase {
     /// The seed model, 5 epochs from the same seed: per-epoch losses within 1e-4 relative, predictions of
     /// the trained models within 1e-5.
     func testSeedModelTrainsTheSameOnBothBackends() throws {
-        let data = randomClassification(samples: 300)
-        var histories: [History] = []
-        var predictions: [Tensor] = []
-        for backend in [CPUBackend(threadCount: 1) as any Backend, gpu as any Backend] {
-            let model = seedModel(backend: backend)
-            try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false), metrics: [.accuracy])
-            histories.append(try model.fit(x: data.x, y: data.y, batchSize: 32, epochs: 5, verbose: 0, validationSplit: 0.2))
-            predictions.append(try model.predict(data.x))
-        }
-        for key in ["loss", "val_loss"] {
-            let cpu = histories[0].history[key]!, opencl = histories[1].history[key]!
-            XCTAssertEqual(cpu.count, 5)
-            for (epoch, (a, b)) in zip(cpu, opencl).enumerated() {
-                XCTAssertLessThanOrEqual(abs(a - b) / abs(a), 1e-4, "\(key) epoch \(epoch + 1): cpu \(a) vs opencl \(b)")
-            }
-        }
-        XCTAssertEqual(histories[0].history["accuracy"]!, histories[1].history["accuracy"]!)
-        assertClose(predictions[1].scalars, predictions[0].scalars, absolute: 1e-5, relative: 0, "predictions")
+        let checks = try BackendParity.training(reference: CPUBackend(threadCount: 1), candidate: gpu)
+        XCTAssertEqual(checks.count, 2)
+        for check in checks { XCTAssertTrue(check.passed, check.description) }
     }
 
     /// The same weights give the same predictions (1e-5), whichever backend holds them.

@@ -1,0 +1,206 @@
+import Foundation
+import MLPCore
+import MLPTraining
+
+/// The parity suite: every ``Backend`` op, and whole training runs, on a candidate backend against a
+/// reference (the CPU backend), on seeded random inputs.
+///
+/// The OpenCL tests run it on PoCL in CI; `MLPBench parity` runs it on a real GPU (Scripts/gpu-check.sh).
+/// A check passes when max |candidate − reference| ≤ tolerance · max(1, max |reference|).
+public enum BackendParity {
+    /// One comparison's outcome.
+    public struct Check: CustomStringConvertible, Sendable {
+        public let name: String
+        public let maxDifference: Float
+        /// The allowed difference, already scaled by the reference's magnitude.
+        public let allowed: Float
+        /// The first reference and candidate values, for failure messages.
+        public let firstReference: [Float]
+        public let firstCandidate: [Float]
+
+        public var passed: Bool { maxDifference <= allowed }
+
+        public var description: String {
+            String(format: "%@ %@: max |diff| %.3g (allowed %.3g)", passed ? "ok  " : "FAIL", name, Double(maxDifference), Double(allowed))
+                + (passed ? "" : "\n       reference \(firstReference)\n       candidate \(firstCandidate)")
+        }
+    }
+
+    static func values(_ count: Int, seed: UInt64, low: Float = -1, high: Float = 1) -> [Float] {
+        var random = PhiloxRandom(seed: seed, stream: 99)
+        return (0..<count).map { _ in low + (high - low) * random.nextUniform() }
+    }
+
+    static func compare(_ name: String, _ reference: [Float], _ candidate: [Float], tolerance: Float) -> Check {
+        let magnitude = max(1, reference.filter(\.isFinite).map(abs).max() ?? 1)
+        var worst: Float = 0
+        for (a, b) in zip(reference, candidate) {
+            let difference = abs(a - b)
+            if difference.isNaN || a.isNaN != b.isNaN { worst = .infinity } else { worst = max(worst, difference) }
+        }
+        if reference.count != candidate.count { worst = .infinity }
+        return Check(name: name, maxDifference: worst, allowed: tolerance * magnitude,
+                     firstReference: Array(reference.prefix(4)), firstCandidate: Array(candidate.prefix(4)))
+    }
+
+    /// Runs `op` on both backends with the same `inputs` and compares the `outputs` buffers.
+    static func check(_ name: String, reference: any Backend, candidate: any Backend, inputs: [[Float]], outputs: [Int],
+                      tolerance: Float = 1e-5, _ op: (any Backend, [DeviceBuffer]) -> Void) throws -> [Check] {
+        var results: [[[Float]]] = []
+        for backend in [reference, candidate] {
+            let buffers = inputs.map { backend.makeBuffer($0) }
+            op(backend, buffers)
+            results.append(outputs.map { backend.download(buffers[$0]) })
+            try backend.checkError()
+        }
+        return zip(results[0], results[1]).enumerated().map { index, pair in
+            compare(outputs.count > 1 ? "\(name) [output \(index)]" : name, pair.0, pair.1, tolerance: tolerance)
+        }
+    }
+
+    /// Every op on seeded random inputs.
+    public static func ops(reference: any Backend, candidate: any Backend) throws -> [Check] {
+        var checks: [Check] = []
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (33, 17, 9), (64, 70, 31), (100, 10, 64), (256, 256, 256)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    checks += try check("gemm \(m)x\(n)x\(k) tA=\(transA) tB=\(transB)", reference: reference, candidate: candidate,
+                                        inputs: [values(m * k, seed: 1), values(k * n, seed: 2), values(m * n, seed: 3)], outputs: [2]) { b, x in
+                        b.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: x[0], b: x[1], beta: 1, c: x[2])
+                    }
+                }
+            }
+        }
+        checks += try check("gemm k=0 (C = beta*C)", reference: reference, candidate: candidate,
+                            inputs: [[0], [0], values(6, seed: 4)], outputs: [2]) { b, x in
+            b.gemm(transA: false, transB: false, m: 2, n: 3, k: 0, alpha: 1, a: x[0], b: x[1], beta: 0.5, c: x[2])
+        }
+        let rows = 7, columns = 5
+        let cpu = CPUBackend(threadCount: 1)
+        for activation in Activation.allCases {
+            for withBias in [true, false] {
+                checks += try check("forward \(activation.rawValue) bias=\(withBias)", reference: reference, candidate: candidate,
+                                    inputs: [values(rows * columns, seed: 5, low: -3, high: 3), values(columns, seed: 6),
+                                             [Float](repeating: 0, count: rows * columns)], outputs: [0, 2]) { b, x in
+                    b.biasActivationForward(preActivation: x[0], bias: withBias ? x[1] : nil, output: x[2], rows: rows,
+                                            columns: columns, activation: activation)
+                }
+            }
+            let z = values(rows * columns, seed: 7, low: -3, high: 3)
+            let y = cpu.makeBuffer(count: z.count)
+            cpu.biasActivationForward(preActivation: cpu.makeBuffer(z), bias: nil, output: y, rows: rows, columns: columns,
+                                      activation: activation)
+            checks += try check("backward \(activation.rawValue)", reference: reference, candidate: candidate,
+                                inputs: [values(rows * columns, seed: 8), z, cpu.download(y), [Float](repeating: 0, count: z.count)],
+                                outputs: [3]) { b, x in
+                b.activationBackward(outputGradient: x[0], preActivation: x[1], output: x[2], inputGradient: x[3], rows: rows,
+                                     columns: columns, activation: activation)
+            }
+        }
+        checks += try check("column sums", reference: reference, candidate: candidate,
+                            inputs: [values(37 * 11, seed: 9), [Float](repeating: 0, count: 11)], outputs: [1]) { b, x in
+            b.columnSums(x[0], rows: 37, columns: 11, into: x[1])
+        }
+        checks += try lossesAndMetrics(reference: reference, candidate: candidate)
+        checks += try optimizers(reference: reference, candidate: candidate)
+        return checks
+    }
+
+    static func lossesAndMetrics(reference: any Backend, candidate: any Backend) throws -> [Check] {
+        let rows = 19, columns = 4
+        var probabilities = values(rows * columns, seed: 11, low: 0.01, high: 1)
+        for r in 0..<rows {
+            let sum = probabilities[(r * columns)..<((r + 1) * columns)].reduce(0, +)
+            for j in 0..<columns { probabilities[r * columns + j] /= sum }
+        }
+        let logits = values(rows * columns, seed: 12, low: -4, high: 4)
+        let labels = (0..<rows).map { Float(($0 * 7) % columns) }
+        var oneHot = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows { oneHot[r * columns + Int(labels[r])] = 1 }
+        let bits = values(rows * columns, seed: 13, low: 0, high: 1).map { $0 > 0.5 ? Float(1) : 0 }
+        let losses: [(LossKind, [Float], [Float])] = [
+            (.meanSquaredError, logits, values(rows * columns, seed: 14)),
+            (.meanAbsoluteError, logits, values(rows * columns, seed: 15)),
+            (.binaryCrossentropy(fromLogits: false), values(rows * columns, seed: 16, low: 0, high: 1), bits),
+            (.binaryCrossentropy(fromLogits: true), logits, bits),
+            (.categoricalCrossentropy(fromLogits: false), probabilities, oneHot),
+            (.categoricalCrossentropy(fromLogits: true), logits, oneHot),
+            (.sparseCategoricalCrossentropy(fromLogits: false), probabilities, labels),
+            (.sparseCategoricalCrossentropy(fromLogits: true), logits, labels),
+        ]
+        var checks: [Check] = []
+        for (loss, predictions, targets) in losses {
+            checks += try check("loss \(loss.kerasName) logits=\(loss.isFromLogits)", reference: reference, candidate: candidate,
+                                inputs: [predictions, targets, [Float](repeating: 0, count: predictions.count), [0.5, 0]],
+                                outputs: [2, 3]) { b, x in
+                b.lossForwardBackward(loss, predictions: x[0], targets: x[1], rows: rows, columns: columns, gradient: x[2],
+                                      gradientScale: 1 / Float(rows), accumulator: x[3], accumulatorIndex: 0)
+                b.lossForwardBackward(loss, predictions: x[0], targets: x[1], rows: rows - 3, columns: columns, gradient: nil,
+                                      gradientScale: 0, accumulator: x[3], accumulatorIndex: 1)
+            }
+        }
+        let metrics: [(AccuracyKind, [Float], [Float])] = [
+            (.binary, values(rows * columns, seed: 17, low: 0, high: 1), bits),
+            (.categorical, probabilities, oneHot),
+            (.sparseCategorical, probabilities, labels),
+        ]
+        for (kind, predictions, targets) in metrics {
+            checks += try check("accuracy \(kind.rawValue)", reference: reference, candidate: candidate,
+                                inputs: [predictions, targets, [0, 1]], outputs: [2]) { b, x in
+                b.accuracyCount(kind, predictions: x[0], targets: x[1], rows: rows, columns: columns, accumulator: x[2], accumulatorIndex: 1)
+            }
+        }
+        return checks
+    }
+
+    static func optimizers(reference: any Backend, candidate: any Backend) throws -> [Check] {
+        let n = 300
+        let inputs = [values(n, seed: 20), values(n, seed: 21), values(n, seed: 22, low: 0, high: 0.1),
+                      values(n, seed: 23, low: 0, high: 0.01)]
+        var checks: [Check] = []
+        for (momentum, nesterov) in [(Float(0), false), (0.9, false), (0.9, true)] {
+            checks += try check("sgd momentum=\(momentum) nesterov=\(nesterov)", reference: reference, candidate: candidate,
+                                inputs: inputs, outputs: [0, 2]) { b, x in
+                for _ in 0..<3 {
+                    b.sgdUpdate(weights: x[0], gradients: x[1], velocity: x[2], count: n, learningRate: 0.05, momentum: momentum,
+                                nesterov: nesterov)
+                }
+            }
+        }
+        checks += try check("adam", reference: reference, candidate: candidate, inputs: inputs, outputs: [0, 2, 3]) { b, x in
+            for step in 1...3 {
+                let stepSize = Float(0.01 * (1 - pow(0.999, Double(step))).squareRoot() / (1 - pow(0.9, Double(step))))
+                b.adamUpdate(weights: x[0], gradients: x[1], m: x[2], v: x[3], count: n, stepSize: stepSize, beta1: 0.9,
+                             beta2: 0.999, epsilon: 1e-7)
+            }
+        }
+        checks += try check("rmsprop", reference: reference, candidate: candidate, inputs: inputs, outputs: [0, 3]) { b, x in
+            for _ in 0..<3 {
+                b.rmspropUpdate(weights: x[0], gradients: x[1], v: x[3], count: n, learningRate: 0.01, rho: 0.9, epsilon: 1e-7)
+            }
+        }
+        return checks
+    }
+
+    /// The seed model (14→25→36→47→7) trained 5 epochs from the same seed on both backends: per-epoch
+    /// losses within 1e-4 relative, and predictions of the trained models within 1e-5.
+    public static func training(reference: any Backend, candidate: any Backend) throws -> [Check] {
+        var random = PhiloxRandom(seed: 11, stream: 77)
+        let samples = 300
+        let x = Tensor(shape: [samples, 14], scalars: (0..<(samples * 14)).map { _ in random.nextNormal() })
+        let y = Tensor(shape: [samples, 1], scalars: (0..<samples).map { Float(Int((x[$0, 0] + x[$0, 1] * 2 + 10) * 1.7) % 7) })
+        var losses: [[Float]] = [], predictions: [[Float]] = []
+        for backend in [reference, candidate] {
+            let model = Sequential(inputDim: 14, [Dense(25, activation: .relu), Dense(36, activation: .relu),
+                                                  Dense(47, activation: .relu), Dense(7, activation: .softmax)], seed: 2024, backend: backend)
+            try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false), metrics: [.accuracy])
+            let history = try model.fit(x: x, y: y, batchSize: 32, epochs: 5, verbose: 0, validationSplit: 0.2)
+            losses.append(history.history["loss"]! + history.history["val_loss"]!)
+            predictions.append(try model.predict(x).scalars)
+        }
+        let relative = zip(losses[0], losses[1]).map { abs($0 - $1) / abs($0) }.max() ?? .infinity
+        return [Check(name: "seed model, 5 epochs: loss and val_loss (relative)", maxDifference: relative, allowed: 1e-4,
+                      firstReference: Array(losses[0].prefix(4)), firstCandidate: Array(losses[1].prefix(4))),
+                compare("seed model, 5 epochs: predictions", predictions[0], predictions[1], tolerance: 1e-5)]
+    }
+}
