@@ -80,8 +80,6 @@ public protocol Backend: AnyObject {
     /// kernel launch), then clears it. Ops never throw themselves: after an error they do nothing until
     /// checked, so the caller checks at its sync points (after uploads, at epoch end).
     func checkError() throws
-    /// A buffer of `Int32` indices (for ``gatherRows(source:rowLength:indices:indexOffset:rows:destination:)``).
-    func makeIndexBuffer(_ indices: [Int32]) -> DeviceBuffer
     /// Replaces the first `indices.count` indices of an index buffer.
     func uploadIndices(_ indices: [Int32], to buffer: DeviceBuffer)
 
@@ -140,6 +138,13 @@ public extension Backend {
     func makeBuffer(_ values: [Float]) -> DeviceBuffer {
         let buffer = makeBuffer(count: values.count)
         upload(values, to: buffer, offset: 0)
+        return buffer
+    }
+
+    /// A buffer of `Int32` indices (for ``gatherRows(source:rowLength:indices:indexOffset:rows:destination:)``).
+    func makeIndexBuffer(_ indices: [Int32]) -> DeviceBuffer {
+        let buffer = makeBuffer(count: indices.count)
+        uploadIndices(indices, to: buffer)
         return buffer
     }
 

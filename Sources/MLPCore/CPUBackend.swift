@@ -69,12 +69,6 @@ public final class CPUBackend: Backend {
     /// The CPU backend's ops cannot fail asynchronously.
     public func checkError() throws {}
 
-    public func makeIndexBuffer(_ indices: [Int32]) -> DeviceBuffer {
-        let buffer = CPUBuffer(count: indices.count)
-        uploadIndices(indices, to: buffer)
-        return buffer
-    }
-
     public func uploadIndices(_ indices: [Int32], to buffer: DeviceBuffer) {
         precondition(indices.count <= buffer.count, "uploadIndices: \(indices.count) indices into a buffer of \(buffer.count)")
         indices.withUnsafeBufferPointer { source in

@@ -92,11 +92,7 @@ public final class OpenCLBackend: Backend {
         var made = [cl_kernel?](repeating: nil, count: Int(kernelCount))
         clCreateKernelsInProgram(program, kernelCount, &made, nil)
         for kernel in made.compactMap({ $0 }) {
-            var size = 0
-            clGetKernelInfo(kernel, cl_kernel_info(CL_KERNEL_FUNCTION_NAME), 0, nil, &size)
-            var bytes = [CChar](repeating: 0, count: size + 1)
-            clGetKernelInfo(kernel, cl_kernel_info(CL_KERNEL_FUNCTION_NAME), size, &bytes, nil)
-            kernels[String(cString: bytes)] = kernel
+            kernels[OpenCLDevice.infoString { clGetKernelInfo(kernel, cl_kernel_info(CL_KERNEL_FUNCTION_NAME), $0, $1, $2) }] = kernel
         }
     }
 
@@ -130,12 +126,9 @@ public final class OpenCLBackend: Backend {
         var id: cl_device_id? = device.id
         status = clBuildProgram(program, 1, &id, options, nil, nil)
         guard status == CL_SUCCESS else {
-            var size = 0
-            clGetProgramBuildInfo(program, device.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
-            var log = [CChar](repeating: 0, count: size + 1)
-            clGetProgramBuildInfo(program, device.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &log, nil)
+            let log = OpenCLDevice.infoString { clGetProgramBuildInfo(program, device.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2) }
             clReleaseProgram(program)
-            throw MLPError.deviceFailure("the OpenCL kernels did not build on \(device.name) (\(OpenCLStatus.name(status))). Build log:\n\(String(cString: log))")
+            throw MLPError.deviceFailure("the OpenCL kernels did not build on \(device.name) (\(OpenCLStatus.name(status))). Build log:\n\(log)")
         }
         return program
     }
@@ -230,12 +223,6 @@ public final class OpenCLBackend: Backend {
     public func synchronize() {
         counts.finishes += 1
         succeeded(clFinish(queue), "clFinish")
-    }
-
-    public func makeIndexBuffer(_ indices: [Int32]) -> DeviceBuffer {
-        let buffer = makeBuffer(count: indices.count)
-        uploadIndices(indices, to: buffer)
-        return buffer
     }
 
     public func uploadIndices(_ indices: [Int32], to buffer: DeviceBuffer) {

@@ -96,18 +96,19 @@ public struct OpenCLDevice: CustomStringConvertible {
     }
 
     static func platformString(_ platform: cl_platform_id, _ parameter: cl_platform_info) -> String {
-        var size = 0
-        clGetPlatformInfo(platform, parameter, 0, nil, &size)
-        var bytes = [CChar](repeating: 0, count: size + 1)
-        clGetPlatformInfo(platform, parameter, size, &bytes, nil)
-        return String(cString: bytes).trimmingCharacters(in: .whitespaces)
+        infoString { clGetPlatformInfo(platform, parameter, $0, $1, $2) }
     }
 
     static func deviceString(_ device: cl_device_id, _ parameter: cl_device_info) -> String {
+        infoString { clGetDeviceInfo(device, parameter, $0, $1, $2) }
+    }
+
+    /// Reads a string property with OpenCL's two-call protocol (size, then value).
+    static func infoString(_ query: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> cl_int) -> String {
         var size = 0
-        clGetDeviceInfo(device, parameter, 0, nil, &size)
+        _ = query(0, nil, &size)
         var bytes = [CChar](repeating: 0, count: size + 1)
-        clGetDeviceInfo(device, parameter, size, &bytes, nil)
+        _ = bytes.withUnsafeMutableBytes { query(size, $0.baseAddress, nil) }
         return String(cString: bytes).trimmingCharacters(in: .whitespaces)
     }
 

@@ -157,20 +157,21 @@ extension Sequential {
         guard !layers.isEmpty else { throw MLPError.notReady("predict needs a model with at least one layer") }
         try checkFeatures(x, role: "prediction data")
         let batch = max(1, min(batchSize, x.rowCount))
+        // Batches run on the device into one result buffer, read back once.
         let input = backend.makeBuffer(x.scalars)
         let xBatch = backend.makeBuffer(count: batch * inputDim)
-        var result = [Float]()
-        result.reserveCapacity(x.rowCount * outputUnits)
+        let result = backend.makeBuffer(count: x.rowCount * outputUnits)
         var start = 0
         while start < x.rowCount {
             let rows = min(batch, x.rowCount - start)
             backend.copy(input, sourceOffset: start * inputDim, to: xBatch, destinationOffset: 0, count: rows * inputDim)
             let out = forward(xBatch, rows: rows, training: false)
-            result += backend.download(out, offset: 0, count: rows * outputUnits)
+            backend.copy(out, sourceOffset: 0, to: result, destinationOffset: start * outputUnits, count: rows * outputUnits)
             start += rows
         }
+        let scalars = backend.download(result, offset: 0, count: x.rowCount * outputUnits)
         try backend.checkError()
-        return Tensor(shape: [x.rowCount, outputUnits], scalars: result)
+        return Tensor(shape: [x.rowCount, outputUnits], scalars: scalars)
     }
 
     // MARK: Steps
