@@ -10,8 +10,9 @@ import MLPCore
 public enum ModelFile {
     static let format = "mlpkit-model-v0"
 
-    /// Saves the model's architecture, compile settings (if compiled) and weights to `path`.
-    public static func save(_ model: Sequential, to path: String) throws {
+    /// Saves the model's architecture, compile settings (if compiled) and weights to `path`; with
+    /// `weightsOnly`, the same file without the compile settings (load it with ``loadWeights(into:from:)``).
+    public static func save(_ model: Sequential, to path: String, weightsOnly: Bool = false) throws {
         var layers: [[String: Any]] = []
         for layer in model.layers {
             var config: [String: Any] = ["name": layer.name]
@@ -32,7 +33,7 @@ public enum ModelFile {
             "seed": String(model.seed),
             "weights": weights,
         ]
-        if let optimizer = model.optimizer, let loss = model.loss {
+        if !weightsOnly, let optimizer = model.optimizer, let loss = model.loss {
             var optimizerConfig: [String: Any] = [:]
             for (key, value) in optimizer.config { optimizerConfig[key] = value.json }
             root["training_config"] = [
@@ -63,7 +64,16 @@ public enum ModelFile {
         }
     }
 
-    /// Loads a model saved by ``save(_:to:)`` onto `backend`, compiled again if it was compiled.
+    /// Replaces `model`'s weights with those saved in `path` (a full or weights-only file of the same
+    /// architecture).
+    public static func loadWeights(into model: Sequential, from path: String) throws {
+        let saved = try load(from: path, backend: CPUBackend(threadCount: 1))
+        do { try model.setWeights(saved.weights()) } catch let error as MLPError {
+            throw MLPError.malformedFile(path: path, line: 0, reason: "weights do not fit the model: \(error)")
+        }
+    }
+
+    /// Loads a model saved by ``save(_:to:weightsOnly:)`` onto `backend`, compiled again if it was compiled.
     public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MLPError.fileNotReadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be opened" : "no such file")

@@ -24,8 +24,12 @@ public final class Sequential {
     public private(set) var layers: [Layer] = []
     /// Where the weights live and the maths runs.
     public let backend: any Backend
-    /// The seed of every random choice the model makes (initial weights, shuffles).
-    public let seed: UInt64
+    /// The seed of every random choice the model makes (initial weights, shuffles, dropout masks).
+    public internal(set) var seed: UInt64
+    /// Set by a callback to end `fit` after the current batch.
+    public var stopTraining = false
+    /// Set by BackupAndRestore at train begin: the first epoch to run.
+    var resumeEpoch: Int?
     /// Receives progress and summary text; standard output by default.
     public var output: (String) -> Void = Sequential.standardOutput
     /// Whether the output is a terminal (progress bars redraw in place); detected for standard output.

@@ -17,9 +17,28 @@ public protocol Optimizer: AnyObject {
     var config: [String: ConfigValue] { get }
 }
 
+/// An optimizer whose state (step count and per-variable slots) can be saved and restored, as
+/// BackupAndRestore needs. All of MLPKit's optimizers are.
+protocol StatefulOptimizer: Optimizer {
+    var slots: SlotStore { get }
+    var iterations: Int { get set }
+}
+
 /// Per-variable state buffers, made zero-filled on first use.
 final class SlotStore {
     private var slots: [ObjectIdentifier: [DeviceBuffer]] = [:]
+
+    /// Each parameter's slot values (empty for one without slots yet).
+    func export(_ parameters: [Parameter], on backend: any Backend) -> [[[Float]]] {
+        parameters.map { parameter in (slots[ObjectIdentifier(parameter)] ?? []).map { backend.download($0) } }
+    }
+
+    /// Replaces the slots of `parameters` with `values` (as exported).
+    func restore(_ values: [[[Float]]], for parameters: [Parameter], on backend: any Backend) {
+        for (parameter, saved) in zip(parameters, values) where !saved.isEmpty {
+            slots[ObjectIdentifier(parameter)] = saved.map { backend.makeBuffer($0) }
+        }
+    }
 
     func slots(for parameter: Parameter, count: Int, on backend: any Backend) -> [DeviceBuffer] {
         if let existing = slots[ObjectIdentifier(parameter)] { return existing }
@@ -36,11 +55,11 @@ final class SlotStore {
 /// Stochastic gradient descent with optional (Nesterov) momentum. Keras defaults: lr 0.01, momentum 0.
 ///
 /// `v = μv − lr·g; w += v` (Nesterov: `w += μv − lr·g`); without momentum `w −= lr·g`.
-public final class SGD: Optimizer {
+public final class SGD: StatefulOptimizer {
     public var learningRate: Float
     public let momentum: Float
     public let nesterov: Bool
-    public private(set) var iterations = 0
+    public internal(set) var iterations = 0
     let slots = SlotStore()
 
     public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
@@ -69,12 +88,12 @@ public final class SGD: Optimizer {
 ///
 /// With `t` the step number: `α = lr·√(1−β2ᵗ)/(1−β1ᵗ)`, `m += (g−m)(1−β1)`, `v += (g²−v)(1−β2)`,
 /// `w −= α·m/(√v + ε)`.
-public final class Adam: Optimizer {
+public final class Adam: StatefulOptimizer {
     public var learningRate: Float
     public let beta1: Float
     public let beta2: Float
     public let epsilon: Float
-    public private(set) var iterations = 0
+    public internal(set) var iterations = 0
     let slots = SlotStore()
 
     public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
@@ -106,11 +125,11 @@ public final class Adam: Optimizer {
 /// RMSprop, Keras' `compile()` default. Defaults: lr 0.001, ρ 0.9, ε 1e-7.
 ///
 /// `v = ρv + (1−ρ)g²; w −= lr·g/√(v + ε)`.
-public final class RMSprop: Optimizer {
+public final class RMSprop: StatefulOptimizer {
     public var learningRate: Float
     public let rho: Float
     public let epsilon: Float
-    public private(set) var iterations = 0
+    public internal(set) var iterations = 0
     let slots = SlotStore()
 
     public init(learningRate: Float = 0.001, rho: Float = 0.9, epsilon: Float = 1e-7) {

@@ -75,13 +75,19 @@ extension Sequential {
     ///   - validationData: overrides `validationSplit`.
     ///   - shuffle: a new order each epoch, from the model's seed and the epoch number.
     ///   - verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+    ///   - callbacks: run in order at each hook, after the progress bar and before the history (as Keras).
+    ///   - initialEpoch: the epoch to start at (to resume a run); `epochs` is the index to stop before.
+    ///   - validationFreq: validate after every `validationFreq`-th epoch.
     @discardableResult
     public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
                     validationSplit: Float = 0, validationData: (x: Tensor, y: Tensor)? = nil,
-                    shuffle: Bool = true) throws -> History {
+                    shuffle: Bool = true, callbacks: [Callback] = [], initialEpoch: Int = 0,
+                    validationFreq: Int = 1) throws -> History {
         let compiled = try requireCompiled("fit")
         guard batchSize > 0 else { throw MLPError.invalidArgument("batch size must be positive, got \(batchSize)") }
         guard epochs >= 0 else { throw MLPError.invalidArgument("epochs must be 0 or more, got \(epochs)") }
+        guard initialEpoch >= 0 else { throw MLPError.invalidArgument("initial epoch must be 0 or more, got \(initialEpoch)") }
+        guard validationFreq > 0 else { throw MLPError.invalidArgument("validation frequency must be positive, got \(validationFreq)") }
         guard validationSplit >= 0 && validationSplit < 1 else {
             throw MLPError.invalidArgument("validation split must be in [0, 1), got \(validationSplit)")
         }
@@ -110,8 +116,18 @@ extension Sequential {
         let order = backend.makeIndexBuffer((0..<data.count).map(Int32.init))
         try backend.checkError()
         var history = History()
+        // BackupAndRestore runs last at every hook, so it saves and restores the others' settled state.
+        let callbacks = callbacks.filter { !($0 is BackupAndRestore) } + callbacks.filter { $0 is BackupAndRestore }
+        for case let backup as BackupAndRestore in callbacks { backup.others = callbacks.filter { !($0 is BackupAndRestore) } }
+        let batchLogs = callbacks.contains { $0.needsBatchLogs }
+        for callback in callbacks { callback.model = self }
+        stopTraining = false
+        resumeEpoch = nil
+        for callback in callbacks { try callback.onTrainBegin(logs: []) }
+        var logs: Logs = []
 
-        for epoch in 0..<epochs {
+        for epoch in (resumeEpoch ?? initialEpoch)..<max(epochs, resumeEpoch ?? initialEpoch) {
+            for callback in callbacks { try callback.onEpochBegin(epoch) }
             if verbose > 0 { output("Epoch \(epoch + 1)/\(epochs)\n") }
             let progress = ProgressBar(target: steps, verbose: verbose, isTerminal: outputIsTerminal, write: output)
             if shuffle {
@@ -121,21 +137,28 @@ extension Sequential {
             }
             backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
             for step in 0..<steps {
+                for callback in callbacks { try callback.onTrainBatchBegin(step) }
                 let start = step * batch
                 let rows = min(batch, data.count - start)
                 trainStep(data: data, order: order, start: start, rows: rows, buffers: buffers, compiled: compiled,
                           parameters: parameters)
+                let running = batchLogs ? try readLogs(buffers, samples: start + rows, compiled: compiled) : nil
+                for callback in callbacks { try callback.onTrainBatchEnd(step, logs: running) }
                 if progress.wantsUpdate {
-                    progress.update(step + 1, values: try readLogs(buffers, samples: start + rows, compiled: compiled))
+                    progress.update(step + 1, values: try running ?? readLogs(buffers, samples: start + rows, compiled: compiled))
                 }
+                if stopTraining { break }
             }
-            var logs = try readLogs(buffers, samples: data.count, compiled: compiled)
-            if let validationSet {
+            logs = try readLogs(buffers, samples: data.count, compiled: compiled)
+            if let validationSet, (epoch + 1) % validationFreq == 0 {
                 logs += try evaluate(validationSet, batchSize: batch, compiled: compiled).map { ("val_" + $0.0, $0.1) }
             }
             progress.finish(values: logs)
+            for callback in callbacks { try callback.onEpochEnd(epoch, logs: &logs) }
             history.append(epoch: epoch, logs: logs)
+            if stopTraining { break }
         }
+        for callback in callbacks { try callback.onTrainEnd(logs: logs) }
         return history
     }
 

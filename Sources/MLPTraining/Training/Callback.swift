@@ -1,0 +1,77 @@
+import Foundation
+import MLPCore
+
+/// Logs as Keras passes them: ordered `(name, value)` pairs (`loss`, `accuracy`, `val_loss`, …).
+public typealias Logs = [(String, Float)]
+
+/// The value of `key` in `logs`, if present.
+public func logValue(_ key: String, in logs: Logs) -> Float? {
+    logs.first { $0.0 == key }?.1
+}
+
+/// Sets `key` to `value` in `logs`, appending it when new.
+public func setLogValue(_ key: String, _ value: Float, in logs: inout Logs) {
+    if let index = logs.firstIndex(where: { $0.0 == key }) { logs[index].1 = value } else { logs.append((key, value)) }
+}
+
+/// A hook into `fit`, `evaluate` and `predict`, with Keras' lifecycle. Subclass and override what you need.
+///
+/// A callback sees the model (``model``): it can stop training (`model.stopTraining = true`), read and write
+/// weights (`model.weights()`, `model.setWeights(_:)`) and the learning rate (`model.optimizer?.learningRate`).
+/// Epoch-end logs hold the epoch's means (`loss`, metrics, `val_*`); a callback may add entries
+/// (`learning_rate`). Batch-end logs are the running means so far in the epoch, and only when
+/// ``needsBatchLogs`` is true, since reading them makes the host wait for the device at every step.
+///
+/// ```swift
+/// final class PrintLoss: Callback {
+///     override func onEpochEnd(_ epoch: Int, logs: inout Logs) { print(epoch, logValue("loss", in: logs)!) }
+/// }
+/// try model.fit(x: x, y: y, epochs: 5, callbacks: [PrintLoss()])
+/// ```
+open class Callback {
+    /// The model being trained, set before `onTrainBegin`.
+    public internal(set) weak var model: Sequential?
+
+    public init() {}
+
+    /// Whether batch-end hooks need logs (a device read per batch).
+    open var needsBatchLogs: Bool { false }
+
+    open func onTrainBegin(logs: Logs) throws {}
+    open func onTrainEnd(logs: Logs) throws {}
+    open func onEpochBegin(_ epoch: Int) throws {}
+    open func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {}
+    open func onTrainBatchBegin(_ batch: Int) throws {}
+    open func onTrainBatchEnd(_ batch: Int, logs: Logs?) throws {}
+    open func onTestBegin() throws {}
+    open func onTestEnd(logs: Logs) throws {}
+    open func onTestBatchBegin(_ batch: Int) throws {}
+    open func onTestBatchEnd(_ batch: Int) throws {}
+    open func onPredictBegin() throws {}
+    open func onPredictEnd() throws {}
+    open func onPredictBatchBegin(_ batch: Int) throws {}
+    open func onPredictBatchEnd(_ batch: Int) throws {}
+
+    /// State to carry over an interruption (BackupAndRestore), JSON-compatible; empty when stateless.
+    open var backupState: [String: Any] { [:] }
+    /// Restores what ``backupState`` saved (after `onTrainBegin` has reset the callback).
+    open func restoreBackupState(_ state: [String: Any]) throws {}
+
+    /// Writes a message as Keras' `io_utils.print_msg` does, to the model's output.
+    public func message(_ text: String) {
+        model?.output(text + "\n")
+    }
+}
+
+/// Whether a monitored quantity improves by going down or up.
+public enum MonitorMode: String, CaseIterable, Sendable {
+    case auto, min, max
+
+    /// `auto` resolved as Keras does: `max` for accuracies, AUC, precision and recall, `min` otherwise.
+    public func resolved(for monitor: String) -> MonitorMode {
+        guard self == .auto else { return self }
+        let name = monitor.hasPrefix("val_") ? String(monitor.dropFirst(4)) : monitor
+        let up = ["acc", "accuracy", "auc", "precision", "recall"]
+        return up.contains(name) || name.hasSuffix("accuracy") || name.hasPrefix("auc") ? .max : .min
+    }
+}

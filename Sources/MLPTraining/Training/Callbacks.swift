@@ -1,0 +1,344 @@
+import Foundation
+import MLPCore
+
+/// Stops training when a monitored quantity stops improving (Keras 3 semantics).
+///
+/// Improvement: `current + minDelta < best` in `min` mode (`current − minDelta > best` in `max`). After
+/// `patience` epochs without improvement training stops. With a `baseline`, the wait only resets when the
+/// value also beats the baseline. Epochs before `startFromEpoch` are ignored. With `restoreBestWeights`, the
+/// best epoch's weights are restored at the end of training **whether or not** it stopped early (Keras 3).
+/// State resets at train begin.
+public final class EarlyStopping: Callback {
+    public let monitor: String
+    public let minDelta: Float
+    public let patience: Int
+    public let verbose: Int
+    public let mode: MonitorMode
+    public let baseline: Float?
+    public let restoreBestWeights: Bool
+    public let startFromEpoch: Int
+
+    public private(set) var wait = 0
+    /// The epoch (0-based) at which training was stopped, 0 if it was not.
+    public private(set) var stoppedEpoch = 0
+    public private(set) var best: Float?
+    /// The best epoch (0-based).
+    public private(set) var bestEpoch = 0
+    var bestWeights: [Tensor]?
+
+    public init(monitor: String = "val_loss", minDelta: Float = 0, patience: Int = 0, verbose: Int = 0,
+                mode: MonitorMode = .auto, baseline: Float? = nil, restoreBestWeights: Bool = false, startFromEpoch: Int = 0) {
+        self.monitor = monitor
+        self.minDelta = abs(minDelta)
+        self.patience = patience
+        self.verbose = verbose
+        self.mode = mode.resolved(for: monitor)
+        self.baseline = baseline
+        self.restoreBestWeights = restoreBestWeights
+        self.startFromEpoch = startFromEpoch
+    }
+
+    func isImprovement(_ value: Float, over reference: Float?) -> Bool {
+        guard let reference else { return true }
+        return mode == .min ? value + minDelta < reference : value - minDelta > reference
+    }
+
+    public override func onTrainBegin(logs: Logs) throws {
+        wait = 0
+        stoppedEpoch = 0
+        best = nil
+        bestEpoch = 0
+        bestWeights = nil
+    }
+
+    public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        guard let current = logValue(monitor, in: logs) else {
+            message("Early stopping conditioned on metric `\(monitor)` which is not available. Available metrics are: \(logs.map(\.0).joined(separator: ","))")
+            return
+        }
+        guard epoch >= startFromEpoch, let model else { return }
+        if restoreBestWeights && bestWeights == nil {
+            bestWeights = model.weights()
+            bestEpoch = epoch
+        }
+        wait += 1
+        if isImprovement(current, over: best) {
+            best = current
+            bestEpoch = epoch
+            if restoreBestWeights { bestWeights = model.weights() }
+            if baseline == nil || isImprovement(current, over: baseline) { wait = 0 }
+            return
+        }
+        if wait >= patience && epoch > 0 {
+            stoppedEpoch = epoch
+            model.stopTraining = true
+        }
+    }
+
+    public override var backupState: [String: Any] {
+        var state: [String: Any] = ["wait": wait, "stopped_epoch": stoppedEpoch, "best_epoch": bestEpoch]
+        if let best { state["best"] = Double(best) }
+        if let bestWeights { state["best_weights"] = bestWeights.map { $0.scalars.map(Double.init) } }
+        return state
+    }
+
+    public override func restoreBackupState(_ state: [String: Any]) throws {
+        wait = state["wait"] as? Int ?? 0
+        stoppedEpoch = state["stopped_epoch"] as? Int ?? 0
+        bestEpoch = state["best_epoch"] as? Int ?? 0
+        best = (state["best"] as? Double).map(Float.init)
+        if let saved = state["best_weights"] as? [[Double]], let shapes = model?.weights().map(\.shape), saved.count == shapes.count {
+            bestWeights = zip(saved, shapes).map { Tensor(shape: $1, scalars: $0.map(Float.init)) }
+        }
+    }
+
+    public override func onTrainEnd(logs: Logs) throws {
+        if stoppedEpoch > 0 && verbose > 0 { message("Epoch \(stoppedEpoch + 1): early stopping") }
+        if restoreBestWeights, let bestWeights, let model {
+            if verbose > 0 { message("Restoring model weights from the end of the best epoch: \(bestEpoch + 1).") }
+            try model.setWeights(bestWeights)
+        }
+    }
+}
+
+/// Saves the model (or only its weights) after epochs, to a path template such as
+/// `ckpt-{epoch:02d}-{val_loss:.4f}.json` (`epoch` is 1-based; other names are log keys).
+public final class ModelCheckpoint: Callback {
+    public let filepath: String
+    public let monitor: String
+    public let verbose: Int
+    public let saveBestOnly: Bool
+    public let saveWeightsOnly: Bool
+    public let mode: MonitorMode
+    public private(set) var best: Float
+
+    public override var backupState: [String: Any] { ["best": Double(best)] }
+
+    public override func restoreBackupState(_ state: [String: Any]) throws {
+        best = (state["best"] as? Double).map(Float.init) ?? best
+    }
+
+    public init(filepath: String, monitor: String = "val_loss", verbose: Int = 0, saveBestOnly: Bool = false,
+                saveWeightsOnly: Bool = false, mode: MonitorMode = .auto) {
+        self.filepath = filepath
+        self.monitor = monitor
+        self.verbose = verbose
+        self.saveBestOnly = saveBestOnly
+        self.saveWeightsOnly = saveWeightsOnly
+        self.mode = mode.resolved(for: monitor)
+        best = self.mode == .min ? .infinity : -.infinity
+    }
+
+    public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        guard let model else { return }
+        let path = try ModelCheckpoint.format(filepath, epoch: epoch + 1, logs: logs)
+        if saveBestOnly {
+            guard let current = logValue(monitor, in: logs) else {
+                message("Can save best model only with \(monitor) available.")
+                return
+            }
+            let improved = mode == .min ? current < best : current > best
+            guard improved else {
+                if verbose > 0 { message(String(format: "\nEpoch %d: %@ did not improve from %.5f", epoch + 1, monitor, Double(best))) }
+                return
+            }
+            if verbose > 0 {
+                message(String(format: "\nEpoch %d: %@ improved from %.5f to %.5f, saving model to %@", epoch + 1, monitor,
+                               Double(best), Double(current), path))
+            }
+            best = current
+        } else if verbose > 0 {
+            message("\nEpoch \(epoch + 1): saving model to \(path)")
+        }
+        try ModelFile.save(model, to: path, weightsOnly: saveWeightsOnly)
+    }
+
+    /// Fills `{name}` / `{name:spec}` fields: `epoch` or a log value, with `02d`, `.4f`, `.3e` style specs.
+    static func format(_ template: String, epoch: Int, logs: Logs) throws -> String {
+        var result = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            let field = rest[rest.index(after: open)..<close]
+            let parts = field.split(separator: ":", maxSplits: 1).map(String.init)
+            let name = parts.first ?? ""
+            let spec = parts.count > 1 ? parts[1] : ""
+            let value: Double
+            if name == "epoch" {
+                value = Double(epoch)
+            } else if let logged = logValue(name, in: logs) {
+                value = Double(logged)
+            } else {
+                throw MLPError.invalidArgument("checkpoint path '\(template)': no value named '\(name)' (available: epoch, \(logs.map(\.0).joined(separator: ", ")))")
+            }
+            if spec.hasSuffix("d") {
+                result += String(format: "%\(spec.dropLast())d", Int(value))
+            } else if spec.hasSuffix("f") || spec.hasSuffix("e") || spec.hasSuffix("g") {
+                result += String(format: "%\(spec)", value)
+            } else {
+                result += name == "epoch" ? String(Int(value)) : String(value)
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
+    }
+}
+
+/// Lowers the learning rate by `factor` when a monitored quantity has not improved for `patience` epochs.
+public final class ReduceLROnPlateau: Callback {
+    public let monitor: String
+    public let factor: Float
+    public let patience: Int
+    public let verbose: Int
+    public let mode: MonitorMode
+    public let minDelta: Float
+    public let cooldown: Int
+    public let minLearningRate: Float
+    public private(set) var wait = 0
+    public private(set) var cooldownCounter = 0
+    public private(set) var best: Float = .infinity
+
+    public init(monitor: String = "val_loss", factor: Float = 0.1, patience: Int = 10, verbose: Int = 0,
+                mode: MonitorMode = .auto, minDelta: Float = 1e-4, cooldown: Int = 0, minLearningRate: Float = 0) {
+        precondition(factor < 1, "ReduceLROnPlateau does not support a factor >= 1, got \(factor)")
+        self.monitor = monitor
+        self.factor = factor
+        self.patience = patience
+        self.verbose = verbose
+        self.mode = mode.resolved(for: monitor)
+        self.minDelta = minDelta
+        self.cooldown = cooldown
+        self.minLearningRate = minLearningRate
+    }
+
+    func improved(_ current: Float) -> Bool {
+        mode == .min ? current < best - minDelta : current > best + minDelta
+    }
+
+    public override var backupState: [String: Any] {
+        ["wait": wait, "cooldown_counter": cooldownCounter, "best": Double(best)]
+    }
+
+    public override func restoreBackupState(_ state: [String: Any]) throws {
+        wait = state["wait"] as? Int ?? 0
+        cooldownCounter = state["cooldown_counter"] as? Int ?? 0
+        best = (state["best"] as? Double).map(Float.init) ?? best
+    }
+
+    public override func onTrainBegin(logs: Logs) throws {
+        wait = 0
+        cooldownCounter = 0
+        best = mode == .min ? .infinity : -.infinity
+    }
+
+    public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        guard let optimizer = model?.optimizer else { return }
+        setLogValue("learning_rate", optimizer.learningRate, in: &logs)
+        guard let current = logValue(monitor, in: logs) else { return }
+        if cooldownCounter > 0 {
+            cooldownCounter -= 1
+            wait = 0
+        }
+        if improved(current) {
+            best = current
+            wait = 0
+        } else if cooldownCounter == 0 {
+            wait += 1
+            if wait >= patience && optimizer.learningRate > minLearningRate {
+                let reduced = max(optimizer.learningRate * factor, minLearningRate)
+                optimizer.learningRate = reduced
+                if verbose > 0 { message("\nEpoch \(epoch + 1): ReduceLROnPlateau reducing learning rate to \(reduced).") }
+                cooldownCounter = cooldown
+                wait = 0
+            }
+        }
+    }
+}
+
+/// Sets the learning rate at each epoch's start from `schedule(epoch, currentRate)`.
+public final class LearningRateScheduler: Callback {
+    public let schedule: (Int, Float) -> Float
+    public let verbose: Int
+
+    public init(verbose: Int = 0, _ schedule: @escaping (Int, Float) -> Float) {
+        self.schedule = schedule
+        self.verbose = verbose
+    }
+
+    public override func onEpochBegin(_ epoch: Int) throws {
+        guard let optimizer = model?.optimizer else { return }
+        let rate = schedule(epoch, optimizer.learningRate)
+        guard rate.isFinite else {
+            throw MLPError.invalidArgument("the learning-rate schedule returned \(rate) at epoch \(epoch)")
+        }
+        optimizer.learningRate = rate
+        if verbose > 0 { message("\nEpoch \(epoch + 1): LearningRateScheduler setting learning rate to \(rate).") }
+    }
+
+    public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        if let rate = model?.optimizer?.learningRate { setLogValue("learning_rate", rate, in: &logs) }
+    }
+}
+
+/// Streams epoch results to a CSV file: `epoch` then the log keys in sorted order, as Keras' CSVLogger.
+public final class CSVLogger: Callback {
+    public let filename: String
+    public let separator: String
+    public let append: Bool
+    var keys: [String]?
+    var handle: FileHandle?
+
+    public init(filename: String, separator: String = ",", append: Bool = false) {
+        self.filename = filename
+        self.separator = separator
+        self.append = append
+    }
+
+    public override func onTrainBegin(logs: Logs) throws {
+        let exists = FileManager.default.fileExists(atPath: filename)
+        if !append || !exists {
+            guard FileManager.default.createFile(atPath: filename, contents: nil) else {
+                throw MLPError.fileNotReadable(path: filename, reason: "cannot create the CSV log")
+            }
+        }
+        // Appending to an existing log: its header is already written.
+        keys = nil
+        if append && exists, let text = try? String(contentsOfFile: filename, encoding: .utf8),
+           let header = text.split(separator: "\n").first {
+            keys = Array(String(header).components(separatedBy: separator).dropFirst())
+        }
+        handle = FileHandle(forWritingAtPath: filename)
+        handle?.seekToEndOfFile()
+    }
+
+    public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        if keys == nil {
+            keys = logs.map(\.0).sorted()
+            write((["epoch"] + keys!).joined(separator: separator) + "\n")
+        }
+        let values = keys!.map { key in logValue(key, in: logs).map { History.jsonNumber($0) } ?? "NA" }
+        write(([String(epoch)] + values).joined(separator: separator) + "\n")
+    }
+
+    public override func onTrainEnd(logs: Logs) throws {
+        handle?.closeFile()
+        handle = nil
+        keys = nil
+    }
+
+    func write(_ text: String) {
+        handle?.write(Data(text.utf8))
+    }
+}
+
+/// Stops training as soon as the loss becomes NaN or infinite (checks every batch: one device read each).
+public final class TerminateOnNaN: Callback {
+    public override var needsBatchLogs: Bool { true }
+
+    public override func onTrainBatchEnd(_ batch: Int, logs: Logs?) throws {
+        guard let loss = logs.flatMap({ logValue("loss", in: $0) }), !loss.isFinite else { return }
+        message("Batch \(batch): Invalid loss, terminating training")
+        model?.stopTraining = true
+    }
+}
