@@ -125,12 +125,71 @@ public protocol Backend: AnyObject {
     func sgdUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, velocity: DeviceBuffer?, count: Int,
                    learningRate: Float, momentum: Float, nesterov: Bool)
     /// Adam: `m += (g−m)(1−β1)`, `v += (g²−v)(1−β2)`, `w −= stepSize·m/(√v + ε)`, where the caller passes
-    /// `stepSize = lr·√(1−β2ᵗ)/(1−β1ᵗ)`.
-    func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
-                    stepSize: Float, beta1: Float, beta2: Float, epsilon: Float)
-    /// RMSprop: `v = ρv + (1−ρ)g²`, `w −= lr·g/√(v + ε)`.
-    func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, count: Int,
-                       learningRate: Float, rho: Float, epsilon: Float)
+    /// `stepSize = lr·√(1−β2ᵗ)/(1−β1ᵗ)`. With `vMax` (AMSGrad) `vMax = max(vMax, v)` replaces `v` in the step.
+    func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, vMax: DeviceBuffer?,
+                    count: Int, stepSize: Float, beta1: Float, beta2: Float, epsilon: Float)
+    /// RMSprop: `v = ρv + (1−ρ)g²`; centered (`average` given): `a = ρa + (1−ρ)g`, denominator `v − a² + ε`,
+    /// else `v + ε`; `Δ = lr·g/√denominator`; with `momentumBuffer`: `μbuf = μ·μbuf + Δ, w −= μbuf`, else `w −= Δ`.
+    func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, momentumBuffer: DeviceBuffer?,
+                       average: DeviceBuffer?, count: Int, learningRate: Float, rho: Float, momentum: Float, epsilon: Float)
+    /// Adagrad: `acc += g²`, `w −= lr·g/√(acc + ε)`.
+    func adagradUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, accumulator: DeviceBuffer, count: Int,
+                       learningRate: Float, epsilon: Float)
+    /// Nadam (Keras 3): `m`, `v` as Adam; `m̂ = u_{t+1}·m/(1−Π_{t+1}) + (1−u_t)·g/(1−Π_t)`, `v̂ = v/(1−β2ᵗ)`,
+    /// `w −= lr·m̂/(√v̂ + ε)`; the host passes the momentum schedule scalars.
+    func nadamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
+                     learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, schedule: NadamScalars)
+    /// Decoupled weight decay, applied before the update: `w −= w·decay·lr`.
+    func decayWeights(_ weights: DeviceBuffer, count: Int, decay: Float, learningRate: Float)
+
+    // MARK: Gradient clipping and regularization
+
+    /// Adds `Σ x²` over `count` values to `accumulator[index]` (for norms), on the device.
+    func accumulateSumOfSquares(_ buffer: DeviceBuffer, count: Int, accumulator: DeviceBuffer, index: Int)
+    /// `x = x·c/max(√s, c)` with `s = sumOfSquares[index]` read on the device (Keras' clipnorm and
+    /// global_clipnorm, the latter with `s` summed over every gradient).
+    func clipByNorm(_ buffer: DeviceBuffer, count: Int, sumOfSquares: DeviceBuffer, index: Int, clipNorm: Float)
+    /// `x = min(max(x, −limit), limit)` (Keras' clipvalue).
+    func clipByValue(_ buffer: DeviceBuffer, count: Int, limit: Float)
+    /// Adds `scale·(l1·Σ|w| + l2·Σw²)` to `accumulator[index]`.
+    func regularizationPenalty(_ weights: DeviceBuffer, count: Int, l1: Float, l2: Float, scale: Float,
+                               accumulator: DeviceBuffer, index: Int)
+    /// `g += l1·sign(w) + 2·l2·w`.
+    func regularizationGradient(_ weights: DeviceBuffer, gradients: DeviceBuffer, count: Int, l1: Float, l2: Float)
+
+    // MARK: Dropout and batch normalization
+
+    /// Inverted dropout: `y = keep ? x/(1−rate) : 0`, `keep = u ≥ rate` with `u` value `i` of the Philox stream
+    /// (seed, stream) starting at block `block` (lane `i % 4` of block `block + i/4`). The backward pass
+    /// calls it again on `dY` with the same arguments: the mask is regenerated, not stored.
+    func dropout(_ input: DeviceBuffer, output: DeviceBuffer, count: Int, rate: Float, seed: UInt64, stream: UInt64, block: UInt64)
+    /// Batch normalization over the rows (training): per column `μ`, biased `σ²`, `x̂ = (x−μ)/√(σ²+ε)`,
+    /// `y = γ·x̂ + β`; keeps `x̂` and `1/√(σ²+ε)` for the backward pass and updates the moving statistics
+    /// `m = m·momentum + μ·(1−momentum)`, `v = v·momentum + σ²·(1−momentum)`.
+    func batchNormTraining(_ x: DeviceBuffer, output y: DeviceBuffer, normalized: DeviceBuffer, inverseStd: DeviceBuffer,
+                           gamma: DeviceBuffer, beta: DeviceBuffer, movingMean: DeviceBuffer, movingVariance: DeviceBuffer,
+                           rows: Int, columns: Int, momentum: Float, epsilon: Float)
+    /// Batch normalization with the moving statistics: `y = γ·(x − m)/√(v + ε) + β`.
+    func batchNormInference(_ x: DeviceBuffer, output y: DeviceBuffer, gamma: DeviceBuffer, beta: DeviceBuffer,
+                            movingMean: DeviceBuffer, movingVariance: DeviceBuffer, rows: Int, columns: Int, epsilon: Float)
+    /// Backward of ``batchNormTraining``: `dγ = Σ dy·x̂`, `dβ = Σ dy`,
+    /// `dx = (γ·s/N)·(N·dy − Σdy − x̂·Σ(dy·x̂))` with `s = 1/√(σ²+ε)`.
+    func batchNormBackward(outputGradient dy: DeviceBuffer, normalized: DeviceBuffer, inverseStd: DeviceBuffer, gamma: DeviceBuffer,
+                           inputGradient dx: DeviceBuffer, gammaGradient: DeviceBuffer, betaGradient: DeviceBuffer, rows: Int, columns: Int)
+}
+
+/// The per-step scalars of Keras 3's Nadam momentum schedule, computed on the host.
+public struct NadamScalars: Equatable, Sendable {
+    /// `u_t = β1·(1 − ½·0.96ᵗ)`, `u_{t+1}`, the products `Π_t = Π u_1…u_t`, `Π_{t+1}`, and `β2ᵗ`.
+    public var uT: Float, uNext: Float, productT: Float, productNext: Float, beta2Power: Float
+
+    public init(uT: Float, uNext: Float, productT: Float, productNext: Float, beta2Power: Float) {
+        self.uT = uT
+        self.uNext = uNext
+        self.productT = productT
+        self.productNext = productNext
+        self.beta2Power = beta2Power
+    }
 }
 
 public extension Backend {

@@ -132,16 +132,82 @@ public final class CPUBackend: Backend {
                                learningRate: learningRate, momentum: momentum, nesterov: nesterov)
     }
 
-    public func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
-                           stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
-        CPUReference.adamUpdate(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), count: count,
+    public func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, vMax: DeviceBuffer?,
+                           count: Int, stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
+        CPUReference.adamUpdate(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), vMax: vMax.map { ptr($0) }, count: count,
                                 stepSize: stepSize, beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 
-    public func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, count: Int,
-                              learningRate: Float, rho: Float, epsilon: Float) {
-        CPUReference.rmspropUpdate(w: ptr(weights), g: ptr(gradients), v: ptr(v), count: count,
-                                   learningRate: learningRate, rho: rho, epsilon: epsilon)
+    public func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, momentumBuffer: DeviceBuffer?,
+                              average: DeviceBuffer?, count: Int, learningRate: Float, rho: Float, momentum: Float, epsilon: Float) {
+        CPUReference.rmspropUpdate(w: ptr(weights), g: ptr(gradients), v: ptr(v), momentumBuffer: momentumBuffer.map { ptr($0) },
+                                   average: average.map { ptr($0) }, count: count, learningRate: learningRate, rho: rho,
+                                   momentum: momentum, epsilon: epsilon)
+    }
+
+    public func adagradUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, accumulator: DeviceBuffer, count: Int,
+                              learningRate: Float, epsilon: Float) {
+        CPUReference.adagradUpdate(w: ptr(weights), g: ptr(gradients), accumulator: ptr(accumulator), count: count,
+                                   learningRate: learningRate, epsilon: epsilon)
+    }
+
+    public func nadamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
+                            learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, schedule: NadamScalars) {
+        CPUReference.nadamUpdate(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), count: count, learningRate: learningRate,
+                                 beta1: beta1, beta2: beta2, epsilon: epsilon, schedule: schedule)
+    }
+
+    public func decayWeights(_ weights: DeviceBuffer, count: Int, decay: Float, learningRate: Float) {
+        CPUReference.decayWeights(ptr(weights), count: count, decay: decay, learningRate: learningRate)
+    }
+
+    // MARK: Clipping and regularization
+
+    public func accumulateSumOfSquares(_ buffer: DeviceBuffer, count: Int, accumulator: DeviceBuffer, index: Int) {
+        ptr(accumulator)[index] += CPUReference.sumOfSquares(ptr(buffer), count: count)
+    }
+
+    public func clipByNorm(_ buffer: DeviceBuffer, count: Int, sumOfSquares: DeviceBuffer, index: Int, clipNorm: Float) {
+        CPUReference.clipByNorm(ptr(buffer), count: count, sumOfSquares: ptr(sumOfSquares)[index], clipNorm: clipNorm)
+    }
+
+    public func clipByValue(_ buffer: DeviceBuffer, count: Int, limit: Float) {
+        CPUReference.clipByValue(ptr(buffer), count: count, limit: limit)
+    }
+
+    public func regularizationPenalty(_ weights: DeviceBuffer, count: Int, l1: Float, l2: Float, scale: Float,
+                                      accumulator: DeviceBuffer, index: Int) {
+        ptr(accumulator)[index] += scale * CPUReference.regularizationPenalty(ptr(weights), count: count, l1: l1, l2: l2)
+    }
+
+    public func regularizationGradient(_ weights: DeviceBuffer, gradients: DeviceBuffer, count: Int, l1: Float, l2: Float) {
+        CPUReference.regularizationGradient(ptr(weights), g: ptr(gradients), count: count, l1: l1, l2: l2)
+    }
+
+    // MARK: Dropout and batch normalization
+
+    public func dropout(_ input: DeviceBuffer, output: DeviceBuffer, count: Int, rate: Float, seed: UInt64, stream: UInt64, block: UInt64) {
+        CPUReference.dropout(ptr(input), ptr(output), count: count, rate: rate, seed: seed, stream: stream, block: block)
+    }
+
+    public func batchNormTraining(_ x: DeviceBuffer, output y: DeviceBuffer, normalized: DeviceBuffer, inverseStd: DeviceBuffer,
+                                  gamma: DeviceBuffer, beta: DeviceBuffer, movingMean: DeviceBuffer, movingVariance: DeviceBuffer,
+                                  rows: Int, columns: Int, momentum: Float, epsilon: Float) {
+        CPUReference.batchNormTraining(x: ptr(x), y: ptr(y), normalized: ptr(normalized), inverseStd: ptr(inverseStd), gamma: ptr(gamma),
+                                       beta: ptr(beta), movingMean: ptr(movingMean), movingVariance: ptr(movingVariance), rows: rows,
+                                       columns: columns, momentum: momentum, epsilon: epsilon)
+    }
+
+    public func batchNormInference(_ x: DeviceBuffer, output y: DeviceBuffer, gamma: DeviceBuffer, beta: DeviceBuffer,
+                                   movingMean: DeviceBuffer, movingVariance: DeviceBuffer, rows: Int, columns: Int, epsilon: Float) {
+        CPUReference.batchNormInference(x: ptr(x), y: ptr(y), gamma: ptr(gamma), beta: ptr(beta), movingMean: ptr(movingMean),
+                                        movingVariance: ptr(movingVariance), rows: rows, columns: columns, epsilon: epsilon)
+    }
+
+    public func batchNormBackward(outputGradient dy: DeviceBuffer, normalized: DeviceBuffer, inverseStd: DeviceBuffer, gamma: DeviceBuffer,
+                                  inputGradient dx: DeviceBuffer, gammaGradient: DeviceBuffer, betaGradient: DeviceBuffer, rows: Int, columns: Int) {
+        CPUReference.batchNormBackward(dy: ptr(dy), normalized: ptr(normalized), inverseStd: ptr(inverseStd), gamma: ptr(gamma),
+                                       dx: ptr(dx), dGamma: ptr(gammaGradient), dBeta: ptr(betaGradient), rows: rows, columns: columns)
     }
 }
 

@@ -249,20 +249,165 @@ public enum CPUReference {
     }
 
     public static func adamUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
-                                  v: UnsafeMutablePointer<Float>, count: Int, stepSize: Float,
+                                  v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, count: Int, stepSize: Float,
                                   beta1: Float, beta2: Float, epsilon: Float) {
         for i in 0..<count {
             m[i] += (g[i] - m[i]) * (1 - beta1)
             v[i] += (g[i] * g[i] - v[i]) * (1 - beta2)
-            w[i] -= stepSize * m[i] / (v[i].squareRoot() + epsilon)
+            var denominatorSource = v[i]
+            if let vMax {
+                vMax[i] = max(vMax[i], v[i])
+                denominatorSource = vMax[i]
+            }
+            w[i] -= stepSize * m[i] / (denominatorSource.squareRoot() + epsilon)
         }
     }
 
     public static func rmspropUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
-                                     count: Int, learningRate lr: Float, rho: Float, epsilon: Float) {
+                                     momentumBuffer: UnsafeMutablePointer<Float>?, average: UnsafeMutablePointer<Float>?,
+                                     count: Int, learningRate lr: Float, rho: Float, momentum: Float, epsilon: Float) {
         for i in 0..<count {
-            v[i] = rho * v[i] + (1 - rho) * g[i] * g[i]
-            w[i] -= lr * g[i] / (v[i] + epsilon).squareRoot()
+            v[i] = rho * v[i] + (1 - rho) * (g[i] * g[i])
+            var denominator = v[i] + epsilon
+            if let average {
+                average[i] = rho * average[i] + (1 - rho) * g[i]
+                denominator = v[i] - average[i] * average[i] + epsilon
+            }
+            let increment = lr * g[i] / denominator.squareRoot()
+            if let momentumBuffer {
+                momentumBuffer[i] = momentum * momentumBuffer[i] + increment
+                w[i] -= momentumBuffer[i]
+            } else {
+                w[i] -= increment
+            }
+        }
+    }
+
+    public static func adagradUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, accumulator: UnsafeMutablePointer<Float>,
+                                     count: Int, learningRate lr: Float, epsilon: Float) {
+        for i in 0..<count {
+            accumulator[i] += g[i] * g[i]
+            w[i] -= lr * g[i] / (accumulator[i] + epsilon).squareRoot()
+        }
+    }
+
+    public static func nadamUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                                   v: UnsafeMutablePointer<Float>, count: Int, learningRate lr: Float, beta1: Float, beta2: Float,
+                                   epsilon: Float, schedule s: NadamScalars) {
+        for i in 0..<count {
+            m[i] += (g[i] - m[i]) * (1 - beta1)
+            v[i] += (g[i] * g[i] - v[i]) * (1 - beta2)
+            let mHat = s.uNext * m[i] / (1 - s.productNext) + (1 - s.uT) * g[i] / (1 - s.productT)
+            let vHat = v[i] / (1 - s.beta2Power)
+            w[i] -= mHat * lr / (vHat.squareRoot() + epsilon)
+        }
+    }
+
+    public static func decayWeights(_ w: UnsafeMutablePointer<Float>, count: Int, decay: Float, learningRate: Float) {
+        for i in 0..<count { w[i] = w[i] - w[i] * decay * learningRate }
+    }
+
+    // MARK: Clipping and regularization
+
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var sum: Float = 0
+        for i in 0..<count { sum += x[i] * x[i] }
+        return sum
+    }
+
+    public static func clipByNorm(_ x: UnsafeMutablePointer<Float>, count: Int, sumOfSquares: Float, clipNorm: Float) {
+        let norm = sumOfSquares > 0 ? sumOfSquares.squareRoot() : 0
+        let denominator = max(norm, clipNorm)
+        for i in 0..<count { x[i] = x[i] * clipNorm / denominator }
+    }
+
+    public static func clipByValue(_ x: UnsafeMutablePointer<Float>, count: Int, limit: Float) {
+        for i in 0..<count { x[i] = min(max(x[i], -limit), limit) }
+    }
+
+    public static func regularizationPenalty(_ w: UnsafePointer<Float>, count: Int, l1: Float, l2: Float) -> Float {
+        var absolute: Float = 0, squares: Float = 0
+        for i in 0..<count {
+            absolute += abs(w[i])
+            squares += w[i] * w[i]
+        }
+        return l1 * absolute + l2 * squares
+    }
+
+    public static func regularizationGradient(_ w: UnsafePointer<Float>, g: UnsafeMutablePointer<Float>, count: Int, l1: Float, l2: Float) {
+        for i in 0..<count {
+            let sign: Float = w[i] > 0 ? 1 : (w[i] < 0 ? -1 : 0)
+            g[i] += l1 * sign + 2 * l2 * w[i]
+        }
+    }
+
+    // MARK: Dropout and batch normalization
+
+    public static func dropout(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, rate: Float,
+                               seed: UInt64, stream: UInt64, block: UInt64) {
+        var random = PhiloxRandom(seed: seed, stream: stream, blockIndex: block)
+        let scale = 1 / (1 - rate)
+        for i in 0..<count {
+            y[i] = random.nextUniform() >= rate ? x[i] * scale : 0
+        }
+    }
+
+    public static func batchNormTraining(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>,
+                                         inverseStd: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                         movingMean: UnsafeMutablePointer<Float>, movingVariance: UnsafeMutablePointer<Float>,
+                                         rows: Int, columns: Int, momentum: Float, epsilon: Float) {
+        let n = Float(rows)
+        for j in 0..<columns {
+            var mean: Float = 0
+            for r in 0..<rows { mean += x[r * columns + j] }
+            mean /= n
+            var variance: Float = 0
+            for r in 0..<rows {
+                let d = x[r * columns + j] - mean
+                variance += d * d
+            }
+            variance /= n
+            let s = 1 / (variance + epsilon).squareRoot()
+            inverseStd[j] = s
+            for r in 0..<rows {
+                let o = r * columns + j
+                normalized[o] = (x[o] - mean) * s
+                y[o] = gamma[j] * normalized[o] + beta[j]
+            }
+            movingMean[j] = movingMean[j] * momentum + mean * (1 - momentum)
+            movingVariance[j] = movingVariance[j] * momentum + variance * (1 - momentum)
+        }
+    }
+
+    public static func batchNormInference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>,
+                                          beta: UnsafePointer<Float>, movingMean: UnsafePointer<Float>, movingVariance: UnsafePointer<Float>,
+                                          rows: Int, columns: Int, epsilon: Float) {
+        for r in 0..<rows {
+            for j in 0..<columns {
+                let o = r * columns + j
+                y[o] = gamma[j] * (x[o] - movingMean[j]) / (movingVariance[j] + epsilon).squareRoot() + beta[j]
+            }
+        }
+    }
+
+    public static func batchNormBackward(dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
+                                         gamma: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>,
+                                         dBeta: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        let n = Float(rows)
+        for j in 0..<columns {
+            var sumDy: Float = 0, sumDyX: Float = 0
+            for r in 0..<rows {
+                let o = r * columns + j
+                sumDy += dy[o]
+                sumDyX += dy[o] * normalized[o]
+            }
+            dGamma[j] = sumDyX
+            dBeta[j] = sumDy
+            let factor = gamma[j] * inverseStd[j] / n
+            for r in 0..<rows {
+                let o = r * columns + j
+                dx[o] = factor * (n * dy[o] - sumDy - normalized[o] * sumDyX)
+            }
         }
     }
 }

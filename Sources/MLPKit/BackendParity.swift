@@ -103,6 +103,7 @@ public enum BackendParity {
         }
         checks += try lossesAndMetrics(reference: reference, candidate: candidate)
         checks += try optimizers(reference: reference, candidate: candidate)
+        checks += try layers(reference: reference, candidate: candidate)
         return checks
     }
 
@@ -167,17 +168,90 @@ public enum BackendParity {
                 }
             }
         }
-        checks += try check("adam", reference: reference, candidate: candidate, inputs: inputs, outputs: [0, 2, 3]) { b, x in
-            for step in 1...3 {
-                let stepSize = Float(0.01 * (1 - pow(0.999, Double(step))).squareRoot() / (1 - pow(0.9, Double(step))))
-                b.adamUpdate(weights: x[0], gradients: x[1], m: x[2], v: x[3], count: n, stepSize: stepSize, beta1: 0.9,
-                             beta2: 0.999, epsilon: 1e-7)
+        for amsgrad in [false, true] {
+            checks += try check("adam amsgrad=\(amsgrad)", reference: reference, candidate: candidate, inputs: inputs + [[Float](repeating: 0, count: n)],
+                                outputs: [0, 2, 3, 4]) { b, x in
+                for step in 1...3 {
+                    let stepSize = Float(0.01 * (1 - pow(0.999, Double(step))).squareRoot() / (1 - pow(0.9, Double(step))))
+                    b.adamUpdate(weights: x[0], gradients: x[1], m: x[2], v: x[3], vMax: amsgrad ? x[4] : nil, count: n,
+                                 stepSize: stepSize, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+                }
             }
         }
-        checks += try check("rmsprop", reference: reference, candidate: candidate, inputs: inputs, outputs: [0, 3]) { b, x in
-            for _ in 0..<3 {
-                b.rmspropUpdate(weights: x[0], gradients: x[1], v: x[3], count: n, learningRate: 0.01, rho: 0.9, epsilon: 1e-7)
+        for (momentum, centered) in [(Float(0), false), (0.9, false), (0, true), (0.9, true)] {
+            checks += try check("rmsprop momentum=\(momentum) centered=\(centered)", reference: reference, candidate: candidate,
+                                inputs: inputs + [[Float](repeating: 0, count: n)], outputs: [0, 2, 3, 4]) { b, x in
+                for _ in 0..<3 {
+                    b.rmspropUpdate(weights: x[0], gradients: x[1], v: x[3], momentumBuffer: momentum > 0 ? x[2] : nil,
+                                    average: centered ? x[4] : nil, count: n, learningRate: 0.01, rho: 0.9, momentum: momentum,
+                                    epsilon: 1e-7)
+                }
             }
+        }
+        checks += try check("adagrad", reference: reference, candidate: candidate, inputs: inputs, outputs: [0, 2]) { b, x in
+            for _ in 0..<3 { b.adagradUpdate(weights: x[0], gradients: x[1], accumulator: x[2], count: n, learningRate: 0.01, epsilon: 1e-7) }
+        }
+        checks += try check("nadam", reference: reference, candidate: candidate, inputs: inputs, outputs: [0, 2, 3]) { b, x in
+            let schedule = NadamScalars(uT: 0.882, uNext: 0.8835, productT: 0.7793, productNext: 0.6885, beta2Power: 0.997)
+            for _ in 0..<3 {
+                b.nadamUpdate(weights: x[0], gradients: x[1], m: x[2], v: x[3], count: n, learningRate: 0.01, beta1: 0.9, beta2: 0.999,
+                              epsilon: 1e-7, schedule: schedule)
+            }
+        }
+        checks += try check("weight decay", reference: reference, candidate: candidate, inputs: inputs, outputs: [0]) { b, x in
+            b.decayWeights(x[0], count: n, decay: 0.004, learningRate: 0.01)
+        }
+        checks += try check("clip by norm (per tensor and global)", reference: reference, candidate: candidate,
+                            inputs: [values(n, seed: 24, low: -3, high: 3), values(40, seed: 25), [0, 0]], outputs: [0, 1, 2]) { b, x in
+            b.accumulateSumOfSquares(x[0], count: n, accumulator: x[2], index: 0)
+            b.clipByNorm(x[0], count: n, sumOfSquares: x[2], index: 0, clipNorm: 1.5)
+            b.accumulateSumOfSquares(x[1], count: 40, accumulator: x[2], index: 1)
+            b.clipByNorm(x[1], count: 40, sumOfSquares: x[2], index: 1, clipNorm: 100)
+        }
+        checks += try check("clip by value", reference: reference, candidate: candidate, inputs: [values(n, seed: 26, low: -3, high: 3)],
+                            outputs: [0]) { b, x in
+            b.clipByValue(x[0], count: n, limit: 0.5)
+        }
+        checks += try check("L1/L2 penalty and gradient", reference: reference, candidate: candidate,
+                            inputs: [values(n, seed: 27) + [0], values(n + 1, seed: 28), [1, 2]], outputs: [1, 2]) { b, x in
+            b.regularizationPenalty(x[0], count: n + 1, l1: 0.01, l2: 0.02, scale: 32, accumulator: x[2], index: 1)
+            b.regularizationGradient(x[0], gradients: x[1], count: n + 1, l1: 0.01, l2: 0.02)
+        }
+        return checks
+    }
+
+    /// Dropout masks (identical on every backend) and batch normalization, forward and backward.
+    public static func layers(reference: any Backend, candidate: any Backend) throws -> [Check] {
+        var checks: [Check] = []
+        for (count, block) in [(1, UInt64(0)), (1001, 7), (4096, 1 << 33)] {
+            checks += try check("dropout count=\(count) block=\(block)", reference: reference, candidate: candidate,
+                                inputs: [values(count, seed: 30), [Float](repeating: 0, count: count)], outputs: [1], tolerance: 0) { b, x in
+                b.dropout(x[0], output: x[1], count: count, rate: 0.3, seed: 77, stream: 5 << 32 | 3, block: block)
+            }
+        }
+        let rows = 13, columns = 6
+        let gamma = values(columns, seed: 31, low: 0.5, high: 1.5), beta = values(columns, seed: 32)
+        checks += try check("batch norm training (y, x̂, 1/σ, moving mean, moving variance)", reference: reference, candidate: candidate,
+                            inputs: [values(rows * columns, seed: 33, low: -2, high: 3), [Float](repeating: 0, count: rows * columns),
+                                     [Float](repeating: 0, count: rows * columns), [Float](repeating: 0, count: columns), gamma, beta,
+                                     values(columns, seed: 34), values(columns, seed: 35, low: 0.5, high: 1.5)],
+                            outputs: [1, 2, 3, 6, 7]) { b, x in
+            b.batchNormTraining(x[0], output: x[1], normalized: x[2], inverseStd: x[3], gamma: x[4], beta: x[5], movingMean: x[6],
+                                movingVariance: x[7], rows: rows, columns: columns, momentum: 0.99, epsilon: 1e-3)
+        }
+        checks += try check("batch norm inference", reference: reference, candidate: candidate,
+                            inputs: [values(rows * columns, seed: 36), [Float](repeating: 0, count: rows * columns), gamma, beta,
+                                     values(columns, seed: 37), values(columns, seed: 38, low: 0.5, high: 1.5)], outputs: [1]) { b, x in
+            b.batchNormInference(x[0], output: x[1], gamma: x[2], beta: x[3], movingMean: x[4], movingVariance: x[5], rows: rows,
+                                 columns: columns, epsilon: 1e-3)
+        }
+        checks += try check("batch norm backward (dx, dγ, dβ)", reference: reference, candidate: candidate,
+                            inputs: [values(rows * columns, seed: 39), values(rows * columns, seed: 40, low: -2, high: 2),
+                                     values(columns, seed: 41, low: 0.5, high: 2), gamma, [Float](repeating: 0, count: rows * columns),
+                                     [Float](repeating: 0, count: columns), [Float](repeating: 0, count: columns)],
+                            outputs: [4, 5, 6]) { b, x in
+            b.batchNormBackward(outputGradient: x[0], normalized: x[1], inverseStd: x[2], gamma: x[3], inputGradient: x[4],
+                                gammaGradient: x[5], betaGradient: x[6], rows: rows, columns: columns)
         }
         return checks
     }

@@ -203,9 +203,11 @@ extension OpenCLBackend {
         accumulate(rowCorrect, count: rows, into: accumulator, index: accumulatorIndex)
     }
 
-    func accumulate(_ values: DeviceBuffer, count: Int, into accumulator: DeviceBuffer, index: Int) {
+    /// `accumulator[index] += scale·Σ term(values)`, term by `mode` (reduce.cl): 0 v, 1 v², 2 l1·|v| + l2·v².
+    func accumulate(_ values: DeviceBuffer, count: Int, into accumulator: DeviceBuffer, index: Int, mode: Int = 0,
+                    l1: Float = 0, l2: Float = 0, scale: Float = 1) {
         launch("accumulate_sum", items: reduceWorkGroup, local: reduceWorkGroup,
-               [.buffer(values), .int(count), .buffer(accumulator), .int(index)])
+               [.buffer(values), .int(count), .buffer(accumulator), .int(index), .int(mode), .float(l1), .float(l2), .float(scale)])
     }
 
     // MARK: Optimizers
@@ -218,15 +220,87 @@ extension OpenCLBackend {
                                             .int(nesterov ? 1 : 0)])
     }
 
-    public func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
-                           stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
-        launch("adam_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(m), .buffer(v), .int(count),
-                                             .float(stepSize), .float(beta1), .float(beta2), .float(epsilon)])
+    public func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, vMax: DeviceBuffer?,
+                           count: Int, stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
+        launch("adam_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(m), .buffer(v), .buffer(vMax),
+                                             .int(vMax == nil ? 0 : 1), .int(count), .float(stepSize), .float(beta1), .float(beta2),
+                                             .float(epsilon)])
     }
 
-    public func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, count: Int,
-                              learningRate: Float, rho: Float, epsilon: Float) {
-        launch("rmsprop_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(v), .int(count),
-                                                .float(learningRate), .float(rho), .float(epsilon)])
+    public func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, momentumBuffer: DeviceBuffer?,
+                              average: DeviceBuffer?, count: Int, learningRate: Float, rho: Float, momentum: Float, epsilon: Float) {
+        launch("rmsprop_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(v), .buffer(momentumBuffer),
+                                                .int(momentumBuffer == nil ? 0 : 1), .buffer(average), .int(average == nil ? 0 : 1),
+                                                .int(count), .float(learningRate), .float(rho), .float(momentum), .float(epsilon)])
+    }
+
+    public func adagradUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, accumulator: DeviceBuffer, count: Int,
+                              learningRate: Float, epsilon: Float) {
+        launch("adagrad_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(accumulator), .int(count),
+                                                .float(learningRate), .float(epsilon)])
+    }
+
+    public func nadamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
+                            learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, schedule: NadamScalars) {
+        launch("nadam_update", items: count, [.buffer(weights), .buffer(gradients), .buffer(m), .buffer(v), .int(count),
+                                              .float(learningRate), .float(beta1), .float(beta2), .float(epsilon), .float(schedule.uT),
+                                              .float(schedule.uNext), .float(schedule.productT), .float(schedule.productNext),
+                                              .float(schedule.beta2Power)])
+    }
+
+    public func decayWeights(_ weights: DeviceBuffer, count: Int, decay: Float, learningRate: Float) {
+        launch("decay_weights", items: count, [.buffer(weights), .int(count), .float(decay), .float(learningRate)])
+    }
+
+    // MARK: Clipping and regularization
+
+    public func accumulateSumOfSquares(_ buffer: DeviceBuffer, count: Int, accumulator: DeviceBuffer, index: Int) {
+        accumulate(buffer, count: count, into: accumulator, index: index, mode: 1)
+    }
+
+    public func clipByNorm(_ buffer: DeviceBuffer, count: Int, sumOfSquares: DeviceBuffer, index: Int, clipNorm: Float) {
+        launch("clip_by_norm", items: count, [.buffer(buffer), .int(count), .buffer(sumOfSquares), .int(index), .float(clipNorm)])
+    }
+
+    public func clipByValue(_ buffer: DeviceBuffer, count: Int, limit: Float) {
+        launch("clip_by_value", items: count, [.buffer(buffer), .int(count), .float(limit)])
+    }
+
+    public func regularizationPenalty(_ weights: DeviceBuffer, count: Int, l1: Float, l2: Float, scale: Float,
+                                      accumulator: DeviceBuffer, index: Int) {
+        accumulate(weights, count: count, into: accumulator, index: index, mode: 2, l1: l1, l2: l2, scale: scale)
+    }
+
+    public func regularizationGradient(_ weights: DeviceBuffer, gradients: DeviceBuffer, count: Int, l1: Float, l2: Float) {
+        launch("regularization_gradient", items: count, [.buffer(weights), .buffer(gradients), .int(count), .float(l1), .float(l2)])
+    }
+
+    // MARK: Dropout and batch normalization
+
+    public func dropout(_ input: DeviceBuffer, output: DeviceBuffer, count: Int, rate: Float, seed: UInt64, stream: UInt64, block: UInt64) {
+        launch("dropout", items: count, [.buffer(input), .buffer(output), .int(count), .float(rate),
+                                         .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
+                                         .uint(UInt32(truncatingIfNeeded: stream)), .uint(UInt32(truncatingIfNeeded: stream >> 32)),
+                                         .uint(UInt32(truncatingIfNeeded: block)), .uint(UInt32(truncatingIfNeeded: block >> 32))])
+    }
+
+    public func batchNormTraining(_ x: DeviceBuffer, output y: DeviceBuffer, normalized: DeviceBuffer, inverseStd: DeviceBuffer,
+                                  gamma: DeviceBuffer, beta: DeviceBuffer, movingMean: DeviceBuffer, movingVariance: DeviceBuffer,
+                                  rows: Int, columns: Int, momentum: Float, epsilon: Float) {
+        launch("batch_norm_training", items: columns, [.buffer(x), .buffer(y), .buffer(normalized), .buffer(inverseStd), .buffer(gamma),
+                                                       .buffer(beta), .buffer(movingMean), .buffer(movingVariance), .int(rows),
+                                                       .int(columns), .float(momentum), .float(epsilon)])
+    }
+
+    public func batchNormInference(_ x: DeviceBuffer, output y: DeviceBuffer, gamma: DeviceBuffer, beta: DeviceBuffer,
+                                   movingMean: DeviceBuffer, movingVariance: DeviceBuffer, rows: Int, columns: Int, epsilon: Float) {
+        launch("batch_norm_inference", items: rows * columns, [.buffer(x), .buffer(y), .buffer(gamma), .buffer(beta), .buffer(movingMean),
+                                                               .buffer(movingVariance), .int(rows), .int(columns), .float(epsilon)])
+    }
+
+    public func batchNormBackward(outputGradient dy: DeviceBuffer, normalized: DeviceBuffer, inverseStd: DeviceBuffer, gamma: DeviceBuffer,
+                                  inputGradient dx: DeviceBuffer, gammaGradient: DeviceBuffer, betaGradient: DeviceBuffer, rows: Int, columns: Int) {
+        launch("batch_norm_backward", items: columns, [.buffer(dy), .buffer(normalized), .buffer(inverseStd), .buffer(gamma), .buffer(dx),
+                                                       .buffer(gammaGradient), .buffer(betaGradient), .int(rows), .int(columns)])
     }
 }

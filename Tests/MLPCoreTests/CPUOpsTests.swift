@@ -220,14 +220,15 @@ final class CPUOpsTests: XCTestCase {
         let w = host.buffer([1]), g = host.buffer([0.5]), m = host.buffer([0]), v = host.buffer([0])
         // Step 1 with lr 0.001: α = 0.001·√(1−0.999)/(1−0.9); m = 0.05, v = 0.00025; w −= α·m/(√v+1e-7) ≈ 0.001
         let alpha = Float(0.001 * (1 - 0.999).squareRoot() / (1 - 0.9))
-        host.backend.adamUpdate(weights: w, gradients: g, m: m, v: v, count: 1, stepSize: alpha, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+        host.backend.adamUpdate(weights: w, gradients: g, m: m, v: v, vMax: nil, count: 1, stepSize: alpha, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
         XCTAssertEqual(host.values(m)[0], 0.05, accuracy: 1e-7)
         XCTAssertEqual(host.values(v)[0], 0.00025, accuracy: 1e-8)
         XCTAssertEqual(host.values(w)[0], 1 - alpha * 0.05 / (Float(0.00025).squareRoot() + 1e-7), accuracy: 1e-7)
         XCTAssertEqual(host.values(w)[0], 0.999, accuracy: 1e-6)
 
         let w2 = host.buffer([1]), v2 = host.buffer([0])
-        host.backend.rmspropUpdate(weights: w2, gradients: g, v: v2, count: 1, learningRate: 0.001, rho: 0.9, epsilon: 1e-7)
+        host.backend.rmspropUpdate(weights: w2, gradients: g, v: v2, momentumBuffer: nil, average: nil, count: 1, learningRate: 0.001,
+                                   rho: 0.9, momentum: 0, epsilon: 1e-7)
         // v = 0.1·0.25 = 0.025; w = 1 − 0.001·0.5/√(0.025 + 1e-7)
         XCTAssertEqual(host.values(v2)[0], 0.025, accuracy: 1e-8)
         XCTAssertEqual(host.values(w2)[0], 1 - 0.0005 / (0.025 + 1e-7).squareRoot(), accuracy: 1e-7)

@@ -41,7 +41,7 @@ public final class BackupAndRestore: Callback {
         }
         try model.setWeights(zip(weights, current).map { Tensor(shape: $1.shape, scalars: $0.map(Float.init)) })
         model.seed = seed
-        if let optimizer = model.optimizer as? StatefulOptimizer, let state = root["optimizer"] as? [String: Any] {
+        if let optimizer = model.optimizer, let state = root["optimizer"] as? [String: Any] {
             optimizer.iterations = state["iterations"] as? Int ?? 0
             if let rate = state["learning_rate"] as? Double { optimizer.learningRate = Float(rate) }
             if let slots = state["slots"] as? [[[Double]]] {
@@ -62,7 +62,7 @@ public final class BackupAndRestore: Callback {
             "weights": model.weights().map { $0.scalars.map(Double.init) },
             "callbacks": others.map { $0.backupState },
         ]
-        if let optimizer = model.optimizer as? StatefulOptimizer {
+        if let optimizer = model.optimizer {
             root["optimizer"] = [
                 "iterations": optimizer.iterations, "learning_rate": Double(optimizer.learningRate),
                 "slots": optimizer.slots.export(model.layers.flatMap(\.parameters), on: model.backend)

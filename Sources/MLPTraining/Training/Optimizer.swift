@@ -1,32 +1,160 @@
+import Foundation
 import MLPCore
 
-/// Updates trainable parameters from their gradients: one backend kernel per variable per step.
+/// A learning rate that changes with the step number (Keras' `LearningRateSchedule`s).
+public enum LearningRateSchedule: Equatable, Sendable {
+    /// `initial·rate^(step/decaySteps)` (the exponent floored with `staircase`).
+    case exponentialDecay(initial: Float, decaySteps: Int, decayRate: Float, staircase: Bool = false)
+    /// `initial·((1−α)·½(1 + cos(π·min(step, decaySteps)/decaySteps)) + α)`.
+    case cosineDecay(initial: Float, decaySteps: Int, alpha: Float = 0)
+
+    /// The rate at optimizer step `step` (0-based: the first update uses step 0).
+    public func rate(at step: Int) -> Float {
+        switch self {
+        case let .exponentialDecay(initial, decaySteps, decayRate, staircase):
+            var exponent = Double(step) / Double(decaySteps)
+            if staircase { exponent.round(.down) }
+            return Float(Double(initial) * pow(Double(decayRate), exponent))
+        case let .cosineDecay(initial, decaySteps, alpha):
+            let progress = Double(min(step, decaySteps)) / Double(decaySteps)
+            let cosine = 0.5 * (1 + cos(Double.pi * progress))
+            return Float(Double(initial) * ((1 - Double(alpha)) * cosine + Double(alpha)))
+        }
+    }
+}
+
+/// The base of every optimizer: the learning rate (constant or scheduled), gradient clipping, decoupled
+/// weight decay, the step count and per-variable state, as Keras 3's `BaseOptimizer`.
 ///
-/// State (momenta, moments) lives on the backend beside the weights, created on first use; the
-/// iteration count lives on the host, so step-size corrections need no read-back.
-public protocol Optimizer: AnyObject {
+/// One step (``apply(to:on:)``): clip the gradients (`clipnorm` per variable `g·c/max(‖g‖, c)`,
+/// `globalClipnorm` over all gradients, or `clipvalue` element-wise — at most one), then weight decay
+/// `w −= w·decay·lr` when `weightDecay` is set, then each variable's update: one backend kernel per variable.
+/// Norms are computed and applied on the device; the host never waits. State (slots) lives on the backend
+/// beside the weights; the step count lives on the host, so bias corrections need no read-back.
+///
+/// Subclasses override ``update(_:learningRate:on:)`` and, for per-step scalars, ``prepareStep()``.
+open class Optimizer {
     /// The Keras class name (`Adam`).
-    var kerasClassName: String { get }
-    /// The current learning rate (callbacks may change it between steps).
-    var learningRate: Float { get set }
+    open var kerasClassName: String { "Optimizer" }
+    /// A schedule replacing the constant rate; setting ``learningRate`` removes it.
+    public var learningRateSchedule: LearningRateSchedule?
+    var constantLearningRate: Float
     /// Steps applied so far.
-    var iterations: Int { get }
+    public internal(set) var iterations = 0
+    public var clipnorm: Float?
+    public var globalClipnorm: Float?
+    public var clipvalue: Float?
+    /// Decoupled weight decay (`w −= w·decay·lr` before each update), on every optimizer as in Keras 3.
+    public var weightDecay: Float?
+    let slots = SlotStore()
+    var normScratch: DeviceBuffer?
+
+    public init(learningRate: Float, schedule: LearningRateSchedule? = nil, weightDecay: Float? = nil,
+                clipnorm: Float? = nil, globalClipnorm: Float? = nil, clipvalue: Float? = nil) {
+        constantLearningRate = learningRate
+        learningRateSchedule = schedule
+        self.weightDecay = weightDecay
+        self.clipnorm = clipnorm
+        self.globalClipnorm = globalClipnorm
+        self.clipvalue = clipvalue
+    }
+
+    /// The rate the next step uses (the schedule's value at ``iterations`` when there is one).
+    public var learningRate: Float {
+        get { learningRateSchedule?.rate(at: iterations) ?? constantLearningRate }
+        set {
+            learningRateSchedule = nil
+            constantLearningRate = newValue
+        }
+    }
+
+    /// Throws when more than one clipping option is set (as Keras does).
+    public func validate() throws {
+        let set = [("clipnorm", clipnorm), ("global_clipnorm", globalClipnorm), ("clipvalue", clipvalue)].filter { $0.1 != nil }
+        if set.count > 1 {
+            throw MLPError.invalidArgument("only one of clipnorm, global_clipnorm and clipvalue may be set, got \(set.map(\.0).joined(separator: " and "))")
+        }
+    }
+
     /// Applies one step to every trainable parameter, reading its `gradient` buffer.
-    func apply(to parameters: [Parameter], on backend: any Backend)
-    /// Keras' `get_config()` entries (for model files).
-    var config: [String: ConfigValue] { get }
+    public func apply(to parameters: [Parameter], on backend: any Backend) {
+        let trainable = parameters.filter(\.isTrainable)
+        let rate = learningRate
+        clipGradients(trainable, on: backend)
+        if let weightDecay, weightDecay != 0 {
+            for parameter in trainable { backend.decayWeights(parameter.value, count: parameter.count, decay: weightDecay, learningRate: rate) }
+        }
+        prepareStep()
+        for parameter in trainable { update(parameter, learningRate: rate, on: backend) }
+        iterations += 1
+    }
+
+    func clipGradients(_ parameters: [Parameter], on backend: any Backend) {
+        if let limit = clipvalue {
+            for parameter in parameters { backend.clipByValue(parameter.gradient!, count: parameter.count, limit: limit) }
+            return
+        }
+        guard clipnorm != nil || globalClipnorm != nil else { return }
+        if normScratch == nil || normScratch!.count < parameters.count { normScratch = backend.makeBuffer(count: max(parameters.count, 1)) }
+        let sums = normScratch!
+        backend.fill(sums, value: 0, offset: 0, count: sums.count)
+        if let limit = clipnorm {
+            for (index, parameter) in parameters.enumerated() {
+                backend.accumulateSumOfSquares(parameter.gradient!, count: parameter.count, accumulator: sums, index: index)
+                backend.clipByNorm(parameter.gradient!, count: parameter.count, sumOfSquares: sums, index: index, clipNorm: limit)
+            }
+        } else if let limit = globalClipnorm {
+            for parameter in parameters {
+                backend.accumulateSumOfSquares(parameter.gradient!, count: parameter.count, accumulator: sums, index: 0)
+            }
+            for parameter in parameters {
+                backend.clipByNorm(parameter.gradient!, count: parameter.count, sumOfSquares: sums, index: 0, clipNorm: limit)
+            }
+        }
+    }
+
+    /// Per-step host scalars (bias corrections), computed before the variables are updated.
+    open func prepareStep() {}
+
+    /// Updates one variable from its gradient.
+    open func update(_ parameter: Parameter, learningRate: Float, on backend: any Backend) {
+        fatalError("\(type(of: self)) must override update(_:learningRate:on:)")
+    }
+
+    /// Keras' `get_config()` entries beyond the learning rate and the common options.
+    open var specificConfig: [String: ConfigValue] { [:] }
+
+    /// Keras' `get_config()` (for model files).
+    public var config: [String: ConfigValue] {
+        var config = specificConfig
+        config["learning_rate"] = .double(Double(learningRate))
+        config["weight_decay"] = weightDecay.map { .double(Double($0)) } ?? .null
+        config["clipnorm"] = clipnorm.map { .double(Double($0)) } ?? .null
+        config["global_clipnorm"] = globalClipnorm.map { .double(Double($0)) } ?? .null
+        config["clipvalue"] = clipvalue.map { .double(Double($0)) } ?? .null
+        return config
+    }
+
+    /// The slot buffers of `parameter`, zero-filled (or `initialValue`) on first use.
+    func state(_ parameter: Parameter, count: Int, initialValue: Float = 0, on backend: any Backend) -> [DeviceBuffer] {
+        slots.slots(for: parameter, count: count, initialValue: initialValue, on: backend)
+    }
 }
 
-/// An optimizer whose state (step count and per-variable slots) can be saved and restored, as
-/// BackupAndRestore needs. All of MLPKit's optimizers are.
-protocol StatefulOptimizer: Optimizer {
-    var slots: SlotStore { get }
-    var iterations: Int { get set }
-}
-
-/// Per-variable state buffers, made zero-filled on first use.
+/// Per-variable state buffers, made on first use.
 final class SlotStore {
     private var slots: [ObjectIdentifier: [DeviceBuffer]] = [:]
+
+    func slots(for parameter: Parameter, count: Int, initialValue: Float, on backend: any Backend) -> [DeviceBuffer] {
+        if let existing = slots[ObjectIdentifier(parameter)] { return existing }
+        let made = (0..<count).map { _ -> DeviceBuffer in
+            let buffer = backend.makeBuffer(count: parameter.count)
+            backend.fill(buffer, value: initialValue, offset: 0, count: parameter.count)
+            return buffer
+        }
+        slots[ObjectIdentifier(parameter)] = made
+        return made
+    }
 
     /// Each parameter's slot values (empty for one without slots yet).
     func export(_ parameters: [Parameter], on backend: any Backend) -> [[[Float]]] {
@@ -39,141 +167,4 @@ final class SlotStore {
             slots[ObjectIdentifier(parameter)] = saved.map { backend.makeBuffer($0) }
         }
     }
-
-    func slots(for parameter: Parameter, count: Int, on backend: any Backend) -> [DeviceBuffer] {
-        if let existing = slots[ObjectIdentifier(parameter)] { return existing }
-        let made = (0..<count).map { _ -> DeviceBuffer in
-            let buffer = backend.makeBuffer(count: parameter.count)
-            backend.fill(buffer, value: 0, offset: 0, count: parameter.count)
-            return buffer
-        }
-        slots[ObjectIdentifier(parameter)] = made
-        return made
-    }
 }
-
-/// Stochastic gradient descent with optional (Nesterov) momentum. Keras defaults: lr 0.01, momentum 0.
-///
-/// `v = μv − lr·g; w += v` (Nesterov: `w += μv − lr·g`); without momentum `w −= lr·g`.
-public final class SGD: StatefulOptimizer {
-    public var learningRate: Float
-    public let momentum: Float
-    public let nesterov: Bool
-    public internal(set) var iterations = 0
-    let slots = SlotStore()
-
-    public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
-        self.learningRate = learningRate
-        self.momentum = momentum
-        self.nesterov = nesterov
-    }
-
-    public var kerasClassName: String { "SGD" }
-
-    public func apply(to parameters: [Parameter], on backend: any Backend) {
-        for parameter in parameters where parameter.isTrainable {
-            let velocity = momentum != 0 ? slots.slots(for: parameter, count: 1, on: backend)[0] : nil
-            backend.sgdUpdate(weights: parameter.value, gradients: parameter.gradient!, velocity: velocity,
-                              count: parameter.count, learningRate: learningRate, momentum: momentum, nesterov: nesterov)
-        }
-        iterations += 1
-    }
-
-    public var config: [String: ConfigValue] {
-        ["learning_rate": .double(Double(learningRate)), "momentum": .double(Double(momentum)), "nesterov": .bool(nesterov)]
-    }
-}
-
-/// Adam (Kingma & Ba) as Keras writes it. Defaults: lr 0.001, β1 0.9, β2 0.999, ε 1e-7.
-///
-/// With `t` the step number: `α = lr·√(1−β2ᵗ)/(1−β1ᵗ)`, `m += (g−m)(1−β1)`, `v += (g²−v)(1−β2)`,
-/// `w −= α·m/(√v + ε)`.
-public final class Adam: StatefulOptimizer {
-    public var learningRate: Float
-    public let beta1: Float
-    public let beta2: Float
-    public let epsilon: Float
-    public internal(set) var iterations = 0
-    let slots = SlotStore()
-
-    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-    }
-
-    public var kerasClassName: String { "Adam" }
-
-    public func apply(to parameters: [Parameter], on backend: any Backend) {
-        let t = Double(iterations + 1)
-        let stepSize = Float(Double(learningRate) * (1 - pow(Double(beta2), t)).squareRoot() / (1 - pow(Double(beta1), t)))
-        for parameter in parameters where parameter.isTrainable {
-            let state = slots.slots(for: parameter, count: 2, on: backend)
-            backend.adamUpdate(weights: parameter.value, gradients: parameter.gradient!, m: state[0], v: state[1],
-                               count: parameter.count, stepSize: stepSize, beta1: beta1, beta2: beta2, epsilon: epsilon)
-        }
-        iterations += 1
-    }
-
-    public var config: [String: ConfigValue] {
-        ["learning_rate": .double(Double(learningRate)), "beta_1": .double(Double(beta1)),
-         "beta_2": .double(Double(beta2)), "epsilon": .double(Double(epsilon)), "amsgrad": .bool(false)]
-    }
-}
-
-/// RMSprop, Keras' `compile()` default. Defaults: lr 0.001, ρ 0.9, ε 1e-7.
-///
-/// `v = ρv + (1−ρ)g²; w −= lr·g/√(v + ε)`.
-public final class RMSprop: StatefulOptimizer {
-    public var learningRate: Float
-    public let rho: Float
-    public let epsilon: Float
-    public internal(set) var iterations = 0
-    let slots = SlotStore()
-
-    public init(learningRate: Float = 0.001, rho: Float = 0.9, epsilon: Float = 1e-7) {
-        self.learningRate = learningRate
-        self.rho = rho
-        self.epsilon = epsilon
-    }
-
-    public var kerasClassName: String { "RMSprop" }
-
-    public func apply(to parameters: [Parameter], on backend: any Backend) {
-        for parameter in parameters where parameter.isTrainable {
-            let v = slots.slots(for: parameter, count: 1, on: backend)[0]
-            backend.rmspropUpdate(weights: parameter.value, gradients: parameter.gradient!, v: v, count: parameter.count,
-                                  learningRate: learningRate, rho: rho, epsilon: epsilon)
-        }
-        iterations += 1
-    }
-
-    public var config: [String: ConfigValue] {
-        ["learning_rate": .double(Double(learningRate)), "rho": .double(Double(rho)), "epsilon": .double(Double(epsilon))]
-    }
-}
-
-/// Optimizer names the CLI and model files accept.
-public enum OptimizerName: String, CaseIterable, Sendable {
-    case sgd, adam, rmsprop
-
-    /// Looks up a Keras optimizer name (case-insensitive).
-    public init(keras name: String) throws {
-        guard let found = OptimizerName(rawValue: name.lowercased()) else {
-            throw MLPError.unknownName(kind: "optimizer", received: name, valid: OptimizerName.allCases.map(\.rawValue))
-        }
-        self = found
-    }
-
-    /// A fresh optimizer with Keras' defaults, or the given learning rate.
-    public func make(learningRate: Float? = nil) -> Optimizer {
-        switch self {
-        case .sgd: return learningRate.map { SGD(learningRate: $0) } ?? SGD()
-        case .adam: return learningRate.map { Adam(learningRate: $0) } ?? Adam()
-        case .rmsprop: return learningRate.map { RMSprop(learningRate: $0) } ?? RMSprop()
-        }
-    }
-}
-
-import Foundation

@@ -52,6 +52,7 @@ extension Sequential {
     ///   - metrics: reported next to the loss; accuracy variants only for now.
     public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, metrics: [Metric] = []) throws {
         guard !layers.isEmpty else { throw MLPError.notReady("compile needs a model with at least one layer") }
+        try optimizer.validate()
         if case .sparseCategoricalCrossentropy = loss, outputUnits < 2 {
             throw MLPError.invalidArgument("sparse_categorical_crossentropy needs an output layer of 2 or more units, the model has \(outputUnits)")
         }
