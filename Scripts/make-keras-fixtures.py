@@ -94,3 +94,61 @@ for name, make in optimizers.items():
     }
 (out_dir / "keras-reference.json").write_text(json.dumps(reference, indent=1) + "\n")
 print("wrote", out_dir)
+
+# --- Optimizers: N steps on fixed gradients (keras-optimizers.json) ------------------------------------------
+def optimizer_run(make, steps=4):
+    rng_o = np.random.default_rng(5)
+    w0 = [rng_o.normal(size=(3, 2)).astype(np.float32), rng_o.normal(size=(2,)).astype(np.float32)]
+    grads = [[rng_o.normal(scale=2.0, size=w.shape).astype(np.float32) for w in w0] for _ in range(steps)]
+    variables = [keras.Variable(w) for w in w0]
+    opt = make()
+    trajectory = []
+    for g in grads:
+        opt.apply_gradients(zip([keras.ops.convert_to_tensor(x) for x in g], variables))
+        trajectory.append([np.asarray(v.numpy()).astype(float).ravel().tolist() for v in variables])
+    return {"initial": [w.ravel().tolist() for w in w0], "shapes": [list(w.shape) for w in w0],
+            "gradients": [[x.ravel().tolist() for x in g] for g in grads], "after_step": trajectory}
+
+O = keras.optimizers
+S = keras.optimizers.schedules
+optimizer_cases = {
+    "sgd": lambda: O.SGD(learning_rate=0.05),
+    "sgd_momentum": lambda: O.SGD(learning_rate=0.05, momentum=0.9),
+    "sgd_nesterov": lambda: O.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+    "rmsprop": lambda: O.RMSprop(learning_rate=0.01),
+    "rmsprop_momentum": lambda: O.RMSprop(learning_rate=0.01, momentum=0.9),
+    "rmsprop_centered": lambda: O.RMSprop(learning_rate=0.01, centered=True),
+    "rmsprop_momentum_centered": lambda: O.RMSprop(learning_rate=0.01, momentum=0.5, centered=True),
+    "adagrad": lambda: O.Adagrad(learning_rate=0.1),
+    "adam": lambda: O.Adam(learning_rate=0.01),
+    "adam_amsgrad": lambda: O.Adam(learning_rate=0.01, amsgrad=True),
+    "adamw": lambda: O.AdamW(learning_rate=0.01),
+    "nadam": lambda: O.Nadam(learning_rate=0.01),
+    "sgd_clipnorm": lambda: O.SGD(learning_rate=0.05, clipnorm=1.0),
+    "sgd_global_clipnorm": lambda: O.SGD(learning_rate=0.05, global_clipnorm=1.0),
+    "sgd_clipvalue": lambda: O.SGD(learning_rate=0.05, clipvalue=0.5),
+    "adam_weight_decay": lambda: O.Adam(learning_rate=0.01, weight_decay=0.1),
+    "sgd_exponential_decay": lambda: O.SGD(learning_rate=S.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)),
+    "sgd_exponential_staircase": lambda: O.SGD(learning_rate=S.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5, staircase=True)),
+    "sgd_cosine_decay": lambda: O.SGD(learning_rate=S.CosineDecay(0.1, decay_steps=3, alpha=0.1)),
+}
+(out_dir / "keras-optimizers.json").write_text(
+    json.dumps({name: optimizer_run(make) for name, make in optimizer_cases.items()}, indent=1) + "\n")
+
+# --- BatchNormalization: one training step's outputs and moving statistics, and inference ------------------
+bn_x = rng.normal(loc=1.0, scale=2.0, size=(8, 3)).astype(np.float32)
+bn = keras.layers.BatchNormalization()
+bn.build((None, 3))
+bn.set_weights([np.array([1.5, 0.5, 1.0], np.float32), np.array([0.1, -0.2, 0.0], np.float32),
+                np.array([0.2, 0.1, -0.1], np.float32), np.array([1.2, 0.8, 1.0], np.float32)])
+bn_train = np.asarray(bn(bn_x, training=True))
+bn_infer = np.asarray(bn(bn_x, training=False))
+(out_dir / "keras-batchnorm.json").write_text(json.dumps({
+    "x": bn_x.tolist(), "gamma": [1.5, 0.5, 1.0], "beta": [0.1, -0.2, 0.0],
+    "moving_mean": [0.2, 0.1, -0.1], "moving_variance": [1.2, 0.8, 1.0],
+    "training_output": bn_train.tolist(),
+    "moving_mean_after": np.asarray(bn.moving_mean.numpy()).tolist(),
+    "moving_variance_after": np.asarray(bn.moving_variance.numpy()).tolist(),
+    "inference_output_after": bn_infer.tolist(),
+}, indent=1) + "\n")
+print("wrote optimizer and batch-norm fixtures")
