@@ -17,6 +17,8 @@ public final class Dense: Layer {
     public let useBias: Bool
     public let kernelInitializer: Initializer
     public let biasInitializer: Initializer
+    public let kernelRegularizer: Regularizer?
+    public let biasRegularizer: Regularizer?
 
     var input: DeviceBuffer?
     var z: DeviceBuffer?
@@ -29,15 +31,18 @@ public final class Dense: Layer {
     ///   - activation: applied after the affine map; `.linear` by default, as in Keras.
     ///   - useBias: whether to add `b` (default true).
     ///   - kernelInitializer: default Glorot uniform; `biasInitializer`: default zeros.
+    ///   - kernelRegularizer, biasRegularizer: weight penalties added to the loss (none by default).
     public init(_ units: Int, activation: Activation = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
-                name: String? = nil) {
+                kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil, name: String? = nil) {
         precondition(units > 0, "Dense needs a positive number of units, got \(units)")
         self.units = units
         self.activation = activation
         self.useBias = useBias
         self.kernelInitializer = kernelInitializer
         self.biasInitializer = biasInitializer
+        self.kernelRegularizer = kernelRegularizer
+        self.biasRegularizer = biasRegularizer
         super.init(name: name)
     }
 
@@ -57,6 +62,13 @@ public final class Dense: Layer {
 
     var kernel: Parameter { parameters[0] }
     var bias: Parameter? { useBias ? parameters[1] : nil }
+
+    public override var regularizedParameters: [(parameter: Parameter, regularizer: Regularizer)] {
+        var list: [(parameter: Parameter, regularizer: Regularizer)] = []
+        if let kernelRegularizer { list.append((kernel, kernelRegularizer)) }
+        if let biasRegularizer, let bias { list.append((bias, biasRegularizer)) }
+        return list
+    }
 
     public override var outputActivation: Activation? { activation }
     public override var preActivationOutput: DeviceBuffer? { z }

@@ -18,6 +18,11 @@ open class Layer {
     public internal(set) var backend: (any Backend)!
     /// Rows the work buffers hold.
     var capacity = 0
+    /// This layer's Philox stream (set when added to a model) and, during a training forward pass, the
+    /// model's seed and step: random layers (Dropout) draw from (seed, stream, step).
+    var randomStream: UInt64 = 0
+    var randomSeed: UInt64 = 0
+    var randomStep = 0
 
     public init(name: String?) {
         self.name = name ?? ""
@@ -67,6 +72,9 @@ open class Layer {
                        needsInputGradient: Bool) -> DeviceBuffer? {
         fatalError("\(type(of: self)) must override backward")
     }
+
+    /// Variables with a weight penalty, and its factors.
+    open var regularizedParameters: [(parameter: Parameter, regularizer: Regularizer)] { [] }
 
     /// Keras' `get_config()` entries beyond `name` (for model files and summaries).
     open var config: [String: ConfigValue] { [:] }

@@ -63,6 +63,7 @@ public final class Sequential {
             autoNameCounts[stem] = used + 1
         }
         var random = PhiloxRandom(seed: seed, stream: UInt64(layers.count + 1) << 16)
+        layer.randomStream = UInt64(layers.count + 1) << 16 | 0xD
         layer.build(inputUnits: layers.last?.outputUnits ?? inputDim, backend: backend, random: &random)
         layers.append(layer)
     }

@@ -201,8 +201,18 @@ extension Sequential {
     // MARK: Steps
 
     func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
-        layers.reduce(input) { $1.forward($0, rows: rows, training: training) }
+        if training {
+            let step = compilation?.optimizer.iterations ?? 0
+            for layer in layers {
+                layer.randomSeed = seed
+                layer.randomStep = step
+            }
+        }
+        return layers.reduce(input) { $1.forward($0, rows: rows, training: training) }
     }
+
+    /// Every weight penalty of the model.
+    var regularizedParameters: [(parameter: Parameter, regularizer: Regularizer)] { layers.flatMap(\.regularizedParameters) }
 
     /// One optimisation step: gather, forward, loss + gradient, backward, optimizer. Nothing waits on
     /// the device.
@@ -227,6 +237,10 @@ extension Sequential {
             gradient = layer.backward(gradient!, rows: rows, gradientIsPreActivation: fused && position == layers.count - 1,
                                       needsInputGradient: position > 0)
         }
+        for (parameter, regularizer) in regularizedParameters {
+            backend.regularizationGradient(parameter.value, gradients: parameter.gradient!, count: parameter.count,
+                                           l1: regularizer.l1, l2: regularizer.l2)
+        }
     }
 
     /// Adds the batch's loss and metric sums to the accumulator and, when `gradient` is given, writes
@@ -240,6 +254,11 @@ extension Sequential {
         backend.lossForwardBackward(fused ?? compiled.loss, predictions: fused != nil ? last.preActivationOutput! : output,
                                     targets: buffers.y, rows: rows, columns: outputUnits, gradient: gradient,
                                     gradientScale: 1 / Float(rows), accumulator: buffers.accumulator, accumulatorIndex: 0)
+        // Weight penalties join the loss once per batch, weighted like the batch's samples.
+        for (parameter, regularizer) in regularizedParameters {
+            backend.regularizationPenalty(parameter.value, count: parameter.count, l1: regularizer.l1, l2: regularizer.l2,
+                                          scale: Float(rows), accumulator: buffers.accumulator, index: 0)
+        }
         for (index, kind) in compiled.accuracyKinds.enumerated() {
             backend.accuracyCount(kind, predictions: output, targets: buffers.y, rows: rows, columns: outputUnits,
                                   accumulator: buffers.accumulator, accumulatorIndex: 1 + index)

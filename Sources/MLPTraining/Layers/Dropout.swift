@@ -1,0 +1,46 @@
+import MLPCore
+
+/// Inverted dropout (Keras' `Dropout(rate)`): in training each value is zeroed with probability `rate` and
+/// the kept ones are scaled by `1/(1 − rate)`; in inference the layer is the identity.
+///
+/// The mask is a function of (model seed, layer, step) through the Philox generator, so the CPU and OpenCL
+/// backends drop the same units, a resumed run drops the same units as an uninterrupted one, and the
+/// backward pass regenerates the mask instead of storing it.
+public final class Dropout: Layer {
+    public let rate: Float
+    var y: DeviceBuffer?
+    var dx: DeviceBuffer?
+
+    public init(_ rate: Float, name: String? = nil) {
+        precondition(rate >= 0 && rate < 1, "Dropout rate must be in [0, 1), got \(rate)")
+        self.rate = rate
+        super.init(name: name)
+    }
+
+    public override var kerasClassName: String { "Dropout" }
+
+    /// Each step's mask starts at block `step·2³²` of the layer's stream.
+    var block: UInt64 { UInt64(randomStep) << 32 }
+
+    var lastForwardWasTraining = false
+
+    public override func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
+        lastForwardWasTraining = training && rate > 0
+        guard lastForwardWasTraining else { return input }
+        capacity = max(capacity, rows)
+        let y = workBuffer(&self.y, rows: rows, width: inputUnits)
+        backend.dropout(input, output: y, count: rows * inputUnits, rate: rate, seed: randomSeed, stream: randomStream, block: block)
+        return y
+    }
+
+    public override func backward(_ gradient: DeviceBuffer, rows: Int, gradientIsPreActivation: Bool,
+                                  needsInputGradient: Bool) -> DeviceBuffer? {
+        guard needsInputGradient else { return nil }
+        guard lastForwardWasTraining else { return gradient }
+        let dx = workBuffer(&self.dx, rows: rows, width: inputUnits)
+        backend.dropout(gradient, output: dx, count: rows * inputUnits, rate: rate, seed: randomSeed, stream: randomStream, block: block)
+        return dx
+    }
+
+    public override var config: [String: ConfigValue] { ["rate": .double(Double(rate))] }
+}
