@@ -1,6 +1,6 @@
 import MLPKit
 
-/// One Dense layer as written on the command line: `UNITS[:ACTIVATION]`, e.g. `25:relu`.
+/// The output layer as written on the command line: `UNITS[:ACTIVATION]`, e.g. `7:softmax`.
 struct LayerSpec: Equatable {
     let units: Int
     let activation: Activation
@@ -20,12 +20,135 @@ struct LayerSpec: Equatable {
         self.units = units
         self.activation = activation
     }
+}
 
-    /// Parses a comma-separated list (`25:relu,36:relu`); an empty string means no layers.
-    static func list(_ text: String, flag: String) throws -> [LayerSpec] {
+/// One `--layers` entry: `UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME]` (a Dense layer, followed by a
+/// Dropout layer when `dropout=` is given), `bn` (BatchNormalization) or `dropout=R`.
+enum HiddenLayerSpec: Equatable {
+    case dense(units: Int, activation: Activation, dropout: Float?, l1: Float?, l2: Float?, initializer: Initializer?)
+    case batchNormalization
+    case dropout(Float)
+
+    init(_ text: String) throws {
+        let flag = "--layers"
+        let lowered = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if lowered == "bn" || lowered == "batchnorm" || lowered == "batch_normalization" {
+            self = .batchNormalization
+            return
+        }
+        if lowered.hasPrefix("dropout=") {
+            self = .dropout(try HiddenLayerSpec.rate(String(lowered.dropFirst(8)), entry: text))
+            return
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let units = Int(parts[0]), parts.count >= 1 else {
+            throw MLPError.invalidArgument("\(flag): '\(text)' is not UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn or dropout=R (for example 25:relu)")
+        }
+        guard units > 0 else { throw MLPError.invalidArgument("\(flag): '\(text)' needs a positive number of units") }
+        var activation = Activation.linear
+        var dropout: Float?, l1: Float?, l2: Float?, initializer: Initializer?
+        for (index, part) in parts.dropFirst().enumerated() {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            if pair.count == 1 && index == 0 {
+                activation = try Activation(keras: part)
+                continue
+            }
+            guard pair.count == 2 else {
+                throw MLPError.invalidArgument("\(flag): '\(part)' in '\(text)' is not KEY=VALUE (dropout, l1, l2, init)")
+            }
+            switch pair[0].lowercased() {
+            case "dropout": dropout = try HiddenLayerSpec.rate(pair[1], entry: text)
+            case "l1": l1 = try HiddenLayerSpec.factor(pair[1], key: "l1", entry: text)
+            case "l2": l2 = try HiddenLayerSpec.factor(pair[1], key: "l2", entry: text)
+            case "init": initializer = try Initializer(keras: pair[1])
+            default:
+                throw MLPError.unknownName(kind: "--layers option", received: pair[0], valid: ["dropout", "l1", "l2", "init"])
+            }
+        }
+        self = .dense(units: units, activation: activation, dropout: dropout, l1: l1, l2: l2, initializer: initializer)
+    }
+
+    static func rate(_ text: String, entry: String) throws -> Float {
+        guard let rate = Float(text), rate >= 0, rate < 1 else {
+            throw MLPError.invalidArgument("--layers: dropout rate '\(text)' in '\(entry)' must be a number in [0, 1)")
+        }
+        return rate
+    }
+
+    static func factor(_ text: String, key: String, entry: String) throws -> Float {
+        guard let value = Float(text), value >= 0 else {
+            throw MLPError.invalidArgument("--layers: \(key) '\(text)' in '\(entry)' must be a number ≥ 0")
+        }
+        return value
+    }
+
+    /// Parses a comma-separated list; an empty string (or `none`) means no hidden layers.
+    static func list(_ text: String) throws -> [HiddenLayerSpec] {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty || trimmed == "none" { return [] }
-        return try trimmed.split(separator: ",", omittingEmptySubsequences: false).map { try LayerSpec(String($0), flag: flag) }
+        return try trimmed.split(separator: ",", omittingEmptySubsequences: false).map { try HiddenLayerSpec(String($0)) }
+    }
+
+    /// The layers this entry stands for.
+    var layers: [Layer] {
+        switch self {
+        case let .dense(units, activation, dropout, l1, l2, initializer):
+            let regularizer = (l1 != nil || l2 != nil) ? Regularizer(l1: l1 ?? 0, l2: l2 ?? 0) : nil
+            let dense = Dense(units, activation: activation, kernelInitializer: initializer ?? .glorotUniform, kernelRegularizer: regularizer)
+            return dropout.map { [dense, Dropout($0)] } ?? [dense]
+        case .batchNormalization:
+            return [BatchNormalization()]
+        case .dropout(let rate):
+            return [Dropout(rate)]
+        }
+    }
+}
+
+/// Parses `key=value,key,…` option lists (`--early-stopping monitor=val_loss,patience=5,restore-best-weights`):
+/// a key without a value means true. Keys use `-` or `_`; unknown keys are an error naming the valid ones.
+struct KeyValueOptions {
+    private var values: [String: String] = [:]
+    let flag: String
+
+    init(_ text: String, flag: String, valid: [String]) throws {
+        self.flag = flag
+        for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            let pair = item.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = pair[0].replacingOccurrences(of: "_", with: "-").lowercased()
+            guard valid.contains(key) else { throw MLPError.unknownName(kind: "\(flag) option", received: pair[0], valid: valid) }
+            values[key] = pair.count == 2 ? pair[1] : "true"
+        }
+    }
+
+    func string(_ key: String) -> String? { values[key] }
+
+    func float(_ key: String) throws -> Float? {
+        guard let text = values[key] else { return nil }
+        guard let value = Float(text) else { throw MLPError.invalidArgument("\(flag): \(key)=\(text) is not a number") }
+        return value
+    }
+
+    func int(_ key: String) throws -> Int? {
+        guard let text = values[key] else { return nil }
+        guard let value = Int(text) else { throw MLPError.invalidArgument("\(flag): \(key)=\(text) is not an integer") }
+        return value
+    }
+
+    func bool(_ key: String) throws -> Bool {
+        guard let text = values[key] else { return false }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw MLPError.invalidArgument("\(flag): \(key)=\(text) is not true or false")
+        }
+    }
+
+    func mode() throws -> MonitorMode {
+        guard let text = values["mode"] else { return .auto }
+        guard let mode = MonitorMode(rawValue: text) else {
+            throw MLPError.unknownName(kind: "\(flag) mode", received: text, valid: MonitorMode.allCases.map(\.rawValue))
+        }
+        return mode
     }
 }
 

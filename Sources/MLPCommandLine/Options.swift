@@ -7,7 +7,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Features per sample (inferred from --data when there is data).")
     var inputDim: Int?
 
-    @Option(help: "Hidden Dense layers as UNITS:ACTIVATION, comma-separated.")
+    @Option(help: "Hidden layers, comma-separated: UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn, dropout=R.")
     var layers: String = "64:relu,32:relu"
 
     @Option(help: "The output layer as UNITS:ACTIVATION (inferred from the labels when omitted).")
@@ -15,10 +15,8 @@ struct ModelOptions: ParsableArguments {
 
     /// Builds the Sequential model these flags describe.
     func makeModel(inputDim: Int, output: LayerSpec, seed: UInt64?, backend: any Backend) throws -> Sequential {
-        let hidden = try LayerSpec.list(layers, flag: "--layers")
-        return Sequential(inputDim: inputDim,
-                          (hidden + [output]).map { Dense($0.units, activation: $0.activation) },
-                          seed: seed, backend: backend)
+        let hidden = try HiddenLayerSpec.list(layers).flatMap(\.layers)
+        return Sequential(inputDim: inputDim, hidden + [Dense(output.units, activation: output.activation)], seed: seed, backend: backend)
     }
 
     func outputSpec() throws -> LayerSpec? {
@@ -28,10 +26,13 @@ struct ModelOptions: ParsableArguments {
     /// The training step's work for `auto` device selection.
     func flopsPerStep(inputDim: Int, output: LayerSpec, batchSize: Int) throws -> Double {
         var width = inputDim, parameters = 0
-        for layer in try LayerSpec.list(layers, flag: "--layers") + [output] {
-            parameters += width * layer.units + layer.units
-            width = layer.units
+        for spec in try HiddenLayerSpec.list(layers) {
+            if case let .dense(units, _, _, _, _, _) = spec {
+                parameters += width * units + units
+                width = units
+            }
         }
+        parameters += width * output.units + output.units
         return Device.trainingFlopsPerStep(parameters: parameters, batchSize: batchSize)
     }
 }

@@ -12,10 +12,7 @@ struct Train: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(help: "Loss name (default from the output layer: softmax → sparse_categorical_crossentropy, sigmoid → binary_crossentropy, else mean_squared_error).")
     var loss: String?
-    @Option(help: "adam | sgd | rmsprop.")
-    var optimizer: String = "adam"
-    @Option(help: "Learning rate (default: the optimizer's Keras default).")
-    var learningRate: Float?
+    @OptionGroup var training: TrainingOptions
     @Option(help: "Passes over the training data.")
     var epochs: Int = 20
     @Option(help: "Samples per gradient step.")
@@ -45,7 +42,8 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let optimizerName = try OptimizerName(keras: optimizer)
+            let optimizer = try training.makeOptimizer()
+            let callbacks = try training.makeCallbacks()
             _ = try runOptions.selectedDevice()
             var train: (x: Tensor, y: Tensor)
             var test: (x: Tensor, y: Tensor)?
@@ -81,7 +79,7 @@ struct Train: ParsableCommand {
             if verbose > 0 { print(announcement, terminator: "") }
 
             let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
-            try network.compile(optimizer: optimizerName.make(learningRate: learningRate), loss: lossKind,
+            try network.compile(optimizer: optimizer, loss: lossKind,
                                 metrics: defaultMetrics(for: lossKind))
             if verbose > 0 { network.printSummary() }
 
@@ -99,7 +97,7 @@ struct Train: ParsableCommand {
                 test = (loaded.x, loaded.y!)
             }
             let history = try network.fit(x: train.x, y: train.y, batchSize: batchSize, epochs: epochs, verbose: verbose,
-                                          validationSplit: validationSplit, validationData: validation)
+                                          validationSplit: validationSplit, validationData: validation, callbacks: callbacks)
             if let test {
                 let logs = try network.evaluate(x: test.x, y: test.y, batchSize: batchSize)
                 print("Test " + formatLogs(logs).replacingOccurrences(of: " - ", with: " - test "))

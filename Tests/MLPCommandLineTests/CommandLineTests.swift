@@ -27,6 +27,10 @@ final class CommandLineTests: XCTestCase {
     }
 
     func mlp(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+        try mlpArguments(arguments, environment: environment)
+    }
+
+    func mlpArguments(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -161,6 +165,95 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(noOpenCL.stderr.contains("apt-get install pocl-opencl-icd") && noOpenCL.stderr.contains("--device cpu"), noOpenCL.stderr)
         let auto = try mlp("train", "--epochs", "1", "--verbose", "0", environment: ["OCL_ICD_VENDORS": empty])
         XCTAssertEqual(auto.status, 0, "auto falls back to the CPU without OpenCL: \(auto.stderr)")
+    }
+
+    /// BackupAndRestore across a real process kill: `mlp train --backup-dir` killed with SIGKILL after its
+    /// second epoch's backup, then run again with the same flags, ends with the same weights — bit for bit — as
+    /// an uninterrupted run.
+    func testKilledTrainingResumesToTheSameWeights() throws {
+        var text = (0..<32).map { "f\($0)" }.joined(separator: ",") + ",label\n"
+        var random = UInt64(12345)
+        for _ in 0..<1000 {
+            var row: [String] = []
+            var sum = 0.0
+            for _ in 0..<32 {
+                random = random &* 6364136223846793005 &+ 1442695040888963407
+                let value = Double(random >> 40) / Double(1 << 24) - 0.5
+                sum += value
+                row.append(String(format: "%.5f", value))
+            }
+            text += row.joined(separator: ",") + ",\(sum > 0 ? 1 : 0)\n"
+        }
+        let data = try file("big.csv", text)
+        func arguments(backup: String, save: String) -> [String] {
+            ["train", "--data", data, "--layers", "64:relu:dropout=0.2,64:relu", "--epochs", "12", "--seed", "7", "--device", "cpu",
+             "--optimizer", "adam", "--backup-dir", backup, "--save", save, "--verbose", "0",
+             "--early-stopping", "monitor=loss,patience=20,restore-best-weights"]
+        }
+        // Uninterrupted reference.
+        let reference = try mlpArguments(arguments(backup: "backup-reference", save: "reference.json"))
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+
+        // Start, wait for the backup of epoch index ≥ 1, then SIGKILL.
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments(backup: "backup", save: "resumed.json")
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let backup = directory.appendingPathComponent("backup/backup.json")
+        let deadline = Date().addingTimeInterval(120)
+        var killedAfter = -1
+        while Date() < deadline && process.isRunning {
+            if let data = try? Data(contentsOf: backup),
+               let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let epoch = root["epoch"] as? Int, epoch >= 1 {
+                kill(process.processIdentifier, SIGKILL)
+                killedAfter = epoch
+                break
+            }
+            usleep(5_000)
+        }
+        process.waitUntilExit()
+        XCTAssertGreaterThanOrEqual(killedAfter, 1, "the run was killed after a backup")
+        XCTAssertLessThan(killedAfter, 11, "and before it finished")
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("resumed.json").path))
+
+        let resumed = try mlpArguments(arguments(backup: "backup", save: "resumed.json"))
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        func weights(_ name: String) throws -> [[Double]] {
+            let root = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent(name))) as! [String: Any]
+            return (root["weights"] as! [[String: Any]]).map { $0["values"] as! [Double] }
+        }
+        XCTAssertEqual(try weights("resumed.json"), try weights("reference.json"), "bit-identical after a kill after epoch \(killedAfter + 1)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: backup.path), "the backup is deleted when training ends")
+    }
+
+    func testTrainingControlFlags() throws {
+        let train = try threeClassCSV("controls.csv")
+        let result = try mlp("train", "--data", train, "--layers", "16:relu:l2=0.001:init=he_normal,bn,dropout=0.1,8:tanh:dropout=0.1",
+                             "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--learning-rate", "0.05", "--clipnorm", "1",
+                             "--epochs", "30", "--validation-split", "0.2", "--seed", "2", "--device", "cpu", "--verbose", "2",
+                             "--early-stopping", "monitor=val_loss,patience=2,restore-best-weights",
+                             "--reduce-lr-on-plateau", "factor=0.5,patience=1", "--csv-log", "log.csv",
+                             "--checkpoint", "ckpt-{epoch:02d}.json,save-best-only", "--lr-schedule", "exponential:initial=0.05,decay-steps=10,decay-rate=0.9")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains(" batch_normalization (Batch  (None, 16)"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("dropout (Dropout)"), result.stdout)
+        let csv = try String(contentsOfFile: directory.appendingPathComponent("log.csv").path, encoding: .utf8)
+        XCTAssertTrue(csv.hasPrefix("epoch,accuracy,learning_rate,loss,val_accuracy,val_loss\n"), csv)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("ckpt-01.json").path))
+        for optimizer in ["rmsprop", "adagrad", "adamw", "nadam"] {
+            let run = try mlp("train", "--data", train, "--optimizer", optimizer, "--epochs", "2", "--verbose", "0", "--device", "cpu")
+            XCTAssertEqual(run.status, 0, "\(optimizer): \(run.stderr)")
+        }
+        assertOneLineError(try mlp("train", "--data", train, "--optimizer", "adam", "--nesterov"), contains: "--nesterov applies to sgd, not adam")
+        assertOneLineError(try mlp("train", "--data", train, "--clipnorm", "1", "--clipvalue", "1"),
+                           contains: "only one of clipnorm, global_clipnorm and clipvalue may be set")
+        assertOneLineError(try mlp("train", "--data", train, "--early-stopping", "patience=2,pateince=3"),
+                           contains: "unknown --early-stopping option 'pateince'")
+        assertOneLineError(try mlp("train", "--data", train, "--layers", "16:relu:dropout=1.5"), contains: "dropout rate '1.5'")
+        assertOneLineError(try mlp("train", "--data", train, "--layers", "16:relu:l3=0.1"), contains: "unknown --layers option 'l3'")
     }
 
     // MARK: Mistakes: one clear line, non-zero exit

@@ -96,8 +96,20 @@ public enum ModelFile {
             switch className {
             case "Dense":
                 guard let units = config["units"] as? Int, units > 0 else { throw bad("Dense layer '\(name)' lacks units") }
+                func regularizer(_ prefix: String) -> Regularizer? {
+                    guard config[prefix + "_l1"] != nil || config[prefix + "_l2"] != nil else { return nil }
+                    return Regularizer(l1: Float(config[prefix + "_l1"] as? Double ?? 0), l2: Float(config[prefix + "_l2"] as? Double ?? 0))
+                }
                 layers.append(Dense(units, activation: try Activation(keras: config["activation"] as? String ?? "linear"),
-                                    useBias: config["use_bias"] as? Bool ?? true, name: name))
+                                    useBias: config["use_bias"] as? Bool ?? true,
+                                    kernelRegularizer: regularizer("kernel_regularizer"), biasRegularizer: regularizer("bias_regularizer"),
+                                    name: name))
+            case "Dropout":
+                guard let rate = config["rate"] as? Double, rate >= 0, rate < 1 else { throw bad("Dropout layer '\(name)' lacks a rate in [0, 1)") }
+                layers.append(Dropout(Float(rate), name: name))
+            case "BatchNormalization":
+                layers.append(BatchNormalization(momentum: Float(config["momentum"] as? Double ?? 0.99),
+                                                 epsilon: Float(config["epsilon"] as? Double ?? 1e-3), name: name))
             case "Activation":
                 layers.append(ActivationLayer(try Activation(keras: config["activation"] as? String ?? "linear"), name: name))
             default:

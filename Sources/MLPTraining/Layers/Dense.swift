@@ -109,8 +109,19 @@ public final class Dense: Layer {
     }
 
     public override var config: [String: ConfigValue] {
-        ["units": .int(units), "activation": .string(activation.rawValue), "use_bias": .bool(useBias),
-         "kernel_initializer": .string(kernelInitializer.kerasClassName),
-         "bias_initializer": .string(biasInitializer.kerasClassName)]
+        var config: [String: ConfigValue] = [
+            "units": .int(units), "activation": .string(activation.rawValue), "use_bias": .bool(useBias),
+            "kernel_initializer": .string(kernelInitializer.kerasClassName),
+            "bias_initializer": .string(biasInitializer.kerasClassName)]
+        // Flat in MLPKit's provisional file; Keras' nested regularizer configs come with the .h5/.keras files.
+        if let kernelRegularizer {
+            config["kernel_regularizer_l1"] = .double(Double(kernelRegularizer.l1))
+            config["kernel_regularizer_l2"] = .double(Double(kernelRegularizer.l2))
+        }
+        if let biasRegularizer {
+            config["bias_regularizer_l1"] = .double(Double(biasRegularizer.l1))
+            config["bias_regularizer_l2"] = .double(Double(biasRegularizer.l2))
+        }
+        return config
     }
 }

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import MLPKit
+
+/// Optimizer settings and callbacks for `mlp train`.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "sgd | rmsprop | adagrad | adam | adamw | nadam.")
+    var optimizer: String = "adam"
+    @Option(help: "Learning rate (default: the optimizer's Keras default).")
+    var learningRate: Float?
+    @Option(help: "A learning-rate schedule: exponential:decay-steps=N,decay-rate=R[,staircase] or cosine:decay-steps=N[,alpha=A].")
+    var lrSchedule: String?
+    @Option(help: "Momentum (sgd, rmsprop).")
+    var momentum: Float?
+    @Flag(help: "Nesterov momentum (sgd).")
+    var nesterov = false
+    @Flag(help: "AMSGrad (adam, adamw).")
+    var amsgrad = false
+    @Flag(help: "Centered RMSprop (rmsprop).")
+    var centered = false
+    @Option(help: "Decoupled weight decay (any optimizer; adamw defaults to 0.004).")
+    var weightDecay: Float?
+    @Option(help: "Clip each gradient to this L2 norm.")
+    var clipnorm: Float?
+    @Option(help: "Clip all gradients together to this global L2 norm.")
+    var globalClipnorm: Float?
+    @Option(help: "Clip gradient values to [-X, X].")
+    var clipvalue: Float?
+
+    @Option(help: "EarlyStopping: monitor=val_loss,patience=N,min-delta=X,mode=auto|min|max,baseline=X,restore-best-weights,start-from-epoch=N,verbose=N.")
+    var earlyStopping: String?
+    @Option(help: "ModelCheckpoint: PATH-TEMPLATE[,save-best-only][,weights-only][,monitor=NAME][,mode=…], e.g. 'ckpt-{epoch:02d}-{val_loss:.4f}.json'.")
+    var checkpoint: String?
+    @Option(help: "BackupAndRestore: a folder for per-epoch backups; an interrupted run with the same flags resumes from it.")
+    var backupDir: String?
+    @Option(help: "ReduceLROnPlateau: monitor=val_loss,factor=0.1,patience=10,min-delta=1e-4,cooldown=0,min-lr=0,mode=auto.")
+    var reduceLrOnPlateau: String?
+    @Option(help: "CSVLogger: write epoch results to this CSV file.")
+    var csvLog: String?
+    @Flag(help: "TerminateOnNaN: stop as soon as the loss is NaN or infinite (reads the loss every batch).")
+    var terminateOnNan = false
+
+    /// The optimizer these flags describe; options that do not apply to it are an error.
+    func makeOptimizer() throws -> Optimizer {
+        let name = try OptimizerName(keras: optimizer)
+        func reject(_ flag: String, _ set: Bool, unless allowed: [OptimizerName]) throws {
+            if set && !allowed.contains(name) {
+                throw MLPError.invalidArgument("\(flag) applies to \(allowed.map(\.rawValue).joined(separator: " and ")), not \(name.rawValue)")
+            }
+        }
+        try reject("--momentum", momentum != nil, unless: [.sgd, .rmsprop])
+        try reject("--nesterov", nesterov, unless: [.sgd])
+        try reject("--amsgrad", amsgrad, unless: [.adam, .adamw])
+        try reject("--centered", centered, unless: [.rmsprop])
+        let schedule = try lrSchedule.map(TrainingOptions.schedule(_:))
+        let optimizer: Optimizer
+        switch name {
+        case .sgd: optimizer = SGD(learningRate: learningRate ?? 0.01, momentum: momentum ?? 0, nesterov: nesterov)
+        case .rmsprop: optimizer = RMSprop(learningRate: learningRate ?? 0.001, momentum: momentum ?? 0, centered: centered)
+        case .adagrad: optimizer = Adagrad(learningRate: learningRate ?? 0.001)
+        case .adam: optimizer = Adam(learningRate: learningRate ?? 0.001, amsgrad: amsgrad)
+        case .adamw: optimizer = AdamW(learningRate: learningRate ?? 0.001, weightDecay: weightDecay ?? 0.004, amsgrad: amsgrad)
+        case .nadam: optimizer = Nadam(learningRate: learningRate ?? 0.001)
+        }
+        if let schedule { optimizer.learningRateSchedule = schedule }
+        if let weightDecay { optimizer.weightDecay = weightDecay }
+        optimizer.clipnorm = clipnorm
+        optimizer.globalClipnorm = globalClipnorm
+        optimizer.clipvalue = clipvalue
+        try optimizer.validate()
+        return optimizer
+    }
+
+    static func schedule(_ text: String) throws -> LearningRateSchedule {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let kind = parts[0].lowercased()
+        let options = try KeyValueOptions(parts.count > 1 ? parts[1] : "", flag: "--lr-schedule",
+                                          valid: ["initial", "decay-steps", "decay-rate", "staircase", "alpha"])
+        guard let steps = try options.int("decay-steps"), steps > 0 else {
+            throw MLPError.invalidArgument("--lr-schedule: '\(text)' needs decay-steps=N (N > 0)")
+        }
+        switch kind {
+        case "exponential":
+            guard let rate = try options.float("decay-rate") else {
+                throw MLPError.invalidArgument("--lr-schedule: exponential needs decay-rate=R")
+            }
+            return .exponentialDecay(initial: try options.float("initial") ?? 0.001, decaySteps: steps, decayRate: rate,
+                                     staircase: try options.bool("staircase"))
+        case "cosine":
+            return .cosineDecay(initial: try options.float("initial") ?? 0.001, decaySteps: steps, alpha: try options.float("alpha") ?? 0)
+        default:
+            throw MLPError.unknownName(kind: "learning-rate schedule", received: kind, valid: ["exponential", "cosine"])
+        }
+    }
+
+    /// The callbacks these flags ask for, in a fixed order.
+    func makeCallbacks() throws -> [Callback] {
+        var callbacks: [Callback] = []
+        if let earlyStopping {
+            let o = try KeyValueOptions(earlyStopping, flag: "--early-stopping",
+                                        valid: ["monitor", "patience", "min-delta", "mode", "baseline", "restore-best-weights",
+                                                "start-from-epoch", "verbose"])
+            callbacks.append(EarlyStopping(monitor: o.string("monitor") ?? "val_loss", minDelta: try o.float("min-delta") ?? 0,
+                                           patience: try o.int("patience") ?? 0, verbose: try o.int("verbose") ?? 1,
+                                           mode: try o.mode(), baseline: try o.float("baseline"),
+                                           restoreBestWeights: try o.bool("restore-best-weights"),
+                                           startFromEpoch: try o.int("start-from-epoch") ?? 0))
+        }
+        if let reduceLrOnPlateau {
+            let o = try KeyValueOptions(reduceLrOnPlateau, flag: "--reduce-lr-on-plateau",
+                                        valid: ["monitor", "factor", "patience", "min-delta", "cooldown", "min-lr", "mode", "verbose"])
+            let factor = try o.float("factor") ?? 0.1
+            guard factor < 1 else { throw MLPError.invalidArgument("--reduce-lr-on-plateau: factor must be below 1, got \(factor)") }
+            callbacks.append(ReduceLROnPlateau(monitor: o.string("monitor") ?? "val_loss", factor: factor,
+                                               patience: try o.int("patience") ?? 10, verbose: try o.int("verbose") ?? 1,
+                                               mode: try o.mode(), minDelta: try o.float("min-delta") ?? 1e-4,
+                                               cooldown: try o.int("cooldown") ?? 0, minLearningRate: try o.float("min-lr") ?? 0))
+        }
+        if let checkpoint {
+            let parts = checkpoint.split(separator: ",", maxSplits: 1).map(String.init)
+            let o = try KeyValueOptions(parts.count > 1 ? parts[1] : "", flag: "--checkpoint",
+                                        valid: ["save-best-only", "weights-only", "monitor", "mode", "verbose"])
+            callbacks.append(ModelCheckpoint(filepath: parts[0], monitor: o.string("monitor") ?? "val_loss",
+                                             verbose: try o.int("verbose") ?? 0, saveBestOnly: try o.bool("save-best-only"),
+                                             saveWeightsOnly: try o.bool("weights-only"), mode: try o.mode()))
+        }
+        if let csvLog { callbacks.append(CSVLogger(filename: csvLog)) }
+        if terminateOnNan { callbacks.append(TerminateOnNaN()) }
+        if let backupDir { callbacks.append(BackupAndRestore(backupDirectory: backupDir)) }
+        return callbacks
+    }
+}
