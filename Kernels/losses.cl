@@ -14,6 +14,7 @@ float target_value(__global const float *t, int r, int j, int columns, int spars
 }
 
 __kernel void loss_rows(const int kind, const int from_logits, __global const float *p, __global const float *t,
+                        __global const float *weights, const int has_weights,
                         const int rows, const int columns, __global float *gradient, const int has_gradient,
                         const float scale, __global float *row_loss) {
     int r = get_global_id(0);
@@ -90,6 +91,11 @@ __kernel void loss_rows(const int kind, const int from_logits, __global const fl
                 }
             }
         }
+    }
+    if (has_weights) {
+        float w = weights[r];
+        sample *= w;
+        if (has_gradient) { for (int j = 0; j < columns; j++) gradient[o + j] *= w; }
     }
     row_loss[r] = sample;
 }

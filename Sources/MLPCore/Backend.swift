@@ -110,13 +110,25 @@ public protocol Backend: AnyObject {
     /// Adds the sum over `rows` samples of the per-sample loss to `accumulator[accumulatorIndex]` and, when
     /// `gradient` is given, writes `gradientScale · ∂(Σ per-sample loss)/∂predictions` into it.
     /// `predictions` is (rows, columns); `targets` is (rows, columns), or (rows) for sparse labels.
-    func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer,
+    /// With `sampleWeights` (one per row), each sample's loss and gradient are multiplied by its weight
+    /// (Keras' `sample_weight`; the mean still divides by the number of samples).
+    func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer, sampleWeights: DeviceBuffer?,
                              rows: Int, columns: Int, gradient: DeviceBuffer?, gradientScale: Float,
                              accumulator: DeviceBuffer, accumulatorIndex: Int)
     /// Adds the number of correct samples (a fraction per sample for multi-output binary accuracy) to
     /// `accumulator[accumulatorIndex]`.
     func accuracyCount(_ kind: AccuracyKind, predictions: DeviceBuffer, targets: DeviceBuffer,
                        rows: Int, columns: Int, accumulator: DeviceBuffer, accumulatorIndex: Int)
+
+    /// Adds 1 for each sample whose target class is among the `k` highest predictions (Keras' top-k
+    /// categorical accuracy; `sparse` targets are class indices, otherwise one-hot rows) to `accumulator[index]`.
+    func topKAccuracyCount(predictions: DeviceBuffer, targets: DeviceBuffer, rows: Int, columns: Int, k: Int, sparse: Bool,
+                           accumulator: DeviceBuffer, index: Int)
+    /// For each of `thresholdCount` thresholds `t` (a device buffer), adds the counts of true positives,
+    /// false positives, true negatives and false negatives of `prediction > t` against `target > 0.5`, over
+    /// `count` values, to `accumulator[index + 4·i …]` (TP, FP, TN, FN): precision, recall and AUC.
+    func confusionCounts(predictions: DeviceBuffer, targets: DeviceBuffer, count: Int, thresholds: DeviceBuffer, thresholdCount: Int,
+                         accumulator: DeviceBuffer, index: Int)
 
     // MARK: Optimizer updates (one element-wise kernel each)
 
@@ -193,6 +205,15 @@ public struct NadamScalars: Equatable, Sendable {
 }
 
 public extension Backend {
+    /// ``lossForwardBackward(_:predictions:targets:sampleWeights:rows:columns:gradient:gradientScale:accumulator:accumulatorIndex:)``
+    /// without sample weights.
+    func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer,
+                             rows: Int, columns: Int, gradient: DeviceBuffer?, gradientScale: Float,
+                             accumulator: DeviceBuffer, accumulatorIndex: Int) {
+        lossForwardBackward(loss, predictions: predictions, targets: targets, sampleWeights: nil, rows: rows, columns: columns,
+                            gradient: gradient, gradientScale: gradientScale, accumulator: accumulator, accumulatorIndex: accumulatorIndex)
+    }
+
     /// A buffer holding `values`.
     func makeBuffer(_ values: [Float]) -> DeviceBuffer {
         let buffer = makeBuffer(count: values.count)

@@ -109,10 +109,23 @@ public final class CPUBackend: Backend {
 
     // MARK: Losses and metrics
 
-    public func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer,
+    public func topKAccuracyCount(predictions: DeviceBuffer, targets: DeviceBuffer, rows: Int, columns: Int, k: Int, sparse: Bool,
+                                  accumulator: DeviceBuffer, index: Int) {
+        ptr(accumulator)[index] += CPUReference.topKAccuracyCount(predictions: ptr(predictions), targets: ptr(targets), rows: rows,
+                                                                  columns: columns, k: k, sparse: sparse)
+    }
+
+    public func confusionCounts(predictions: DeviceBuffer, targets: DeviceBuffer, count: Int, thresholds: DeviceBuffer,
+                                thresholdCount: Int, accumulator: DeviceBuffer, index: Int) {
+        CPUReference.confusionCounts(predictions: ptr(predictions), targets: ptr(targets), count: count, thresholds: ptr(thresholds),
+                                     thresholdCount: thresholdCount, into: ptr(accumulator) + index)
+    }
+
+    public func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer, sampleWeights: DeviceBuffer?,
                                     rows: Int, columns: Int, gradient: DeviceBuffer?, gradientScale: Float,
                                     accumulator: DeviceBuffer, accumulatorIndex: Int) {
         let sum = CPUReference.lossForwardBackward(loss, predictions: ptr(predictions), targets: ptr(targets),
+                                                   sampleWeights: sampleWeights.map { UnsafePointer(ptr($0)) },
                                                    rows: rows, columns: columns, gradient: gradient.map { ptr($0) },
                                                    gradientScale: gradientScale)
         ptr(accumulator)[accumulatorIndex] += sum

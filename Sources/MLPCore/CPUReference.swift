@@ -101,6 +101,7 @@ public enum CPUReference {
     /// Per-sample losses summed into `total`, and `gradientScale·∂/∂predictions` into `gradient`.
     /// See ``Backend/lossForwardBackward(_:predictions:targets:rows:columns:gradient:gradientScale:accumulator:accumulatorIndex:)``.
     public static func lossForwardBackward(_ loss: LossKind, predictions p: UnsafePointer<Float>, targets t: UnsafePointer<Float>,
+                                           sampleWeights w: UnsafePointer<Float>? = nil,
                                            rows: Int, columns: Int, gradient g: UnsafeMutablePointer<Float>?,
                                            gradientScale scale: Float) -> Float {
         let eps = LossKind.epsilon
@@ -154,9 +155,45 @@ public enum CPUReference {
                     sample = crossEntropyFromProbabilities(p + o, columns: columns, gradient: g.map { $0 + o }, scale: scale, target: target)
                 }
             }
+            if let w {
+                sample *= w[r]
+                if let g { for j in 0..<columns { g[o + j] *= w[r] } }
+            }
             total += sample
         }
         return total
+    }
+
+    /// Samples whose target class is among the `k` largest predictions (ties count against: a class is in
+    /// the top k when fewer than k classes score strictly higher).
+    public static func topKAccuracyCount(predictions p: UnsafePointer<Float>, targets t: UnsafePointer<Float>, rows: Int, columns: Int,
+                                         k: Int, sparse: Bool) -> Float {
+        var correct: Float = 0
+        for r in 0..<rows {
+            let o = r * columns
+            let target = sparse ? Int(t[r]) : argmax(t + o, columns)
+            guard target >= 0 && target < columns else { continue }
+            var higher = 0
+            for j in 0..<columns where p[o + j] > p[o + target] { higher += 1 }
+            if higher < k { correct += 1 }
+        }
+        return correct
+    }
+
+    /// (TP, FP, TN, FN) of `p > threshold` against `t > 0.5`, per threshold.
+    public static func confusionCounts(predictions p: UnsafePointer<Float>, targets t: UnsafePointer<Float>, count: Int,
+                                       thresholds: UnsafePointer<Float>, thresholdCount: Int, into out: UnsafeMutablePointer<Float>) {
+        for i in 0..<thresholdCount {
+            var tp: Float = 0, fp: Float = 0, tn: Float = 0, fn: Float = 0
+            for e in 0..<count {
+                let positive = p[e] > thresholds[i], actual = t[e] > 0.5
+                if positive && actual { tp += 1 } else if positive { fp += 1 } else if actual { fn += 1 } else { tn += 1 }
+            }
+            out[4 * i] += tp
+            out[4 * i + 1] += fp
+            out[4 * i + 2] += tn
+            out[4 * i + 3] += fn
+        }
     }
 
     /// `−Σ t_j·log_softmax(z)_j`, gradient `softmax(z)_j·Σt − t_j`.

@@ -140,6 +140,29 @@ public enum BackendParity {
                                       gradientScale: 0, accumulator: x[3], accumulatorIndex: 1)
             }
         }
+        let weights = values(rows, seed: 18, low: 0, high: 3)
+        for (loss, predictions, targets) in losses {
+            checks += try check("weighted loss \(loss.kerasName) logits=\(loss.isFromLogits)", reference: reference, candidate: candidate,
+                                inputs: [predictions, targets, [Float](repeating: 0, count: predictions.count), [0], weights],
+                                outputs: [2, 3]) { b, x in
+                b.lossForwardBackward(loss, predictions: x[0], targets: x[1], sampleWeights: x[4], rows: rows, columns: columns,
+                                      gradient: x[2], gradientScale: 1 / Float(rows), accumulator: x[3], accumulatorIndex: 0)
+            }
+        }
+        for (k, sparse, targets) in [(1, true, labels), (2, true, labels), (3, false, oneHot)] {
+            checks += try check("top-\(k) accuracy sparse=\(sparse)", reference: reference, candidate: candidate,
+                                inputs: [probabilities, targets, [0, 0]], outputs: [2]) { b, x in
+                b.topKAccuracyCount(predictions: x[0], targets: x[1], rows: rows, columns: columns, k: k, sparse: sparse,
+                                    accumulator: x[2], index: 1)
+            }
+        }
+        let thresholds = (0..<20).map { Float($0) / 19 }
+        checks += try check("confusion counts (20 thresholds)", reference: reference, candidate: candidate,
+                            inputs: [values(rows * columns, seed: 19, low: 0, high: 1), bits, thresholds,
+                                     [Float](repeating: 0, count: 82)], outputs: [3]) { b, x in
+            b.confusionCounts(predictions: x[0], targets: x[1], count: rows * columns, thresholds: x[2], thresholdCount: 20,
+                              accumulator: x[3], index: 2)
+        }
         let metrics: [(AccuracyKind, [Float], [Float])] = [
             (.binary, values(rows * columns, seed: 17, low: 0, high: 1), bits),
             (.categorical, probabilities, oneHot),

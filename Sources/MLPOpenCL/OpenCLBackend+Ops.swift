@@ -184,13 +184,13 @@ extension OpenCLBackend {
     // MARK: Losses and metrics
 
     /// Per-row losses into scratch, then one work-group adds their sum to the accumulator: no host read.
-    public func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer,
+    public func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer, sampleWeights: DeviceBuffer?,
                                     rows: Int, columns: Int, gradient: DeviceBuffer?, gradientScale: Float,
                                     accumulator: DeviceBuffer, accumulatorIndex: Int) {
         let rowLoss = scratch(rows)
         let code = loss.kernelCode
         launch("loss_rows", items: rows, [.int(code.kind), .int(code.fromLogits ? 1 : 0), .buffer(predictions), .buffer(targets),
-                                          .int(rows), .int(columns), .buffer(gradient), .int(gradient == nil ? 0 : 1),
+                                          .buffer(sampleWeights), .int(sampleWeights == nil ? 0 : 1), .int(rows), .int(columns), .buffer(gradient), .int(gradient == nil ? 0 : 1),
                                           .float(gradientScale), .buffer(rowLoss)])
         accumulate(rowLoss, count: rows, into: accumulator, index: accumulatorIndex)
     }
@@ -201,6 +201,20 @@ extension OpenCLBackend {
         launch("accuracy_rows", items: rows, [.int(kind.kernelCode), .buffer(predictions), .buffer(targets), .int(rows),
                                               .int(columns), .buffer(rowCorrect)])
         accumulate(rowCorrect, count: rows, into: accumulator, index: accumulatorIndex)
+    }
+
+    public func topKAccuracyCount(predictions: DeviceBuffer, targets: DeviceBuffer, rows: Int, columns: Int, k: Int, sparse: Bool,
+                                  accumulator: DeviceBuffer, index: Int) {
+        let rowCorrect = scratch(rows)
+        launch("top_k_rows", items: rows, [.buffer(predictions), .buffer(targets), .int(rows), .int(columns), .int(k),
+                                           .int(sparse ? 1 : 0), .buffer(rowCorrect)])
+        accumulate(rowCorrect, count: rows, into: accumulator, index: index)
+    }
+
+    public func confusionCounts(predictions: DeviceBuffer, targets: DeviceBuffer, count: Int, thresholds: DeviceBuffer,
+                                thresholdCount: Int, accumulator: DeviceBuffer, index: Int) {
+        launch("confusion_counts", items: thresholdCount, [.buffer(predictions), .buffer(targets), .int(count), .buffer(thresholds),
+                                                           .int(thresholdCount), .buffer(accumulator), .int(index)])
     }
 
     /// `accumulator[index] += scale·Σ term(values)`, term by `mode` (reduce.cl): 0 v, 1 v², 2 l1·|v| + l2·v².

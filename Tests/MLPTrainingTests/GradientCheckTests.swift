@@ -19,7 +19,7 @@ final class GradientCheckTests: XCTestCase {
         let x = features(seed: 3)
         try model.compile(optimizer: SGD(), loss: loss)
         let buffers = StepBuffers(batchSize: rows, xColumns: inputs, yColumns: y.columnCount, outputColumns: model.outputUnits,
-                                  metrics: 0, backend: model.backend)
+                                  accumulatorWidth: 1, backend: model.backend)
         model.backend.upload(x.scalars, to: buffers.x, offset: 0)
         model.backend.upload(y.scalars, to: buffers.y, offset: 0)
         model.computeGradients(rows: rows, buffers: buffers, compiled: model.compilation!)

@@ -74,7 +74,7 @@ final class TrainingTests: XCTestCase {
         try model.compile(optimizer: SGD(learningRate: 0.1), loss: .meanSquaredError)
         let before = model.weights()
         let initialLoss = try model.evaluate(x: data.x, y: data.y, batchSize: 40)[0].1
-        let buffers = StepBuffers(batchSize: 40, xColumns: 3, yColumns: 1, outputColumns: 1, metrics: 0, backend: model.backend)
+        let buffers = StepBuffers(batchSize: 40, xColumns: 3, yColumns: 1, outputColumns: 1, accumulatorWidth: 1, backend: model.backend)
         model.backend.upload(data.x.scalars, to: buffers.x, offset: 0)
         model.backend.upload(data.y.scalars, to: buffers.y, offset: 0)
         model.computeGradients(rows: 40, buffers: buffers, compiled: model.compilation!)

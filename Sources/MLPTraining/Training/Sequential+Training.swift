@@ -6,20 +6,25 @@ struct Compilation {
     let optimizer: Optimizer
     let loss: LossKind
     let metrics: [Metric]
-    let accuracyKinds: [AccuracyKind]
+    let slots: [MetricSlot]
+    /// Accumulator values: the loss sum, then each metric's slots.
+    var accumulatorWidth: Int { 1 + slots.reduce(0) { $0 + $1.width } }
 }
 
 /// A data set uploaded to the backend once.
 struct DeviceDataset {
     let x: DeviceBuffer
     let y: DeviceBuffer
+    /// Per-sample loss weights (sample_weight × class_weight), when given.
+    let weights: DeviceBuffer?
     let count: Int
     let xColumns: Int
     let yColumns: Int
 
-    init(x: Tensor, y: Tensor, backend: any Backend) {
+    init(x: Tensor, y: Tensor, weights: [Float]? = nil, backend: any Backend) {
         self.x = backend.makeBuffer(x.scalars)
         self.y = backend.makeBuffer(y.scalars)
+        self.weights = weights.map { backend.makeBuffer($0) }
         count = x.rowCount
         xColumns = x.columnCount
         yColumns = y.columnCount
@@ -34,11 +39,16 @@ final class StepBuffers {
     /// [loss sum, metric sums…], accumulated on the device and read back rarely.
     let accumulator: DeviceBuffer
 
-    init(batchSize: Int, xColumns: Int, yColumns: Int, outputColumns: Int, metrics: Int, backend: any Backend) {
+    /// Per-sample loss weights of the batch (when the data set has them).
+    let weights: DeviceBuffer?
+
+    init(batchSize: Int, xColumns: Int, yColumns: Int, outputColumns: Int, accumulatorWidth: Int, weighted: Bool = false,
+         backend: any Backend) {
         x = backend.makeBuffer(count: batchSize * xColumns)
         y = backend.makeBuffer(count: batchSize * yColumns)
         gradient = backend.makeBuffer(count: batchSize * outputColumns)
-        accumulator = backend.makeBuffer(count: 1 + metrics)
+        accumulator = backend.makeBuffer(count: accumulatorWidth)
+        weights = weighted ? backend.makeBuffer(count: batchSize) : nil
     }
 }
 
@@ -56,8 +66,40 @@ extension Sequential {
         if case .sparseCategoricalCrossentropy = loss, outputUnits < 2 {
             throw MLPError.invalidArgument("sparse_categorical_crossentropy needs an output layer of 2 or more units, the model has \(outputUnits)")
         }
-        compilation = Compilation(optimizer: optimizer, loss: loss, metrics: metrics,
-                                  accuracyKinds: metrics.map { $0.resolved(loss: loss, outputUnits: outputUnits) })
+        var slots: [MetricSlot] = []
+        var offset = 1
+        for metric in metrics {
+            let kind: MetricSlot.Kind
+            let sparseTargets: Bool
+            if case .sparseCategoricalCrossentropy = loss { sparseTargets = true } else { sparseTargets = false }
+            switch metric {
+            case .precision, .recall, .auc:
+                guard !sparseTargets else {
+                    throw MLPError.invalidArgument("metric \(metric.kerasName) needs targets shaped like the outputs (binary or one-hot), not sparse class indices")
+                }
+                let thresholds: [Float] = metric == .auc ? MetricSlot.aucThresholds : [0.5]
+                kind = .confusion(thresholds: backend.makeBuffer(thresholds), count: thresholds.count,
+                                  result: metric == .auc ? .auc : (metric == .precision ? .precision : .recall))
+            case .topKCategoricalAccuracy(let k), .sparseTopKCategoricalAccuracy(let k):
+                let sparse: Bool
+                if case .sparseTopKCategoricalAccuracy = metric { sparse = true } else { sparse = false }
+                guard sparse == sparseTargets else {
+                    throw MLPError.invalidArgument("metric \(metric.kerasName) needs \(sparse ? "class-index" : "one-hot") targets; the loss \(loss.kerasName) uses the other kind")
+                }
+                kind = .topK(k: k, sparse: sparse)
+            case .loss(let metricLoss):
+                if case .sparseCategoricalCrossentropy = metricLoss, !sparseTargets {
+                    throw MLPError.invalidArgument("metric sparse_categorical_crossentropy needs class-index targets")
+                }
+                kind = .loss(metricLoss)
+            default:
+                kind = .accuracy(metric.resolvedAccuracy(loss: loss, outputUnits: outputUnits)!)
+            }
+            let slot = MetricSlot(name: metric.kerasName, kind: kind, offset: offset)
+            slots.append(slot)
+            offset += slot.width
+        }
+        compilation = Compilation(optimizer: optimizer, loss: loss, metrics: metrics, slots: slots)
     }
 
     /// The compiled optimizer, loss and metric names (nil before `compile`).
@@ -79,11 +121,16 @@ extension Sequential {
     ///   - callbacks: run in order at each hook, after the progress bar and before the history (as Keras).
     ///   - initialEpoch: the epoch to start at (to resume a run); `epochs` is the index to stop before.
     ///   - validationFreq: validate after every `validationFreq`-th epoch.
+    ///   - classWeight: a loss weight per class index (missing classes weigh 1); the class of a sample is its
+    ///     label, the argmax of a one-hot row, or the rounded 0/1 target.
+    ///   - sampleWeight: a loss weight per sample (multiplied with the class weight). Weights scale each
+    ///     sample's loss and gradient; the mean still divides by the number of samples (Keras'
+    ///     "sum over batch size"); metrics are unweighted.
     @discardableResult
     public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
                     validationSplit: Float = 0, validationData: (x: Tensor, y: Tensor)? = nil,
                     shuffle: Bool = true, callbacks: [Callback] = [], initialEpoch: Int = 0,
-                    validationFreq: Int = 1) throws -> History {
+                    validationFreq: Int = 1, classWeight: [Int: Float]? = nil, sampleWeight: [Float]? = nil) throws -> History {
         let compiled = try requireCompiled("fit")
         guard batchSize > 0 else { throw MLPError.invalidArgument("batch size must be positive, got \(batchSize)") }
         guard epochs >= 0 else { throw MLPError.invalidArgument("epochs must be 0 or more, got \(epochs)") }
@@ -106,12 +153,20 @@ extension Sequential {
             train = (x.rows(0..<splitAt), y.rows(0..<splitAt))
         }
         guard train.x.rowCount > 0 else { throw MLPError.invalidArgument("fit got no training samples") }
+        if let sampleWeight, sampleWeight.count != x.rowCount {
+            throw MLPError.shapeMismatch("sample_weight has \(sampleWeight.count) values for \(x.rowCount) samples")
+        }
+        var weights = sampleWeight.map { Array($0.prefix(train.x.rowCount)) }
+        if let classWeight {
+            let classes = Sequential.classIndices(train.y, loss: compiled.loss)
+            weights = classes.enumerated().map { index, label in (weights?[index] ?? 1) * (classWeight[label] ?? 1) }
+        }
 
-        let data = DeviceDataset(x: train.x, y: train.y, backend: backend)
+        let data = DeviceDataset(x: train.x, y: train.y, weights: weights, backend: backend)
         let validationSet = validation.map { DeviceDataset(x: $0.x, y: $0.y, backend: backend) }
         let batch = min(batchSize, data.count)
-        let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns,
-                                  outputColumns: outputUnits, metrics: compiled.accuracyKinds.count, backend: backend)
+        let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns, outputColumns: outputUnits,
+                                  accumulatorWidth: compiled.accumulatorWidth, weighted: data.weights != nil, backend: backend)
         let parameters = layers.flatMap(\.parameters)
         let steps = (data.count + batch - 1) / batch
         let order = backend.makeIndexBuffer((0..<data.count).map(Int32.init))
@@ -222,6 +277,9 @@ extension Sequential {
                            destination: buffers.x)
         backend.gatherRows(source: data.y, rowLength: data.yColumns, indices: order, indexOffset: start, rows: rows,
                            destination: buffers.y)
+        if let weights = data.weights, let batchWeights = buffers.weights {
+            backend.gatherRows(source: weights, rowLength: 1, indices: order, indexOffset: start, rows: rows, destination: batchWeights)
+        }
         computeGradients(rows: rows, buffers: buffers, compiled: compiled)
         compiled.optimizer.apply(to: parameters, on: backend)
     }
@@ -252,16 +310,31 @@ extension Sequential {
         let last = layers[layers.count - 1]
         let fused = compiled.loss.fused(with: last.outputActivation)
         backend.lossForwardBackward(fused ?? compiled.loss, predictions: fused != nil ? last.preActivationOutput! : output,
-                                    targets: buffers.y, rows: rows, columns: outputUnits, gradient: gradient,
-                                    gradientScale: 1 / Float(rows), accumulator: buffers.accumulator, accumulatorIndex: 0)
+                                    targets: buffers.y, sampleWeights: gradient != nil ? buffers.weights : nil, rows: rows,
+                                    columns: outputUnits, gradient: gradient, gradientScale: 1 / Float(rows),
+                                    accumulator: buffers.accumulator, accumulatorIndex: 0)
         // Weight penalties join the loss once per batch, weighted like the batch's samples.
         for (parameter, regularizer) in regularizedParameters {
             backend.regularizationPenalty(parameter.value, count: parameter.count, l1: regularizer.l1, l2: regularizer.l2,
                                           scale: Float(rows), accumulator: buffers.accumulator, index: 0)
         }
-        for (index, kind) in compiled.accuracyKinds.enumerated() {
-            backend.accuracyCount(kind, predictions: output, targets: buffers.y, rows: rows, columns: outputUnits,
-                                  accumulator: buffers.accumulator, accumulatorIndex: 1 + index)
+        for slot in compiled.slots {
+            switch slot.kind {
+            case .accuracy(let kind):
+                backend.accuracyCount(kind, predictions: output, targets: buffers.y, rows: rows, columns: outputUnits,
+                                      accumulator: buffers.accumulator, accumulatorIndex: slot.offset)
+            case let .topK(k, sparse):
+                backend.topKAccuracyCount(predictions: output, targets: buffers.y, rows: rows, columns: outputUnits, k: k, sparse: sparse,
+                                          accumulator: buffers.accumulator, index: slot.offset)
+            case let .confusion(thresholds, count, _):
+                backend.confusionCounts(predictions: output, targets: buffers.y, count: rows * outputUnits, thresholds: thresholds,
+                                        thresholdCount: count, accumulator: buffers.accumulator, index: slot.offset)
+            case .loss(let metricLoss):
+                let metricFused = metricLoss.fused(with: last.outputActivation)
+                backend.lossForwardBackward(metricFused ?? metricLoss, predictions: metricFused != nil ? last.preActivationOutput! : output,
+                                            targets: buffers.y, rows: rows, columns: outputUnits, gradient: nil, gradientScale: 0,
+                                            accumulator: buffers.accumulator, accumulatorIndex: slot.offset)
+            }
         }
         return fused != nil
     }
@@ -269,7 +342,7 @@ extension Sequential {
     func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation) throws -> [(String, Float)] {
         let batch = min(batchSize, data.count)
         let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns,
-                                  outputColumns: outputUnits, metrics: compiled.accuracyKinds.count, backend: backend)
+                                  outputColumns: outputUnits, accumulatorWidth: compiled.accumulatorWidth, backend: backend)
         backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
         var start = 0
         while start < data.count {
@@ -288,7 +361,16 @@ extension Sequential {
         let sums = backend.download(buffers.accumulator)
         try backend.checkError()
         let n = Float(max(samples, 1))
-        return [("loss", sums[0] / n)] + compiled.metrics.enumerated().map { ($0.element.kerasName, sums[1 + $0.offset] / n) }
+        return [("loss", sums[0] / n)] + compiled.slots.map { ($0.name, $0.value(sums, samples: samples)) }
+    }
+
+    /// The class index of each target row: the label, the argmax of a one-hot row, or the rounded 0/1 value.
+    static func classIndices(_ y: Tensor, loss: LossKind) -> [Int] {
+        (0..<y.rowCount).map { row in
+            let values = Array(y.row(row))
+            if values.count == 1 { return Int(values[0].rounded()) }
+            return values.indices.max { values[$0] < values[$1] } ?? 0
+        }
     }
 
     // MARK: Checks
