@@ -152,3 +152,40 @@ bn_infer = np.asarray(bn(bn_x, training=False))
     "inference_output_after": bn_infer.tolist(),
 }, indent=1) + "\n")
 print("wrote optimizer and batch-norm fixtures")
+
+# --- Metrics and weighted training (keras-metrics.json) -------------------------------------------------------
+mp = rng.uniform(size=(40, 1)).astype(np.float32)
+mt = (rng.uniform(size=(40, 1)) < mp * 0.8 + 0.1).astype(np.float32)
+metric_values = {}
+for name, metric in [("precision", keras.metrics.Precision()), ("recall", keras.metrics.Recall()), ("auc", keras.metrics.AUC())]:
+    metric.update_state(mt[:25], mp[:25])
+    metric.update_state(mt[25:], mp[25:])   # two batches: counts accumulate
+    metric_values[name] = float(metric.result())
+kp = rng.uniform(size=(30, 6)).astype(np.float32)
+kl = rng.integers(0, 6, size=(30,))
+top = keras.metrics.SparseTopKCategoricalAccuracy(k=2)
+top.update_state(kl, kp)
+metric_values["sparse_top_2"] = float(top.result())
+top_onehot = keras.metrics.TopKCategoricalAccuracy(k=3)
+top_onehot.update_state(np.eye(6, dtype=np.float32)[kl], kp)
+metric_values["top_3"] = float(top_onehot.result())
+
+wx = rng.normal(size=(24, 4)).astype(np.float32)
+wy = rng.integers(0, 3, size=(24,)).astype(np.float32)
+wsw = rng.uniform(0.2, 2.0, size=(24,)).astype(np.float32)
+ww0 = [rng.normal(scale=0.5, size=(4, 3)).astype(np.float32), np.zeros(3, np.float32)]
+weighted_runs = {}
+for label, kwargs in [("sample_weight", {"sample_weight": wsw}), ("class_weight", {"class_weight": {0: 1.0, 1: 2.0, 2: 0.5}})]:
+    wmodel = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+    wmodel.set_weights(ww0)
+    wmodel.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="sparse_categorical_crossentropy")
+    whistory = wmodel.fit(wx, wy, batch_size=8, epochs=2, shuffle=False, verbose=0, **kwargs)
+    weighted_runs[label] = {"weights": [w.ravel().astype(float).tolist() for w in wmodel.get_weights()],
+                            "loss": [float(v) for v in whistory.history["loss"]]}
+(out_dir / "keras-metrics.json").write_text(json.dumps({
+    "binary_predictions": mp.ravel().tolist(), "binary_targets": mt.ravel().tolist(), "values": metric_values,
+    "topk_predictions": kp.tolist(), "topk_labels": kl.tolist(),
+    "weighted": {"x": wx.tolist(), "y": wy.tolist(), "sample_weight": wsw.tolist(), "class_weight": [1.0, 2.0, 0.5],
+                 "initial_weights": [w.ravel().tolist() for w in ww0], "runs": weighted_runs},
+}, indent=1) + "\n")
+print("wrote metric fixtures")

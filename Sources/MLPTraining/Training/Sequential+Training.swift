@@ -123,7 +123,7 @@ extension Sequential {
     ///   - validationFreq: validate after every `validationFreq`-th epoch.
     ///   - classWeight: a loss weight per class index (missing classes weigh 1); the class of a sample is its
     ///     label, the argmax of a one-hot row, or the rounded 0/1 target.
-    ///   - sampleWeight: a loss weight per sample (multiplied with the class weight). Weights scale each
+    ///   - sampleWeight: a loss weight per sample (not together with `classWeight`, as in Keras). Weights scale each
     ///     sample's loss and gradient; the mean still divides by the number of samples (Keras'
     ///     "sum over batch size"); metrics are unweighted.
     @discardableResult
@@ -153,6 +153,9 @@ extension Sequential {
             train = (x.rows(0..<splitAt), y.rows(0..<splitAt))
         }
         guard train.x.rowCount > 0 else { throw MLPError.invalidArgument("fit got no training samples") }
+        if sampleWeight != nil && classWeight != nil {
+            throw MLPError.invalidArgument("give class_weight or sample_weight, not both (as Keras)")
+        }
         if let sampleWeight, sampleWeight.count != x.rowCount {
             throw MLPError.shapeMismatch("sample_weight has \(sampleWeight.count) values for \(x.rowCount) samples")
         }
