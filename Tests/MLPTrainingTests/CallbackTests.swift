@@ -141,6 +141,48 @@ final class CallbackTests: XCTestCase {
         XCTAssertFalse(history.history["loss"]![0].isFinite)
     }
 
+    /// Every hook fires, in Keras' order, for fit (with validation every second epoch), evaluate and predict.
+    func testHookOrderInitialEpochAndValidationFrequency() throws {
+        final class Recorder: Callback {
+            var events: [String] = []
+            override func onTrainBegin(logs: Logs) throws { events.append("train_begin") }
+            override func onTrainEnd(logs: Logs) throws { events.append("train_end") }
+            override func onEpochBegin(_ epoch: Int) throws { events.append("epoch_begin \(epoch)") }
+            override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws { events.append("epoch_end \(epoch) \(logs.map(\.0).joined(separator: ","))") }
+            override func onTrainBatchBegin(_ batch: Int) throws { events.append("batch_begin \(batch)") }
+            override func onTrainBatchEnd(_ batch: Int, logs: Logs?) throws { events.append("batch_end \(batch)") }
+            override func onTestBegin() throws { events.append("test_begin") }
+            override func onTestEnd(logs: Logs) throws { events.append("test_end") }
+            override func onTestBatchBegin(_ batch: Int) throws { events.append("test_batch_begin \(batch)") }
+            override func onTestBatchEnd(_ batch: Int) throws { events.append("test_batch_end \(batch)") }
+            override func onPredictBegin() throws { events.append("predict_begin") }
+            override func onPredictEnd() throws { events.append("predict_end") }
+            override func onPredictBatchBegin(_ batch: Int) throws { events.append("predict_batch_begin \(batch)") }
+            override func onPredictBatchEnd(_ batch: Int) throws { events.append("predict_batch_end \(batch)") }
+        }
+        let model = try tinyModel()
+        let recorder = Recorder()
+        let x = Tensor(shape: [4, 2], repeating: 1), y = Tensor(shape: [4, 1], repeating: 0)
+        let history = try model.fit(x: x, y: y, batchSize: 4, epochs: 4, verbose: 0, validationData: (x, y), callbacks: [recorder],
+                                    initialEpoch: 1, validationFreq: 2)
+        XCTAssertEqual(history.epoch, [1, 2, 3])
+        XCTAssertEqual(recorder.events, [
+            "train_begin",
+            "epoch_begin 1", "batch_begin 0", "batch_end 0", "test_begin", "test_batch_begin 0", "test_batch_end 0", "test_end",
+            "epoch_end 1 loss,val_loss",
+            "epoch_begin 2", "batch_begin 0", "batch_end 0", "epoch_end 2 loss",
+            "epoch_begin 3", "batch_begin 0", "batch_end 0", "test_begin", "test_batch_begin 0", "test_batch_end 0", "test_end",
+            "epoch_end 3 loss,val_loss",
+            "train_end",
+        ])
+        recorder.events = []
+        _ = try model.evaluate(x: x, y: y, batchSize: 2, callbacks: [recorder])
+        _ = try model.predict(x, batchSize: 3, callbacks: [recorder])
+        XCTAssertEqual(recorder.events, ["test_begin", "test_batch_begin 0", "test_batch_end 0", "test_batch_begin 1", "test_batch_end 1",
+                                         "test_end", "predict_begin", "predict_batch_begin 0", "predict_batch_end 0",
+                                         "predict_batch_begin 1", "predict_batch_end 1", "predict_end"])
+    }
+
     /// A fit interrupted after its third epoch resumes from the backup and ends with exactly the weights of
     /// an uninterrupted run (in-process; the CLI test kills a real process).
     func testBackupAndRestoreResumesExactly() throws {

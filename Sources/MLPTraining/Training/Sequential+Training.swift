@@ -210,7 +210,7 @@ extension Sequential {
             }
             logs = try readLogs(buffers, samples: data.count, compiled: compiled)
             if let validationSet, (epoch + 1) % validationFreq == 0 {
-                logs += try evaluate(validationSet, batchSize: batch, compiled: compiled).map { ("val_" + $0.0, $0.1) }
+                logs += try evaluate(validationSet, batchSize: batch, compiled: compiled, callbacks: callbacks).map { ("val_" + $0.0, $0.1) }
             }
             progress.finish(values: logs)
             for callback in callbacks { try callback.onEpochEnd(epoch, logs: &logs) }
@@ -222,22 +222,26 @@ extension Sequential {
     }
 
     /// Loss and metrics on `x`, `y` (Keras' `evaluate(return_dict=True)`), in Keras' key order.
-    public func evaluate(x: Tensor, y: Tensor, batchSize: Int = 32, verbose: Int = 0) throws -> [(String, Float)] {
+    public func evaluate(x: Tensor, y: Tensor, batchSize: Int = 32, verbose: Int = 0, callbacks: [Callback] = []) throws -> [(String, Float)] {
         let compiled = try requireCompiled("evaluate")
+        for callback in callbacks { callback.model = self }
         guard batchSize > 0 else { throw MLPError.invalidArgument("batch size must be positive, got \(batchSize)") }
         try checkData(x: x, y: y, role: "evaluation data")
         guard x.rowCount > 0 else { throw MLPError.invalidArgument("evaluate got no samples") }
         let progress = ProgressBar(target: (x.rowCount + batchSize - 1) / batchSize, verbose: verbose,
                                    isTerminal: outputIsTerminal, write: output)
-        let logs = try evaluate(DeviceDataset(x: x, y: y, backend: backend), batchSize: batchSize, compiled: compiled)
+        let logs = try evaluate(DeviceDataset(x: x, y: y, backend: backend), batchSize: batchSize, compiled: compiled,
+                                callbacks: callbacks)
         progress.finish(values: logs)
         return logs
     }
 
     /// The model's outputs for `x` (Keras' `predict`): a (samples, outputUnits) tensor.
-    public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
+    public func predict(_ x: Tensor, batchSize: Int = 32, callbacks: [Callback] = []) throws -> Tensor {
         guard !layers.isEmpty else { throw MLPError.notReady("predict needs a model with at least one layer") }
         try checkFeatures(x, role: "prediction data")
+        for callback in callbacks { callback.model = self }
+        for callback in callbacks { try callback.onPredictBegin() }
         let batch = max(1, min(batchSize, x.rowCount))
         // Batches run on the device into one result buffer, read back once.
         let input = backend.makeBuffer(x.scalars)
@@ -246,11 +250,15 @@ extension Sequential {
         var start = 0
         while start < x.rowCount {
             let rows = min(batch, x.rowCount - start)
+            let batchIndex = start / batch
+            for callback in callbacks { try callback.onPredictBatchBegin(batchIndex) }
             backend.copy(input, sourceOffset: start * inputDim, to: xBatch, destinationOffset: 0, count: rows * inputDim)
             let out = forward(xBatch, rows: rows, training: false)
             backend.copy(out, sourceOffset: 0, to: result, destinationOffset: start * outputUnits, count: rows * outputUnits)
+            for callback in callbacks { try callback.onPredictBatchEnd(batchIndex) }
             start += rows
         }
+        for callback in callbacks { try callback.onPredictEnd() }
         let scalars = backend.download(result, offset: 0, count: x.rowCount * outputUnits)
         try backend.checkError()
         return Tensor(shape: [x.rowCount, outputUnits], scalars: scalars)
@@ -342,7 +350,8 @@ extension Sequential {
         return fused != nil
     }
 
-    func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation) throws -> [(String, Float)] {
+    func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation, callbacks: [Callback] = []) throws -> [(String, Float)] {
+        for callback in callbacks { try callback.onTestBegin() }
         let batch = min(batchSize, data.count)
         let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns,
                                   outputColumns: outputUnits, accumulatorWidth: compiled.accumulatorWidth, backend: backend)
@@ -352,19 +361,22 @@ extension Sequential {
             let rows = min(batch, data.count - start)
             backend.copy(data.x, sourceOffset: start * data.xColumns, to: buffers.x, destinationOffset: 0, count: rows * data.xColumns)
             backend.copy(data.y, sourceOffset: start * data.yColumns, to: buffers.y, destinationOffset: 0, count: rows * data.yColumns)
+            for callback in callbacks { try callback.onTestBatchBegin(start / batch) }
             let output = forward(buffers.x, rows: rows, training: false)
             accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled, gradient: nil)
+            for callback in callbacks { try callback.onTestBatchEnd(start / batch) }
             start += rows
         }
-        return try readLogs(buffers, samples: data.count, compiled: compiled)
+        let logs = try readLogs(buffers, samples: data.count, compiled: compiled)
+        for callback in callbacks { try callback.onTestEnd(logs: logs) }
+        return logs
     }
 
     /// Reads the accumulator (one small download) and turns sums into means; surfaces any device error.
     func readLogs(_ buffers: StepBuffers, samples: Int, compiled: Compilation) throws -> [(String, Float)] {
         let sums = backend.download(buffers.accumulator)
         try backend.checkError()
-        let n = Float(max(samples, 1))
-        return [("loss", sums[0] / n)] + compiled.slots.map { ($0.name, $0.value(sums, samples: samples)) }
+        return [("loss", sums[0] / Float(max(samples, 1)))] + compiled.slots.map { ($0.name, $0.value(sums, samples: samples)) }
     }
 
     /// The class index of each target row: the label, the argmax of a one-hot row, or the rounded 0/1 value.
