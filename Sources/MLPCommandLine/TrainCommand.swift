@@ -13,6 +13,10 @@ struct Train: ParsableCommand {
     @Option(help: "Loss name (default from the output layer: softmax → sparse_categorical_crossentropy, sigmoid → binary_crossentropy, else mean_squared_error).")
     var loss: String?
     @OptionGroup var training: TrainingOptions
+    @Option(help: "Metrics, comma-separated (accuracy, precision, recall, auc, top_k_categorical_accuracy, mse, …); default accuracy for classification.")
+    var metrics: String?
+    @Option(help: "Class weights as CLASS=WEIGHT pairs, e.g. 0=1,1=5 (classes not named weigh 1).")
+    var classWeight: String?
     @Option(help: "Passes over the training data.")
     var epochs: Int = 20
     @Option(help: "Samples per gradient step.")
@@ -79,8 +83,14 @@ struct Train: ParsableCommand {
             if verbose > 0 { print(announcement, terminator: "") }
 
             let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
-            try network.compile(optimizer: optimizer, loss: lossKind,
-                                metrics: defaultMetrics(for: lossKind))
+            var chosenMetrics = try metrics.map { try $0.split(separator: ",").map { try Metric(keras: $0.trimmingCharacters(in: .whitespaces)) } }
+                ?? defaultMetrics(for: lossKind)
+            // With weight penalties `loss` includes them; report the data loss too, under the loss's name.
+            let plainLoss = Metric.loss(lossKind)
+            if network.layers.contains(where: { !$0.regularizedParameters.isEmpty }) && !chosenMetrics.contains(plainLoss) {
+                chosenMetrics.append(plainLoss)
+            }
+            try network.compile(optimizer: optimizer, loss: lossKind, metrics: chosenMetrics)
             if verbose > 0 { network.printSummary() }
 
             var validation: (x: Tensor, y: Tensor)?
@@ -96,8 +106,10 @@ struct Train: ParsableCommand {
                 try loaded.checkLabels(loss: lossKind, outputUnits: output.units)
                 test = (loaded.x, loaded.y!)
             }
+            let weights = try classWeight.map(Train.parseClassWeights)
             let history = try network.fit(x: train.x, y: train.y, batchSize: batchSize, epochs: epochs, verbose: verbose,
-                                          validationSplit: validationSplit, validationData: validation, callbacks: callbacks)
+                                          validationSplit: validationSplit, validationData: validation, callbacks: callbacks,
+                                          classWeight: weights)
             if let test {
                 let logs = try network.evaluate(x: test.x, y: test.y, batchSize: batchSize)
                 print("Test " + formatLogs(logs).replacingOccurrences(of: " - ", with: " - test "))
@@ -108,5 +120,18 @@ struct Train: ParsableCommand {
                 if verbose > 0 { print("Saved the model to \(save)") }
             }
         }
+    }
+
+    /// `0=1,1=5` → [0: 1, 1: 5].
+    static func parseClassWeights(_ text: String) throws -> [Int: Float] {
+        var weights: [Int: Float] = [:]
+        for item in text.split(separator: ",") {
+            let pair = item.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, let label = Int(pair[0]), let weight = Float(pair[1]), weight >= 0 else {
+                throw MLPError.invalidArgument("--class-weight: '\(item)' is not CLASS=WEIGHT (for example 0=1,1=5)")
+            }
+            weights[label] = weight
+        }
+        return weights
     }
 }
