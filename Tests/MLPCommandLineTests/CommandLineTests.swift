@@ -241,7 +241,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains(" batch_normalization (Batch  (None, 16)"), result.stdout)
         XCTAssertTrue(result.stdout.contains("dropout (Dropout)"), result.stdout)
         let csv = try String(contentsOfFile: directory.appendingPathComponent("log.csv").path, encoding: .utf8)
-        XCTAssertTrue(csv.hasPrefix("epoch,accuracy,learning_rate,loss,val_accuracy,val_loss\n"), csv)
+        XCTAssertTrue(csv.hasPrefix("epoch,accuracy,learning_rate,loss,sparse_categorical_crossentropy,val_accuracy,val_loss,val_sparse_categorical_crossentropy\n"), csv)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("ckpt-01.json").path))
         for optimizer in ["rmsprop", "adagrad", "adamw", "nadam"] {
             let run = try mlp("train", "--data", train, "--optimizer", optimizer, "--epochs", "2", "--verbose", "0", "--device", "cpu")

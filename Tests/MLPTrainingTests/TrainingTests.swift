@@ -161,3 +161,34 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(report.lossWentDown, "\(report.initialLogs) → \(report.losses)")
     }
 }
+
+/// The README's examples, compiled and run (on the embedded digits, briefly).
+final class ReadmeExampleTests: XCTestCase {
+    func testTrainingControlsExample() throws {
+        let digits = Datasets.digits()
+        let (x, y) = (digits.x.rows(0..<400), digits.y.rows(0..<400))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlpkit-readme-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = Sequential(inputDim: 64, [
+            Dense(64, activation: .relu, kernelInitializer: .heNormal, kernelRegularizer: .l2(0.001)),
+            BatchNormalization(),
+            Dropout(0.3),
+            Dense(10, activation: .softmax),
+        ], seed: 1)
+        model.output = { _ in }
+        try model.compile(optimizer: Nadam(clipnorm: 1), loss: .sparseCategoricalCrossentropy(fromLogits: false),
+                          metrics: [.accuracy, .loss(.sparseCategoricalCrossentropy(fromLogits: false))])
+        let history = try model.fit(x: x, y: y, epochs: 8, validationSplit: 0.2, callbacks: [
+            EarlyStopping(monitor: "val_loss", patience: 5, verbose: 1, restoreBestWeights: true),
+            ReduceLROnPlateau(factor: 0.5, patience: 2),
+            ModelCheckpoint(filepath: directory + "/ckpt-{epoch:02d}-{val_loss:.4f}.json", saveBestOnly: true),
+            BackupAndRestore(backupDirectory: directory + "/backup"),
+        ])
+        XCTAssertEqual(history.keys, ["loss", "accuracy", "sparse_categorical_crossentropy", "val_loss", "val_accuracy",
+                                      "val_sparse_categorical_crossentropy", "learning_rate"])
+        let losses = history.history["loss"]!, data = history.history["sparse_categorical_crossentropy"]!
+        XCTAssertTrue(zip(losses, data).allSatisfy { $0 > $1 }, "loss includes the L2 penalty")
+        XCTAssertGreaterThan(history.history["val_accuracy"]!.last!, 0.5, "learning (10 classes: chance is 0.1)")
+    }
+}
