@@ -17,10 +17,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         .target(name: "MLPCore"),
-        .target(name: "MLPTraining", dependencies: ["MLPCore"]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "MLPTraining", dependencies: ["MLPCore", "CHDF5",
+                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .systemLibrary(name: "COpenCL",
                        providers: [.apt(["ocl-icd-opencl-dev", "libclblast-dev"])]),
         .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),

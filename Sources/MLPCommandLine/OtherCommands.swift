@@ -19,7 +19,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let (backend, announcement) = try runOptions.backend(flopsPerStep: nil)
-            let network = try ModelFile.load(from: model, backend: backend)
+            let network = try Sequential.load(from: model, backend: backend)
             guard let loss = network.loss else {
                 throw MLPError.notReady("\(model): the model was saved without a loss (not compiled), so it cannot be evaluated")
             }
@@ -51,7 +51,7 @@ struct Predict: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let (backend, announcement) = try runOptions.backend(flopsPerStep: nil)
-            let network = try ModelFile.load(from: model, backend: backend)
+            let network = try Sequential.load(from: model, backend: backend)
             let loaded = try LabeledData(path: data, labelColumn: nil, labelColumns: nil, requireLabels: false)
             try checkFeatureCount(loaded.x, model: network, path: data)
             let predictions = try network.predict(loaded.x, batchSize: batchSize)
@@ -88,7 +88,7 @@ struct Summary: ParsableCommand {
             }
             let network: Sequential
             if let file {
-                network = try ModelFile.load(from: file)
+                network = try Sequential.load(from: file)
             } else {
                 guard let inputDim = model.inputDim else {
                     throw MLPError.invalidArgument("summary needs --input-dim (or a model file)")

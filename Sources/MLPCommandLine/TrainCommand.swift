@@ -116,7 +116,7 @@ struct Train: ParsableCommand {
             }
             if let historyJson { try writeAtomically(history.jsonString() + "\n", to: historyJson) }
             if let save {
-                try ModelFile.save(network, to: save)
+                try network.save(to: save)
                 if verbose > 0 { print("Saved the model to \(save)") }
             }
         }

@@ -121,6 +121,12 @@ open class Optimizer {
         fatalError("\(type(of: self)) must override update(_:learningRate:on:)")
     }
 
+    /// The state buffers this configuration uses, by slot index, with their Keras (tf-keras) variable names.
+    open var slotLayout: [(index: Int, name: String)] { [] }
+
+    /// How many slot buffers ``update(_:learningRate:on:)`` asks for.
+    open var slotCount: Int { slotLayout.map(\.index).max().map { $0 + 1 } ?? 0 }
+
     /// Keras' `get_config()` entries beyond the learning rate and the common options.
     open var specificConfig: [String: ConfigValue] { [:] }
 
@@ -166,5 +172,18 @@ final class SlotStore {
         for (parameter, saved) in zip(parameters, values) where !saved.isEmpty {
             slots[ObjectIdentifier(parameter)] = saved.map { backend.makeBuffer($0) }
         }
+    }
+
+    /// Sets the slots of `parameter` to `values` (nil entries zero-filled), `count` buffers in all.
+    func restore(_ values: [Int: [Float]], count: Int, for parameter: Parameter, on backend: any Backend) {
+        slots[ObjectIdentifier(parameter)] = (0..<count).map { index in
+            values[index].map { backend.makeBuffer($0) } ?? backend.makeBuffer([Float](repeating: 0, count: parameter.count))
+        }
+    }
+
+    /// One slot's values, if the parameter has slots yet.
+    func value(_ parameter: Parameter, index: Int, on backend: any Backend) -> [Float]? {
+        guard let buffers = slots[ObjectIdentifier(parameter)], index < buffers.count else { return nil }
+        return backend.download(buffers[index])
     }
 }

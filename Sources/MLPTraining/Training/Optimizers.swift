@@ -17,6 +17,7 @@ public final class SGD: Optimizer {
     }
 
     public override var kerasClassName: String { "SGD" }
+    public override var slotLayout: [(index: Int, name: String)] { momentum != 0 ? [(0, "m")] : [] }
 
     public override func update(_ parameter: Parameter, learningRate: Float, on backend: any Backend) {
         let velocity = momentum != 0 ? state(parameter, count: 1, on: backend)[0] : nil
@@ -50,6 +51,7 @@ public class Adam: Optimizer {
     }
 
     public override var kerasClassName: String { "Adam" }
+    public override var slotLayout: [(index: Int, name: String)] { [(0, "m"), (1, "v")] + (amsgrad ? [(2, "vhat")] : []) }
 
     public override func prepareStep() {
         let t = Double(iterations + 1)
@@ -102,6 +104,10 @@ public final class RMSprop: Optimizer {
     }
 
     public override var kerasClassName: String { "RMSprop" }
+    public override var slotLayout: [(index: Int, name: String)] {
+        [(0, "velocity")] + (momentum > 0 ? [(1, "momentum")] : []) + (centered ? [(2, "average_gradient")] : [])
+    }
+    public override var slotCount: Int { 3 }
 
     public override func update(_ parameter: Parameter, learningRate: Float, on backend: any Backend) {
         let buffers = state(parameter, count: 3, on: backend)
@@ -130,6 +136,7 @@ public final class Adagrad: Optimizer {
     }
 
     public override var kerasClassName: String { "Adagrad" }
+    public override var slotLayout: [(index: Int, name: String)] { [(0, "accumulator")] }
 
     public override func update(_ parameter: Parameter, learningRate: Float, on backend: any Backend) {
         let accumulator = state(parameter, count: 1, initialValue: initialAccumulatorValue, on: backend)[0]
@@ -164,6 +171,7 @@ public final class Nadam: Optimizer {
     }
 
     public override var kerasClassName: String { "Nadam" }
+    public override var slotLayout: [(index: Int, name: String)] { [(0, "m"), (1, "v")] }
 
     func u(_ step: Int) -> Float { beta1 * (1 - 0.5 * Float(pow(0.96, Double(step)))) }
 

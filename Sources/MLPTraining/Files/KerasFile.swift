@@ -1,0 +1,373 @@
+import Foundation
+import MLPCore
+import ZIPFoundation
+
+/// Keras model files, both ways: `.h5` (the Keras legacy layout, written in the tf-keras 2.x flavour that
+/// Keras 2 and Keras 3 both load), `.keras` (Keras 3's zip of `config.json`, `metadata.json` and
+/// `model.weights.h5`) and `.weights.h5` (Keras 3 weights only). MLPKit's provisional `.json` model file
+/// stays readable.
+///
+/// Every write goes to a temporary file in the same folder and is renamed over the target, so an
+/// interrupted save never destroys the previous file. Reading never guesses paths: layer and weight names
+/// come from the file's attributes (`dense/kernel:0` and `sequential/dense/kernel` styles both work).
+public enum KerasFile {
+    /// The file format implied by a path's extension.
+    public enum Format: Sendable {
+        case h5, keras, weightsH5, json
+
+        public init(path: String) throws {
+            let lower = path.lowercased()
+            if lower.hasSuffix(".weights.h5") { self = .weightsH5 } else if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") {
+                self = .h5
+            } else if lower.hasSuffix(".keras") { self = .keras } else if lower.hasSuffix(".json") { self = .json } else {
+                throw MLPError.invalidArgument("'\(path)': model files end in .h5, .keras, .weights.h5 or .json")
+            }
+        }
+    }
+
+    static let writtenKerasVersion = "2.21.0"
+    static let mlpkitVersion = "0.1.0"
+
+    // MARK: Saving
+
+    /// Saves `model` in the format its extension names; `includeOptimizer` keeps the optimizer state so
+    /// training can resume.
+    public static func save(_ model: Sequential, to path: String, includeOptimizer: Bool = true) throws {
+        switch try Format(path: path) {
+        case .h5: try atomically(path) { try writeH5(model, to: $0, includeOptimizer: includeOptimizer) }
+        case .keras: try atomically(path) { try writeKeras(model, to: $0, includeOptimizer: includeOptimizer) }
+        case .weightsH5: try atomically(path) { try writeKerasWeights(model, to: $0, includeOptimizer: false) }
+        case .json: try ModelFile.save(model, to: path)
+        }
+    }
+
+    /// Runs `write` on a temporary path beside `path`, then renames it over `path`.
+    static func atomically(_ path: String, _ write: (String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp").path
+        do {
+            try write(temporary)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        if rename(temporary, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw MLPError.fileNotReadable(path: path, reason: "cannot write: \(reason)")
+        }
+    }
+
+    /// tf-keras variable name of a parameter: `dense/kernel:0`.
+    static func kerasName(_ layer: Layer, _ parameter: Parameter) -> String { "\(layer.name)/\(parameter.name):0" }
+
+    static func writeH5(_ model: Sequential, to path: String, includeOptimizer: Bool) throws {
+        let file = try HDF5File(creating: path)
+        let root = file.root
+        try root.setAttribute("backend", "tensorflow")
+        try root.setAttribute("keras_version", writtenKerasVersion)
+        try root.setAttribute("mlpkit_version", mlpkitVersion)
+        try root.setAttribute("model_config", KerasConfig.json(KerasConfig.modelConfig(model, flavour: .keras2)))
+        if let training = KerasConfig.trainingConfig(model) {
+            try root.setAttribute("training_config", KerasConfig.json(training))
+        }
+        let weights = try root.createGroup("model_weights")
+        try weights.setAttribute("layer_names", strings: model.layers.map(\.name))
+        try weights.setAttribute("backend", "tensorflow")
+        try weights.setAttribute("keras_version", writtenKerasVersion)
+        for layer in model.layers {
+            let group = try weights.createGroup(layer.name)
+            try group.setAttribute("weight_names", strings: layer.parameters.map { kerasName(layer, $0) })
+            for parameter in layer.parameters {
+                try group.writeDataset(kerasName(layer, parameter), shape: parameter.shape, values: model.backend.download(parameter.value))
+            }
+        }
+        if includeOptimizer, let optimizer = model.optimizer {
+            let group = try root.createGroup("optimizer_weights")
+            var names = ["iteration:0"]
+            try group.writeScalar("iteration:0", int64: Int64(optimizer.iterations))
+            for layer in model.layers {
+                for parameter in layer.parameters where parameter.isTrainable {
+                    for (index, slot) in optimizer.slotLayout {
+                        guard let values = optimizer.slots.value(parameter, index: index, on: model.backend) else { continue }
+                        let name = "\(optimizer.kerasClassName)/\(slot)/\(layer.name)/\(parameter.name):0"
+                        try group.writeDataset(name, shape: parameter.shape, values: values)
+                        names.append(name)
+                    }
+                }
+            }
+            try group.setAttribute("weight_names", strings: names)
+        }
+        file.flush()
+        try model.backend.checkError()
+    }
+
+    /// Keras 3's weights file: `layers/<name>/vars/<i>`, `optimizer/vars/<i>`.
+    static func writeKerasWeights(_ model: Sequential, to path: String, includeOptimizer: Bool) throws {
+        let file = try HDF5File(creating: path)
+        let root = file.root
+        try root.createGroup("vars").setAttribute("name", model.name)
+        let layers = try root.createGroup("layers")
+        for layer in model.layers {
+            let vars = try layers.createGroup("\(layer.name)/vars")
+            try vars.setAttribute("name", layer.name)
+            for (index, parameter) in layer.parameters.enumerated() {
+                try vars.writeDataset(String(index), shape: parameter.shape, values: model.backend.download(parameter.value))
+            }
+        }
+        if includeOptimizer, let optimizer = model.optimizer {
+            let vars = try root.createGroup("optimizer/vars")
+            try vars.setAttribute("name", optimizer.kerasClassName.lowercased())
+            try vars.writeScalar("0", int64: Int64(optimizer.iterations))
+            try vars.writeDataset("1", shape: [], values: [optimizer.learningRate])
+            var next = 2
+            for parameter in model.layers.flatMap(\.parameters) where parameter.isTrainable {
+                for (index, _) in optimizer.slotLayout {
+                    guard let values = optimizer.slots.value(parameter, index: index, on: model.backend) else { continue }
+                    try vars.writeDataset(String(next), shape: parameter.shape, values: values)
+                    next += 1
+                }
+            }
+        }
+        file.flush()
+        try model.backend.checkError()
+    }
+
+    static func writeKeras(_ model: Sequential, to path: String, includeOptimizer: Bool) throws {
+        var config = KerasConfig.modelConfig(model, flavour: .keras3)
+        if let training = KerasConfig.trainingConfig(model), let optimizer = training["optimizer_config"] as? [String: Any] {
+            var optimizerParameters = optimizer["config"] as? [String: Any] ?? [:]
+            optimizerParameters["is_legacy_optimizer"] = nil
+            config["compile_config"] = ["optimizer": ["module": "keras.optimizers", "class_name": model.optimizer!.kerasClassName,
+                                                      "config": optimizerParameters, "registered_name": NSNull()] as [String: Any],
+                                        "loss": training["loss"]!, "loss_weights": NSNull(), "metrics": training["metrics"]!,
+                                        "weighted_metrics": NSNull(), "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false]
+        }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd@HH:mm:ss"
+        let metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": formatter.string(from: Date()), "mlpkit_version": mlpkitVersion]
+        let weightsPath = path + ".weights.h5"
+        defer { try? FileManager.default.removeItem(atPath: weightsPath) }
+        try writeKerasWeights(model, to: weightsPath, includeOptimizer: includeOptimizer)
+        guard let weights = FileManager.default.contents(atPath: weightsPath) else {
+            throw MLPError.fileNotReadable(path: path, reason: "cannot read back the weights written for the archive")
+        }
+        do {
+            let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+            for (name, data) in [("metadata.json", Data(try KerasConfig.json(metadata).utf8)),
+                                 ("config.json", Data(try KerasConfig.json(config).utf8)), ("model.weights.h5", weights)] {
+                try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count)) { position, size in
+                    data.subdata(in: Int(position)..<(Int(position) + size))
+                }
+            }
+        } catch let error as MLPError {
+            throw error
+        } catch {
+            throw MLPError.fileNotReadable(path: path, reason: "cannot write the .keras archive: \(error)")
+        }
+    }
+
+    // MARK: Loading
+
+    /// Loads a model file (format by extension: .h5, .keras, .json) onto `backend`, compiled when the file
+    /// has a training config, with the optimizer state restored when it has one.
+    public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
+        switch try Format(path: path) {
+        case .h5: return try readH5(path, backend: backend)
+        case .keras: return try readKeras(path, backend: backend)
+        case .json: return try ModelFile.load(from: path, backend: backend)
+        case .weightsH5:
+            throw MLPError.invalidArgument("'\(path)' holds weights only: build the model, then load them with loadWeights")
+        }
+    }
+
+    static func readH5(_ path: String, backend: (any Backend)?) throws -> Sequential {
+        let file = try HDF5File(reading: path)
+        let root = file.root
+        guard let configText = try root.string("model_config") else {
+            throw file.bad("no model_config attribute: a weights-only file? Build the model and use loadWeights")
+        }
+        let model = try KerasConfig.model(from: KerasConfig.parse(configText, source: path, what: "model_config"), source: path,
+                                          backend: backend)
+        let weights = root.exists("model_weights") ? try root.group("model_weights") : root
+        try readLegacyWeights(weights, into: model)
+        if let trainingText = try root.string("training_config") {
+            try KerasConfig.compile(model, trainingConfig: KerasConfig.parse(trainingText, source: path, what: "training_config"),
+                                    source: path)
+            if root.exists("optimizer_weights") { try readLegacyOptimizer(root.group("optimizer_weights"), into: model) }
+        }
+        try model.backend.checkError()
+        return model
+    }
+
+    /// Weights in the legacy layout: `layer_names`, then each layer's `weight_names`, in order.
+    static func readLegacyWeights(_ group: HDF5Group, into model: Sequential) throws {
+        let file = group.file
+        guard let layerNames = try group.stringAttribute("layer_names") else { throw file.bad("no layer_names attribute") }
+        let withWeights = try layerNames.filter { name in !(try group.group(name).stringAttribute("weight_names") ?? []).isEmpty }
+        let ours = model.layers.filter { !$0.parameters.isEmpty }
+        guard withWeights.count == ours.count else {
+            throw file.bad("the file has weights for \(withWeights.count) layers, the model has \(ours.count) layers with weights")
+        }
+        for (name, layer) in zip(withWeights, ours) {
+            let layerGroup = try group.group(name)
+            let names = try layerGroup.stringAttribute("weight_names") ?? []
+            guard names.count == layer.parameters.count else {
+                throw file.bad("layer '\(name)' has \(names.count) weights in the file, \(layer.parameters.count) in the model")
+            }
+            for (weightName, parameter) in zip(names, layer.parameters) {
+                let tensor = try layerGroup.readDataset(weightName)
+                guard tensor.shape == parameter.shape else {
+                    throw file.bad("weight '\(weightName)' has shape \(tensor.shape), the model expects \(parameter.shape)")
+                }
+                model.backend.upload(tensor.scalars, to: parameter.value, offset: 0)
+            }
+        }
+    }
+
+    /// Optimizer state from `optimizer_weights`, tf-keras style (`Adam/m/dense/kernel:0`) or Keras 3 style
+    /// (`adam/sequential_dense_kernel_momentum`); state that does not match the optimizer is skipped.
+    static func readLegacyOptimizer(_ group: HDF5Group, into model: Sequential) throws {
+        guard let optimizer = model.optimizer, let names = try group.stringAttribute("weight_names"), !names.isEmpty else { return }
+        let keras3Slot = ["m": "momentum", "v": "velocity", "vhat": "velocity_hat"]
+        var restored: [(Parameter, [Int: [Float]])] = []
+        for layer in model.layers {
+            for parameter in layer.parameters where parameter.isTrainable {
+                var values: [Int: [Float]] = [:]
+                for (index, slot) in optimizer.slotLayout {
+                    let keras2 = "\(optimizer.kerasClassName)/\(slot)/\(layer.name)/\(parameter.name):0"
+                    let lower = optimizer.kerasClassName.lowercased()
+                    let keras3 = "\(lower)/\(model.name)_\(layer.name)_\(parameter.name)_\(keras3Slot[slot] ?? slot)"
+                    guard let name = [keras2, keras3].first(where: names.contains) else { return }
+                    let tensor = try group.readDataset(name)
+                    guard tensor.scalars.count == parameter.count else { return }
+                    values[index] = tensor.scalars
+                }
+                restored.append((parameter, values))
+            }
+        }
+        for (parameter, values) in restored {
+            optimizer.slots.restore(values, count: optimizer.slotCount, for: parameter, on: model.backend)
+        }
+        if let name = names.first(where: { $0.hasPrefix("iteration") || $0.hasSuffix("/iteration") || $0.hasSuffix("iter:0") }) {
+            optimizer.iterations = Int(try group.readDataset(name).scalars.first ?? 0)
+        }
+    }
+
+    static func readKeras(_ path: String, backend: (any Backend)?) throws -> Sequential {
+        func bad(_ reason: String) -> MLPError { .malformedFile(path: path, line: 0, reason: reason) }
+        guard FileManager.default.fileExists(atPath: path) else { throw MLPError.fileNotReadable(path: path, reason: "no such file") }
+        let archive: Archive
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw bad("not a .keras archive (not a readable zip file)")
+        }
+        func entry(_ name: String) throws -> Data {
+            guard let found = archive[name] else { throw bad("the archive has no \(name)") }
+            var data = Data()
+            do { _ = try archive.extract(found) { data.append($0) } } catch { throw bad("\(name) in the archive is corrupt") }
+            return data
+        }
+        let configText = String(decoding: try entry("config.json"), as: UTF8.self)
+        let config = try KerasConfig.parse(configText, source: path, what: "config.json")
+        let model = try KerasConfig.model(from: config, source: path, backend: backend)
+        let weightsPath = NSTemporaryDirectory() + "mlpkit-\(UUID().uuidString).weights.h5"
+        defer { try? FileManager.default.removeItem(atPath: weightsPath) }
+        guard FileManager.default.createFile(atPath: weightsPath, contents: try entry("model.weights.h5")) else {
+            throw MLPError.fileNotReadable(path: weightsPath, reason: "cannot write a temporary file")
+        }
+        if let compile = config["compile_config"] as? [String: Any] {
+            try KerasConfig.compile(model, trainingConfig: compile, source: path)
+        }
+        try readKerasWeights(weightsPath, into: model, source: path)
+        try model.backend.checkError()
+        return model
+    }
+
+    /// Keras 3 weights (`layers/<name>/vars/<i>`), matched to the model's layers by name; optimizer state
+    /// when the model is compiled and the file has it in the same layout.
+    static func readKerasWeights(_ path: String, into model: Sequential, source: String) throws {
+        let file = try HDF5File(reading: path)
+        func bad(_ reason: String) -> MLPError { .malformedFile(path: source, line: 0, reason: reason) }
+        guard file.root.exists("layers") else { throw bad("no 'layers' group in the weights") }
+        let layers = try file.root.group("layers")
+        for layer in model.layers where !layer.parameters.isEmpty {
+            guard layers.exists("\(layer.name)/vars") else { throw bad("no weights for layer '\(layer.name)'") }
+            let vars = try layers.group("\(layer.name)/vars")
+            for (index, parameter) in layer.parameters.enumerated() {
+                let tensor = try vars.readDataset(String(index))
+                guard tensor.shape == parameter.shape else {
+                    throw bad("layer '\(layer.name)' weight \(index) has shape \(tensor.shape), the model expects \(parameter.shape)")
+                }
+                model.backend.upload(tensor.scalars, to: parameter.value, offset: 0)
+            }
+        }
+        guard let optimizer = model.optimizer, file.root.exists("optimizer/vars") else { return }
+        let vars = try file.root.group("optimizer/vars")
+        let trainable = model.layers.flatMap(\.parameters).filter(\.isTrainable)
+        guard vars.childNames().count == 2 + trainable.count * optimizer.slotLayout.count else { return }
+        var next = 2
+        for parameter in trainable {
+            var values: [Int: [Float]] = [:]
+            for (index, _) in optimizer.slotLayout {
+                values[index] = try vars.readDataset(String(next)).scalars
+                next += 1
+            }
+            optimizer.slots.restore(values, count: optimizer.slotCount, for: parameter, on: model.backend)
+        }
+        optimizer.iterations = Int(try vars.readDataset("0").scalars.first ?? 0)
+    }
+
+    /// Saves only the weights (Keras 3 `.weights.h5` layout).
+    public static func saveWeights(_ model: Sequential, to path: String) throws {
+        try atomically(path) { try writeKerasWeights(model, to: $0, includeOptimizer: false) }
+    }
+
+    /// Loads weights into an existing model: a `.weights.h5` (Keras 3), a legacy `.h5` (full or weights-only),
+    /// or a `.keras` file.
+    public static func loadWeights(into model: Sequential, from path: String) throws {
+        switch try Format(path: path) {
+        case .weightsH5:
+            let file = try HDF5File(reading: path)
+            if file.root.exists("layers") {
+                try readKerasWeights(path, into: model, source: path)
+            } else {
+                try readLegacyWeights(file.root.exists("model_weights") ? file.root.group("model_weights") : file.root, into: model)
+            }
+        case .h5:
+            let file = try HDF5File(reading: path)
+            try readLegacyWeights(file.root.exists("model_weights") ? file.root.group("model_weights") : file.root, into: model)
+        case .keras:
+            try model.setWeights(try readKeras(path, backend: CPUBackend(threadCount: 1)).weights())
+        case .json:
+            try ModelFile.loadWeights(into: model, from: path)
+        }
+        try model.backend.checkError()
+    }
+}
+
+extension Sequential {
+    /// Saves the model in the format `path`'s extension names: `.h5` (Keras legacy layout, loadable by
+    /// Keras 2 and 3), `.keras` (Keras 3), `.weights.h5` (weights only) or `.json` (MLPKit's provisional file).
+    public func save(to path: String, includeOptimizer: Bool = true) throws {
+        try KerasFile.save(self, to: path, includeOptimizer: includeOptimizer)
+    }
+
+    /// Loads a model saved by MLPKit or Keras (`.h5`, `.keras`, `.json`).
+    public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
+        try KerasFile.load(from: path, backend: backend)
+    }
+
+    /// A model built from a Keras JSON config (`model.to_json()`), with fresh weights.
+    public convenience init(fromKerasConfig json: String, seed: UInt64? = nil, backend: (any Backend)? = nil) throws {
+        let (inputDim, layers, name) = try KerasConfig.architecture(from: KerasConfig.parse(json, source: "<config>", what: "the config"),
+                                                                   source: "<config>")
+        self.init(inputDim: inputDim, layers, name: name, seed: seed, backend: backend)
+    }
+
+    /// Saves only the weights (Keras 3 `.weights.h5`).
+    public func saveWeights(to path: String) throws { try KerasFile.saveWeights(self, to: path) }
+
+    /// Loads weights saved by MLPKit or Keras into this model.
+    public func loadWeights(from path: String) throws { try KerasFile.loadWeights(into: self, from: path) }
+}
