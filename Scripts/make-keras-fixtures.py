@@ -189,3 +189,49 @@ for label, kwargs in [("sample_weight", {"sample_weight": wsw}), ("class_weight"
                  "initial_weights": [w.ravel().tolist() for w in ww0], "runs": weighted_runs},
 }, indent=1) + "\n")
 print("wrote metric fixtures")
+
+# --- Model files written by Keras 2 and Keras 3 (Fixtures/models/) ------------------------------------------------
+models_dir = out_dir / "models"
+models_dir.mkdir(exist_ok=True)
+file_inputs = rng.normal(size=(12, 6)).astype(np.float32)
+fx = rng.normal(size=(64, 6)).astype(np.float32)
+fy = rng.integers(0, 3, size=(64,))
+fyr = rng.normal(size=(64, 2)).astype(np.float32)
+
+
+def classifier(K):
+    return K.Sequential([
+        K.layers.Dense(8, activation="relu", input_shape=(6,), kernel_regularizer=K.regularizers.l2(0.01),
+                       bias_regularizer=K.regularizers.l1(0.001), kernel_initializer="he_normal"),
+        K.layers.BatchNormalization(),
+        K.layers.Dropout(0.25),
+        K.layers.Dense(5, activation="tanh"),
+        K.layers.Dense(3, activation="softmax"),
+    ])
+
+
+def regressor(K):
+    return K.Sequential([
+        K.layers.Dense(7, input_shape=(6,), kernel_regularizer=K.regularizers.l1_l2(l1=0.01, l2=0.02)),
+        K.layers.Activation("gelu" if K is keras else "elu"),
+        K.layers.Dense(4, activation="sigmoid", use_bias=False),
+        K.layers.Dense(2),
+    ])
+
+
+file_predictions = {}
+for kname, K in [("keras2", tf_keras), ("keras3", keras)]:
+    for mname, build, target, loss in [("classifier", classifier, fy, "sparse_categorical_crossentropy"),
+                                       ("regressor", regressor, fyr, "mse")]:
+        K.utils.set_random_seed(3)
+        model = build(K)
+        model.compile(optimizer=K.optimizers.Adam(learning_rate=0.01), loss=loss,
+                      metrics=["accuracy"] if mname == "classifier" else [])
+        model.fit(fx, target, epochs=3, batch_size=16, verbose=0)
+        model.save(str(models_dir / f"{kname}-{mname}.h5"))
+        if K is keras:
+            model.save(str(models_dir / f"{kname}-{mname}.keras"))
+            model.save_weights(str(models_dir / f"{kname}-{mname}.weights.h5"))
+        file_predictions[f"{kname}-{mname}"] = np.asarray(model.predict(file_inputs, verbose=0)).tolist()
+(models_dir / "predictions.json").write_text(json.dumps({"inputs": file_inputs.tolist(), "predictions": file_predictions}) + "\n")
+print("wrote model files")

@@ -103,14 +103,26 @@ public enum KerasFile {
         try model.backend.checkError()
     }
 
-    /// Keras 3's weights file: `layers/<name>/vars/<i>`, `optimizer/vars/<i>`.
+    /// The keys Keras 3 gives a Sequential's layers in a weights file: the class's snake-case name, numbered
+    /// per class in order (`dense`, `dense_1`, `batch_normalization`, …), whatever the layers are called.
+    static func weightKeys(_ model: Sequential) -> [String] {
+        var counts: [String: Int] = [:]
+        return model.layers.map { layer in
+            let stem = layer.autoNameStem
+            let used = counts[stem, default: 0]
+            counts[stem] = used + 1
+            return used == 0 ? stem : "\(stem)_\(used)"
+        }
+    }
+
+    /// Keras 3's weights file: `layers/<key>/vars/<i>`, `optimizer/vars/<i>`.
     static func writeKerasWeights(_ model: Sequential, to path: String, includeOptimizer: Bool) throws {
         let file = try HDF5File(creating: path)
         let root = file.root
         try root.createGroup("vars").setAttribute("name", model.name)
         let layers = try root.createGroup("layers")
-        for layer in model.layers {
-            let vars = try layers.createGroup("\(layer.name)/vars")
+        for (layer, key) in zip(model.layers, weightKeys(model)) {
+            let vars = try layers.createGroup("\(key)/vars")
             try vars.setAttribute("name", layer.name)
             for (index, parameter) in layer.parameters.enumerated() {
                 try vars.writeDataset(String(index), shape: parameter.shape, values: model.backend.download(parameter.value))
@@ -237,9 +249,9 @@ public enum KerasFile {
                 var values: [Int: [Float]] = [:]
                 for (index, slot) in optimizer.slotLayout {
                     let keras2 = "\(optimizer.kerasClassName)/\(slot)/\(layer.name)/\(parameter.name):0"
-                    let lower = optimizer.kerasClassName.lowercased()
-                    let keras3 = "\(lower)/\(model.name)_\(layer.name)_\(parameter.name)_\(keras3Slot[slot] ?? slot)"
-                    guard let name = [keras2, keras3].first(where: names.contains) else { return }
+                    // Keras 3: `<optimizer name>/<model>_<layer>_<variable>_<slot>`; the optimizer name may be numbered.
+                    let keras3 = "/\(model.name)_\(layer.name)_\(parameter.name)_\(keras3Slot[slot] ?? slot)"
+                    guard let name = names.first(where: { $0 == keras2 || $0.hasSuffix(keras3) }) else { return }
                     let tensor = try group.readDataset(name)
                     guard tensor.scalars.count == parameter.count else { return }
                     values[index] = tensor.scalars
@@ -291,9 +303,9 @@ public enum KerasFile {
         func bad(_ reason: String) -> MLPError { .malformedFile(path: source, line: 0, reason: reason) }
         guard file.root.exists("layers") else { throw bad("no 'layers' group in the weights") }
         let layers = try file.root.group("layers")
-        for layer in model.layers where !layer.parameters.isEmpty {
-            guard layers.exists("\(layer.name)/vars") else { throw bad("no weights for layer '\(layer.name)'") }
-            let vars = try layers.group("\(layer.name)/vars")
+        for (layer, key) in zip(model.layers, weightKeys(model)) where !layer.parameters.isEmpty {
+            guard layers.exists("\(key)/vars") else { throw bad("no weights for layer '\(layer.name)' (layers/\(key))") }
+            let vars = try layers.group("\(key)/vars")
             for (index, parameter) in layer.parameters.enumerated() {
                 let tensor = try vars.readDataset(String(index))
                 guard tensor.shape == parameter.shape else {
