@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds portable `mlp` and `MLPBench` binaries for GPU machines without a Swift toolchain: the Swift runtime,
-# Foundation, CLBlast and the C++ runtime are linked statically, so only the system's libOpenCL.so.1 (the ICD
+# Foundation, CLBlast, HDF5 and the C++ runtime are linked statically, so only the system's libOpenCL.so.1 (the ICD
 # loader) and the C library are needed at run time.
 #
 # Output, in dist/: mlp.xz and MLPBench.xz (xz-compressed: each binary is ~60 MB, mostly Foundation's ICU
@@ -18,6 +18,28 @@ mkdir -p "$static_dir"
 multiarch=$(gcc -print-multiarch)
 ln -sf "/usr/lib/$multiarch/libclblast.a" "$static_dir/libclblast.a"
 ln -sf "$(gcc -print-file-name=libstdc++.a)" "$static_dir/libstdc++.a"
+# HDF5 and its compression libraries, static. Only the parts MLPKit calls are linked (not the S3 driver, so
+# none of libcurl's dependencies); a pkg-config file of our own points the CHDF5 module at these archives.
+ln -sf "/usr/lib/$multiarch/hdf5/serial/libhdf5.a" "$static_dir/libhdf5.a"
+for lib in sz aec z; do ln -sf "/usr/lib/$multiarch/lib$lib.a" "$static_dir/lib$lib.a"; done
+mkdir -p .build-portable/pkgconfig
+cat > .build-portable/pkgconfig/hdf5.pc <<PC
+Name: hdf5
+Description: HDF5, static, for the portable build
+Version: $(pkg-config --modversion hdf5)
+Cflags: $(pkg-config --cflags hdf5)
+Libs: -L$static_dir -lhdf5 -lsz -laec -lz -lm -ldl
+PC
+# ZIPFoundation's zlib module asks pkg-config too; its system answer (-L/usr/lib/<arch>) would come first on the
+# link line and turn every -l back to shared libraries.
+cat > .build-portable/pkgconfig/zlib.pc <<PC
+Name: zlib
+Description: zlib, static, for the portable build
+Version: $(pkg-config --modversion zlib)
+Cflags:
+Libs: -L$static_dir -lz
+PC
+export PKG_CONFIG_PATH="$PWD/.build-portable/pkgconfig"
 touch Package.swift  # the manifest reads MLPKIT_STATIC_LIBS: make SwiftPM evaluate it again
 
 rm -rf dist && mkdir -p dist/lib
@@ -27,7 +49,7 @@ for product in mlp MLPBench; do
     strip -o "dist/$product" ".build-portable/release/$product"
     echo "$product needs:"
     ldd "dist/$product" | sed 's/^/  /'
-    if ldd "dist/$product" | grep -qE 'libswift|libclblast|libstdc\+\+|libFoundation|libdispatch'; then
+    if ldd "dist/$product" | grep -qE 'libswift|libclblast|libstdc\+\+|libFoundation|libdispatch|libhdf5|libcurl'; then
         echo "error: dist/$product still needs a shared Swift, CLBlast or C++ library" >&2
         exit 1
     fi
