@@ -7,15 +7,18 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Features per sample (inferred from --data when there is data).")
     var inputDim: Int?
 
-    @Option(help: "Hidden layers, comma-separated: UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn, dropout=R.")
-    var layers: String = "64:relu,32:relu"
+    @Option(help: "Hidden layers, comma-separated: UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn, dropout=R. (default: 64:relu,32:relu)")
+    var layers: String?
+
+    /// The `--layers` text, or the default.
+    var layerText: String { layers ?? "64:relu,32:relu" }
 
     @Option(help: "The output layer as UNITS:ACTIVATION (inferred from the labels when omitted).")
     var output: String?
 
     /// Builds the Sequential model these flags describe.
     func makeModel(inputDim: Int, output: LayerSpec, seed: UInt64?, backend: any Backend) throws -> Sequential {
-        let hidden = try HiddenLayerSpec.list(layers).flatMap(\.layers)
+        let hidden = try HiddenLayerSpec.list(layerText).flatMap(\.layers)
         return Sequential(inputDim: inputDim, hidden + [Dense(output.units, activation: output.activation)], seed: seed, backend: backend)
     }
 
@@ -26,7 +29,7 @@ struct ModelOptions: ParsableArguments {
     /// The training step's work for `auto` device selection.
     func flopsPerStep(inputDim: Int, output: LayerSpec, batchSize: Int) throws -> Double {
         var width = inputDim, parameters = 0
-        for spec in try HiddenLayerSpec.list(layers) {
+        for spec in try HiddenLayerSpec.list(layerText) {
             if case let .dense(units, _, _, _, _, _) = spec {
                 parameters += width * units + units
                 width = units

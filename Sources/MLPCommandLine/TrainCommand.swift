@@ -8,6 +8,8 @@ struct Train: ParsableCommand {
 
     @Option(help: "Training data: a CSV file with a header row.")
     var data: String?
+    @Option(name: .customLong("model"), help: "Continue training a saved model (.h5, .keras, .json): architecture, loss, metrics and optimizer state come from the file.")
+    var startModel: String?
     @OptionGroup var labels: LabelOptions
     @OptionGroup var model: ModelOptions
     @Option(help: "Loss name (default from the output layer: softmax → sparse_categorical_crossentropy, sigmoid → binary_crossentropy, else mean_squared_error).")
@@ -46,7 +48,16 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let optimizer = try training.makeOptimizer()
+            if startModel != nil {
+                let conflicting = [("--layers", model.layers != nil), ("--output", model.output != nil), ("--loss", loss != nil),
+                                   ("--optimizer", training.optimizer != nil), ("--metrics", metrics != nil),
+                                   ("--input-dim", model.inputDim != nil)].filter(\.1).map(\.0)
+                if !conflicting.isEmpty {
+                    throw MLPError.invalidArgument("--model takes the architecture, loss, metrics and optimizer from the file; drop \(conflicting.joined(separator: ", "))")
+                }
+            } else {
+                _ = try training.makeOptimizer()
+            }
             let callbacks = try training.makeCallbacks()
             _ = try runOptions.selectedDevice()
             var train: (x: Tensor, y: Tensor)
@@ -75,22 +86,45 @@ struct Train: ParsableCommand {
             if let declared = model.inputDim, declared != inputDim {
                 throw MLPError.shapeMismatch("the data has \(inputDim) feature columns but --input-dim is \(declared)")
             }
-            let output = outputSpec!
-            let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: oneHot)
-            try source?.checkLabels(loss: lossKind, outputUnits: output.units)
-            let (backend, announcement) = try runOptions.backend(
-                flopsPerStep: model.flopsPerStep(inputDim: inputDim, output: output, batchSize: batchSize))
-            if verbose > 0 { print(announcement, terminator: "") }
-
-            let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
-            var chosenMetrics = try metrics.map { try $0.split(separator: ",").map { try Metric(keras: $0.trimmingCharacters(in: .whitespaces)) } }
-                ?? defaultMetrics(for: lossKind)
-            // With weight penalties `loss` includes them; report the data loss too, under the loss's name.
-            let plainLoss = Metric.loss(lossKind)
-            if network.layers.contains(where: { !$0.regularizedParameters.isEmpty }) && !chosenMetrics.contains(plainLoss) {
-                chosenMetrics.append(plainLoss)
+            var started: Sequential?
+            if let startModel {
+                // Read once on the CPU to size the work for `auto`, then onto the chosen device.
+                let probe = try Sequential.load(from: startModel, backend: CPUBackend(threadCount: 1))
+                guard probe.inputDim == inputDim else {
+                    throw MLPError.shapeMismatch("the data has \(inputDim) feature columns but the model in \(startModel) expects \(probe.inputDim)")
+                }
+                guard probe.loss != nil else {
+                    throw MLPError.notReady("\(startModel) was saved without a training configuration (not compiled), so training cannot continue")
+                }
+                outputSpec = LayerSpec(units: probe.outputUnits, activation: probe.layers.last?.outputActivation ?? .linear)
+                started = probe
             }
-            try network.compile(optimizer: optimizer, loss: lossKind, metrics: chosenMetrics)
+            let output = outputSpec!
+            let lossKind = try started?.loss ?? loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: oneHot)
+            try source?.checkLabels(loss: lossKind, outputUnits: output.units)
+            let flops = try started.map { Device.trainingFlopsPerStep(parameters: $0.parameterCount, batchSize: batchSize) }
+                ?? model.flopsPerStep(inputDim: inputDim, output: output, batchSize: batchSize)
+            let (backend, announcement) = try runOptions.backend(flopsPerStep: flops)
+            if verbose > 0 { print(announcement, terminator: "") }
+            if let startModel, !(backend is CPUBackend) {
+                started = try Sequential.load(from: startModel, backend: backend)
+            }
+            if let started, let rate = training.learningRate { started.optimizer?.learningRate = rate }
+
+            let network: Sequential
+            if let started {
+                network = started
+            } else {
+                network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
+                var chosenMetrics = try metrics.map { try $0.split(separator: ",").map { try Metric(keras: $0.trimmingCharacters(in: .whitespaces)) } }
+                    ?? defaultMetrics(for: lossKind)
+                // With weight penalties `loss` includes them; report the data loss too, under the loss's name.
+                let plainLoss = Metric.loss(lossKind)
+                if network.layers.contains(where: { !$0.regularizedParameters.isEmpty }) && !chosenMetrics.contains(plainLoss) {
+                    chosenMetrics.append(plainLoss)
+                }
+                try network.compile(optimizer: try training.makeOptimizer(), loss: lossKind, metrics: chosenMetrics)
+            }
             if verbose > 0 { network.printSummary() }
 
             var validation: (x: Tensor, y: Tensor)?

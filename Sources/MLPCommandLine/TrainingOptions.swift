@@ -4,8 +4,8 @@ import MLPKit
 
 /// Optimizer settings and callbacks for `mlp train`.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "sgd | rmsprop | adagrad | adam | adamw | nadam.")
-    var optimizer: String = "adam"
+    @Option(help: "sgd | rmsprop | adagrad | adam | adamw | nadam. (default: adam)")
+    var optimizer: String?
     @Option(help: "Learning rate (default: the optimizer's Keras default).")
     var learningRate: Float?
     @Option(help: "A learning-rate schedule: exponential:decay-steps=N,decay-rate=R[,staircase] or cosine:decay-steps=N[,alpha=A].")
@@ -42,7 +42,7 @@ struct TrainingOptions: ParsableArguments {
 
     /// The optimizer these flags describe; options that do not apply to it are an error.
     func makeOptimizer() throws -> Optimizer {
-        let name = try OptimizerName(keras: optimizer)
+        let name = try OptimizerName(keras: optimizer ?? "adam")
         func reject(_ flag: String, _ set: Bool, unless allowed: [OptimizerName]) throws {
             if set && !allowed.contains(name) {
                 throw MLPError.invalidArgument("\(flag) applies to \(allowed.map(\.rawValue).joined(separator: " and ")), not \(name.rawValue)")
