@@ -52,6 +52,10 @@ public enum KerasFile {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
+        // Test hook: the kill-during-save test sets this to kill the process between the write and the rename.
+        if let pause = ProcessInfo.processInfo.environment["MLPKIT_TEST_PAUSE_BEFORE_RENAME"].flatMap(Double.init) {
+            Thread.sleep(forTimeInterval: pause)
+        }
         if rename(temporary, path) != 0 {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporary)
