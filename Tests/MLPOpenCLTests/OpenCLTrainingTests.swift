@@ -80,6 +80,20 @@ final class OpenCLTrainingTests: XCTestCase {
         XCTAssertGreaterThan(many.launches, few.launches * 10)
     }
 
+    /// Keras-written model files predict on the OpenCL backend within 1e-5 of Keras.
+    func testKerasFilesPredictOnOpenCL() throws {
+        let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MLPTrainingTests/Fixtures/models")
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: models.appendingPathComponent("predictions.json"))) as! [String: Any]
+        let inputs = (reference["inputs"] as! [[Double]]).map { $0.map(Float.init) }
+        let predictions = reference["predictions"] as! [String: [[Double]]]
+        for file in ["keras2-classifier.h5", "keras3-regressor.h5", "keras3-classifier.keras"] {
+            let model = try Sequential.load(from: models.appendingPathComponent(file).path, backend: gpu)
+            let expected = predictions[String(file.split(separator: ".")[0])]!.flatMap { $0 }.map(Float.init)
+            assertClose(try model.predict(Tensor(rows: inputs)).scalars, expected, absolute: 1e-5, relative: 0, file)
+        }
+    }
+
     func testClearErrors() throws {
         XCTAssertThrowsError(try Device(name: "tpu")) {
             XCTAssertEqual("\($0)", "unknown device 'tpu'; expected one of: cpu, gpu, auto, opencl:P:D")
