@@ -29,7 +29,7 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: "EarlyStopping: monitor=val_loss,patience=N,min-delta=X,mode=auto|min|max,baseline=X,restore-best-weights,start-from-epoch=N,verbose=N.")
     var earlyStopping: String?
-    @Option(help: "ModelCheckpoint: PATH-TEMPLATE[,save-best-only][,weights-only][,monitor=NAME][,mode=…], e.g. 'ckpt-{epoch:02d}-{val_loss:.4f}.json'.")
+    @Option(help: "ModelCheckpoint: PATH-TEMPLATE[,save-best-only][,weights-only][,monitor=NAME][,mode=…], e.g. 'ckpt-{epoch:02d}-{val_loss:.4f}.h5'.")
     var checkpoint: String?
     @Option(help: "BackupAndRestore: a folder for per-epoch backups; an interrupted run with the same flags resumes from it.")
     var backupDir: String?

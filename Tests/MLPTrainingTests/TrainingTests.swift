@@ -182,7 +182,7 @@ final class ReadmeExampleTests: XCTestCase {
         let history = try model.fit(x: x, y: y, epochs: 8, validationSplit: 0.2, callbacks: [
             EarlyStopping(monitor: "val_loss", patience: 5, verbose: 1, restoreBestWeights: true),
             ReduceLROnPlateau(factor: 0.5, patience: 2),
-            ModelCheckpoint(filepath: directory + "/ckpt-{epoch:02d}-{val_loss:.4f}.json", saveBestOnly: true),
+            ModelCheckpoint(filepath: directory + "/ckpt-{epoch:02d}-{val_loss:.4f}.h5", saveBestOnly: true),
             BackupAndRestore(backupDirectory: directory + "/backup"),
         ])
         XCTAssertEqual(history.keys, ["loss", "accuracy", "sparse_categorical_crossentropy", "val_loss", "val_accuracy",

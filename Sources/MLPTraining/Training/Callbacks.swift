@@ -102,7 +102,8 @@ public final class EarlyStopping: Callback {
 }
 
 /// Saves the model (or only its weights) after epochs, to a path template such as
-/// `ckpt-{epoch:02d}-{val_loss:.4f}.json` (`epoch` is 1-based; other names are log keys).
+/// `ckpt-{epoch:02d}-{val_loss:.4f}.h5` (`epoch` is 1-based; other names are log keys). The extension picks
+/// the format (`.h5`, `.keras`, `.weights.h5`, `.json`), as ``Sequential/save(to:includeOptimizer:)``.
 public final class ModelCheckpoint: Callback {
     public let filepath: String
     public let monitor: String
@@ -150,7 +151,13 @@ public final class ModelCheckpoint: Callback {
         } else if verbose > 0 {
             message("\nEpoch \(epoch + 1): saving model to \(path)")
         }
-        try ModelFile.save(model, to: path, weightsOnly: saveWeightsOnly)
+        if saveWeightsOnly && !path.lowercased().hasSuffix(".json") {
+            try model.saveWeights(to: path)
+        } else if path.lowercased().hasSuffix(".json") {
+            try ModelFile.save(model, to: path, weightsOnly: saveWeightsOnly)
+        } else {
+            try model.save(to: path)
+        }
     }
 
     /// Fills `{name}` / `{name:spec}` fields: `epoch` or a log value, with `02d`, `.4f`, `.3e` style specs.
