@@ -18,12 +18,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         .target(name: "MLPCore"),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .target(name: "MLPTraining", dependencies: ["MLPCore", "CHDF5",
-                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .systemLibrary(name: "COpenCL",
                        providers: [.apt(["ocl-icd-opencl-dev", "libclblast-dev"])]),
         .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),

@@ -58,7 +58,7 @@ struct Train: ParsableCommand {
             } else {
                 _ = try training.makeOptimizer()
             }
-            let callbacks = try training.makeCallbacks()
+            var callbacks = try training.makeCallbacks()
             _ = try runOptions.selectedDevice()
             var train: (x: Tensor, y: Tensor)
             var test: (x: Tensor, y: Tensor)?
@@ -141,6 +141,10 @@ struct Train: ParsableCommand {
                 test = (loaded.x, loaded.y!)
             }
             let weights = try classWeight.map(Train.parseClassWeights)
+
+            if let board = try training.makeTensorBoard(x: validation?.x ?? test?.x ?? train.x, labels: validation?.y ?? test?.y ?? train.y) {
+                callbacks.insert(board, at: 0)
+            }
             let history = try network.fit(x: train.x, y: train.y, batchSize: batchSize, epochs: epochs, verbose: verbose,
                                           validationSplit: validationSplit, validationData: validation, callbacks: callbacks,
                                           classWeight: weights)

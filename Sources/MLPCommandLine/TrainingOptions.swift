@@ -39,6 +39,46 @@ struct TrainingOptions: ParsableArguments {
     var csvLog: String?
     @Flag(help: "TerminateOnNaN: stop as soon as the loss is NaN or infinite (reads the loss every batch).")
     var terminateOnNan = false
+    @Option(help: "TensorBoard: write logs to this folder (runs train/ and validation/); open with `tensorboard --logdir`.")
+    var tensorboard: String?
+    @Option(help: "TensorBoard: weight (and activation) histograms every N epochs (0: none).")
+    var histogramFreq: Int = 0
+    @Option(help: "TensorBoard: epoch | batch | N (batch scalars every N batches).")
+    var updateFreq: String = "epoch"
+    @Option(help: "TensorBoard: samples whose last-hidden-layer activations go to the projector at train end (0: none).")
+    var embeddingsSamples: Int = 0
+
+    /// The TensorBoard callback, if asked for; `x`/`labels` feed activation histograms and the projector.
+    func makeTensorBoard(x: Tensor, labels: Tensor?) throws -> TensorBoard? {
+        guard let tensorboard else { return nil }
+        let frequency: TensorBoard.UpdateFrequency
+        switch updateFreq.lowercased() {
+        case "epoch": frequency = .epoch
+        case "batch": frequency = .batch
+        default:
+            guard let n = Int(updateFreq), n > 0 else {
+                throw MLPError.invalidArgument("--update-freq must be epoch, batch or a positive number of batches, got '\(updateFreq)'")
+            }
+            frequency = .every(n)
+        }
+        guard histogramFreq >= 0, embeddingsSamples >= 0 else {
+            throw MLPError.invalidArgument("--histogram-freq and --embeddings-samples must be 0 or more")
+        }
+        let sample = histogramFreq > 0 ? x.rows(0..<min(64, x.rowCount)) : nil
+        var embeddings: (x: Tensor, labels: [String])?
+        if embeddingsSamples > 0 {
+            let count = min(embeddingsSamples, x.rowCount)
+            let names = (0..<count).map { row -> String in
+                guard let labels else { return String(row) }
+                let values = Array(labels.row(row))
+                return values.count == 1 ? (values[0] == values[0].rounded() ? String(Int(values[0])) : String(values[0]))
+                    : String(values.indices.max { values[$0] < values[$1] } ?? 0)
+            }
+            embeddings = (x.rows(0..<count), names)
+        }
+        return TensorBoard(logDir: tensorboard, histogramFreq: histogramFreq, updateFreq: frequency, activationSample: sample,
+                           embeddingsSample: embeddings)
+    }
 
     /// The optimizer these flags describe; options that do not apply to it are an error.
     func makeOptimizer() throws -> Optimizer {

@@ -1,0 +1,112 @@
+import Foundation
+import MLPCore
+import SwiftProtobuf
+
+/// Writes TensorBoard event files: `events.out.tfevents.<seconds>.<host>.<pid>.<n>.v2`, TFRecord-framed
+/// `Event` messages, the first one `file_version = "brain.Event:2"`.
+///
+/// Each record goes to the file with one `write` as it is made, so whatever was written survives a killed
+/// process; ``flush()`` (at epoch end and on close) also asks the OS to put it on disk.
+public final class EventFileWriter {
+    public let path: String
+    let handle: FileHandle
+    static var counter = 0
+
+    /// Creates `directory` (and its parents) and a new event file in it; a folder that cannot be made is a
+    /// clear error naming it.
+    public init(directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw MLPError.fileNotReadable(path: directory, reason: "cannot create the TensorBoard log folder: \(error.localizedDescription)")
+        }
+        EventFileWriter.counter += 1
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+        let name = "events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host).\(ProcessInfo.processInfo.processIdentifier).\(EventFileWriter.counter).v2"
+        path = (directory as NSString).appendingPathComponent(name)
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw MLPError.fileNotReadable(path: path, reason: "cannot create the TensorBoard event file")
+        }
+        self.handle = handle
+        var first = Mlpkit_Tensorboard_Event()
+        first.wallTime = Date().timeIntervalSince1970
+        first.fileVersion = "brain.Event:2"
+        try write(first)
+    }
+
+    deinit { try? handle.close() }
+
+    /// Appends one event.
+    public func write(_ event: Mlpkit_Tensorboard_Event) throws {
+        handle.write(RecordFraming.frame(try event.serializedData()))
+    }
+
+    /// A summary event at `step` now.
+    public func write(_ values: [Mlpkit_Tensorboard_Summary.Value], step: Int) throws {
+        guard !values.isEmpty else { return }
+        var event = Mlpkit_Tensorboard_Event()
+        event.wallTime = Date().timeIntervalSince1970
+        event.step = Int64(step)
+        event.summary.value = values
+        try write(event)
+    }
+
+    public func flush() { handle.synchronizeFile() }
+
+    public func close() {
+        flush()
+        try? handle.close()
+    }
+
+    // MARK: Summary values
+
+    /// A scalar (`simple_value`).
+    public static func scalar(_ tag: String, _ value: Float) -> Mlpkit_Tensorboard_Summary.Value {
+        var summary = Mlpkit_Tensorboard_Summary.Value()
+        summary.tag = tag
+        summary.simpleValue = value
+        return summary
+    }
+
+    /// A histogram of `values` in `bucketCount` equal-width buckets between their minimum and maximum (as
+    /// `tf.summary.histogram` does); the counts add up to `values.count`.
+    public static func histogram(_ tag: String, _ values: [Float], bucketCount: Int = 30) -> Mlpkit_Tensorboard_Summary.Value {
+        var histogram = Mlpkit_Tensorboard_HistogramProto()
+        let doubles = values.map(Double.init)
+        let low = doubles.min() ?? 0, high = doubles.max() ?? 0
+        histogram.min = low
+        histogram.max = high
+        histogram.num = Double(doubles.count)
+        histogram.sum = doubles.reduce(0, +)
+        histogram.sumSquares = doubles.reduce(0) { $0 + $1 * $1 }
+        if high > low {
+            let width = (high - low) / Double(bucketCount)
+            var counts = [Double](repeating: 0, count: bucketCount)
+            for value in doubles { counts[min(bucketCount - 1, Int((value - low) / width))] += 1 }
+            histogram.bucketLimit = (1...bucketCount).map { $0 == bucketCount ? high : low + Double($0) * width }
+            histogram.bucket = counts
+        } else {
+            histogram.bucketLimit = [high]
+            histogram.bucket = [Double(doubles.count)]
+        }
+        var summary = Mlpkit_Tensorboard_Summary.Value()
+        summary.tag = tag
+        summary.histo = histogram
+        return summary
+    }
+
+    /// A text summary (the `text` plugin: a string tensor).
+    public static func text(_ tag: String, _ text: String) -> Mlpkit_Tensorboard_Summary.Value {
+        var tensor = Mlpkit_Tensorboard_TensorProto()
+        tensor.dtype = .dtString
+        tensor.tensorShape = Mlpkit_Tensorboard_TensorShapeProto()
+        tensor.stringVal = [Data(text.utf8)]
+        var metadata = Mlpkit_Tensorboard_SummaryMetadata()
+        metadata.pluginData.pluginName = "text"
+        var summary = Mlpkit_Tensorboard_Summary.Value()
+        summary.tag = tag
+        summary.metadata = metadata
+        summary.tensor = tensor
+        return summary
+    }
+}
