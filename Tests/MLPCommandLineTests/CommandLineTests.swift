@@ -323,6 +323,21 @@ final class CommandLineTests: XCTestCase {
         print("corrupt model files: \(errors) errors, \(loaded) loaded (bit flips in weight values), 0 crashes")
     }
 
+    func testTensorBoardFlagsWriteRuns() throws {
+        let result = try mlp("train", "--epochs", "2", "--verbose", "0", "--validation-split", "0.2", "--seed", "1", "--device", "cpu",
+                             "--tensorboard", "logs/run-1", "--histogram-freq", "1", "--update-freq", "10", "--embeddings-samples", "20")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for folder in ["logs/run-1/train", "logs/run-1/validation"] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent(folder).path)
+            XCTAssertEqual(files.count, 1, folder)
+            XCTAssertTrue(files[0].hasPrefix("events.out.tfevents.") && files[0].hasSuffix(".v2"), files[0])
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("logs/run-1/projector_config.pbtxt").path))
+        try "x".write(to: directory.appendingPathComponent("blocked"), atomically: true, encoding: .utf8)
+        assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "blocked/logs"), contains: "cannot create the TensorBoard log folder")
+        assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "logs", "--update-freq", "often"), contains: "--update-freq")
+    }
+
     // MARK: Mistakes: one clear line, non-zero exit
 
     func testBadInputGetsOneClearLine() throws {
