@@ -31,25 +31,60 @@ struct DeviceDataset {
     }
 }
 
-/// Batch-sized work buffers for one `fit`/`evaluate` call.
+/// Batch-sized work buffers for one `fit`/`evaluate` call. They grow (rarely: only when a batch is larger
+/// than any before) for sources whose batch sizes are not known ahead.
 final class StepBuffers {
-    let x: DeviceBuffer
-    let y: DeviceBuffer
-    let gradient: DeviceBuffer
+    private(set) var x: DeviceBuffer
+    private(set) var y: DeviceBuffer
+    private(set) var gradient: DeviceBuffer
     /// [loss sum, metric sums…], accumulated on the device and read back rarely.
     let accumulator: DeviceBuffer
-
     /// Per-sample loss weights of the batch (when the data set has them).
-    let weights: DeviceBuffer?
+    private(set) var weights: DeviceBuffer?
+    private(set) var rows: Int
+    let xColumns: Int
+    private(set) var yColumns: Int
+    let outputColumns: Int
+    let backend: any Backend
 
     init(batchSize: Int, xColumns: Int, yColumns: Int, outputColumns: Int, accumulatorWidth: Int, weighted: Bool = false,
          backend: any Backend) {
-        x = backend.makeBuffer(count: batchSize * xColumns)
-        y = backend.makeBuffer(count: batchSize * yColumns)
-        gradient = backend.makeBuffer(count: batchSize * outputColumns)
+        self.backend = backend
+        rows = max(batchSize, 1)
+        self.xColumns = xColumns
+        self.yColumns = yColumns
+        self.outputColumns = outputColumns
+        x = backend.makeBuffer(count: rows * xColumns)
+        y = backend.makeBuffer(count: rows * yColumns)
+        gradient = backend.makeBuffer(count: rows * outputColumns)
         accumulator = backend.makeBuffer(count: accumulatorWidth)
-        weights = weighted ? backend.makeBuffer(count: batchSize) : nil
+        weights = weighted ? backend.makeBuffer(count: rows) : nil
     }
+
+    /// Makes room for a batch of `rows` samples with `yColumns` targets (and weights when `weighted`).
+    func ensure(rows needed: Int, yColumns targets: Int, weighted: Bool) {
+        if needed > rows || targets != yColumns {
+            rows = max(rows, needed)
+            yColumns = targets
+            x = backend.makeBuffer(count: rows * xColumns)
+            y = backend.makeBuffer(count: rows * yColumns)
+            gradient = backend.makeBuffer(count: rows * outputColumns)
+            if weights != nil { weights = backend.makeBuffer(count: rows) }
+        }
+        if weighted && (weights == nil || weights!.count < rows) { weights = backend.makeBuffer(count: rows) }
+        if !weighted { weights = nil }
+    }
+}
+
+/// What one epoch of training reads: the step count, the epoch's setup, and how step `s`'s batch gets into
+/// the step buffers (returning its number of samples).
+struct TrainingFeed {
+    let stepsPerEpoch: Int
+    let beginEpoch: (Int) throws -> Void
+    let loadStep: (Int) throws -> Int
+    let endEpoch: (Int) -> Void
+    /// Validation logs (keys without the `val_` prefix), or nil when there is no validation data.
+    let validate: (([Callback]) throws -> Logs)?
 }
 
 extension Sequential {
@@ -170,10 +205,34 @@ extension Sequential {
         let batch = min(batchSize, data.count)
         let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns, outputColumns: outputUnits,
                                   accumulatorWidth: compiled.accumulatorWidth, weighted: data.weights != nil, backend: backend)
-        let parameters = layers.flatMap(\.parameters)
         let steps = (data.count + batch - 1) / batch
         let order = backend.makeIndexBuffer((0..<data.count).map(Int32.init))
         try backend.checkError()
+        let feed = TrainingFeed(
+            stepsPerEpoch: steps,
+            beginEpoch: { [self] epoch in
+                guard shuffle else { return }
+                // One host-to-device write per epoch; steps read their slice of it on the device.
+                var random = PhiloxRandom(seed: seed, stream: (1 << 40) | UInt64(epoch))
+                backend.uploadIndices(random.permutation(data.count).map(Int32.init), to: order)
+            },
+            loadStep: { [self] step in
+                let start = step * batch
+                let rows = min(batch, data.count - start)
+                gatherBatch(data: data, order: order, start: start, rows: rows, buffers: buffers)
+                return rows
+            },
+            endEpoch: { _ in },
+            validate: validationSet.map { set in { [self] callbacks in try evaluate(set, batchSize: batch, compiled: compiled, callbacks: callbacks) } })
+        return try runTraining(feed: feed, buffers: buffers, compiled: compiled, epochs: epochs, verbose: verbose, callbacks: callbacks,
+                               initialEpoch: initialEpoch, validationFreq: validationFreq)
+    }
+
+    /// The epoch loop shared by every way of feeding `fit`: callbacks, progress, one step per batch, logs read at
+    /// progress updates and epoch end, validation every `validationFreq` epochs, History.
+    func runTraining(feed: TrainingFeed, buffers: StepBuffers, compiled: Compilation, epochs: Int, verbose: Int,
+                     callbacks: [Callback], initialEpoch: Int, validationFreq: Int) throws -> History {
+        let parameters = layers.flatMap(\.parameters)
         var history = History()
         // BackupAndRestore runs last at every hook, so it saves and restores the others' settled state.
         let callbacks = callbacks.filter { !($0 is BackupAndRestore) } + callbacks.filter { $0 is BackupAndRestore }
@@ -188,29 +247,27 @@ extension Sequential {
         for epoch in (resumeEpoch ?? initialEpoch)..<max(epochs, resumeEpoch ?? initialEpoch) {
             for callback in callbacks { try callback.onEpochBegin(epoch) }
             if verbose > 0 { output("Epoch \(epoch + 1)/\(epochs)\n") }
-            let progress = ProgressBar(target: steps, verbose: verbose, isTerminal: outputIsTerminal, write: output)
-            if shuffle {
-                // One host-to-device write per epoch; steps read their slice of it on the device.
-                var random = PhiloxRandom(seed: seed, stream: (1 << 40) | UInt64(epoch))
-                backend.uploadIndices(random.permutation(data.count).map(Int32.init), to: order)
-            }
+            let progress = ProgressBar(target: feed.stepsPerEpoch, verbose: verbose, isTerminal: outputIsTerminal, write: output)
+            try feed.beginEpoch(epoch)
             backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
-            for step in 0..<steps {
+            var samples = 0
+            for step in 0..<feed.stepsPerEpoch {
                 for callback in callbacks { try callback.onTrainBatchBegin(step) }
-                let start = step * batch
-                let rows = min(batch, data.count - start)
-                trainStep(data: data, order: order, start: start, rows: rows, buffers: buffers, compiled: compiled,
-                          parameters: parameters)
-                let running = batchLogs ? try readLogs(buffers, samples: start + rows, compiled: compiled) : nil
+                let rows = try feed.loadStep(step)
+                samples += rows
+                computeGradients(rows: rows, buffers: buffers, compiled: compiled)
+                compiled.optimizer.apply(to: parameters, on: backend)
+                let running = batchLogs ? try readLogs(buffers, samples: samples, compiled: compiled) : nil
                 for callback in callbacks { try callback.onTrainBatchEnd(step, logs: running) }
                 if progress.wantsUpdate {
-                    progress.update(step + 1, values: try running ?? readLogs(buffers, samples: start + rows, compiled: compiled))
+                    progress.update(step + 1, values: try running ?? readLogs(buffers, samples: samples, compiled: compiled))
                 }
                 if stopTraining { break }
             }
-            logs = try readLogs(buffers, samples: data.count, compiled: compiled)
-            if let validationSet, (epoch + 1) % validationFreq == 0 {
-                logs += try evaluate(validationSet, batchSize: batch, compiled: compiled, callbacks: callbacks).map { ("val_" + $0.0, $0.1) }
+            feed.endEpoch(epoch)
+            logs = try readLogs(buffers, samples: samples, compiled: compiled)
+            if let validate = feed.validate, (epoch + 1) % validationFreq == 0 {
+                logs += try validate(callbacks).map { ("val_" + $0.0, $0.1) }
             }
             progress.finish(values: logs)
             for callback in callbacks { try callback.onEpochEnd(epoch, logs: &logs) }
@@ -280,10 +337,8 @@ extension Sequential {
     /// Every weight penalty of the model.
     var regularizedParameters: [(parameter: Parameter, regularizer: Regularizer)] { layers.flatMap(\.regularizedParameters) }
 
-    /// One optimisation step: gather, forward, loss + gradient, backward, optimizer. Nothing waits on
-    /// the device.
-    func trainStep(data: DeviceDataset, order: DeviceBuffer, start: Int, rows: Int, buffers: StepBuffers,
-                   compiled: Compilation, parameters: [Parameter]) {
+    /// Gathers the shuffled batch `order[start..<start+rows]` into the step buffers, on the device.
+    func gatherBatch(data: DeviceDataset, order: DeviceBuffer, start: Int, rows: Int, buffers: StepBuffers) {
         backend.gatherRows(source: data.x, rowLength: data.xColumns, indices: order, indexOffset: start, rows: rows,
                            destination: buffers.x)
         backend.gatherRows(source: data.y, rowLength: data.yColumns, indices: order, indexOffset: start, rows: rows,
@@ -291,8 +346,6 @@ extension Sequential {
         if let weights = data.weights, let batchWeights = buffers.weights {
             backend.gatherRows(source: weights, rowLength: 1, indices: order, indexOffset: start, rows: rows, destination: batchWeights)
         }
-        computeGradients(rows: rows, buffers: buffers, compiled: compiled)
-        compiled.optimizer.apply(to: parameters, on: backend)
     }
 
     /// Forward and backward on the batch in `buffers.x`, `buffers.y`: leaves `∂loss/∂w` in every

@@ -1,0 +1,149 @@
+import Foundation
+import MLPCore
+
+/// One batch: features, targets (absent for prediction) and optional per-sample loss weights.
+public struct Batch: Sendable {
+    public var x: Tensor
+    public var y: Tensor?
+    public var sampleWeight: [Float]?
+
+    public init(x: Tensor, y: Tensor? = nil, sampleWeight: [Float]? = nil) {
+        self.x = x
+        self.y = y
+        self.sampleWeight = sampleWeight
+    }
+}
+
+/// A source of batches for `fit`, `evaluate` and `predict` — Keras' `Sequence`/`PyDataset` in Swift.
+///
+/// An indexable source has a finite ``batchCount`` and returns batch `i` for any `i` (in any order, from any
+/// thread: workers call it concurrently); `fit` can shuffle the batch order each epoch. An infinite source
+/// (``batchCount`` nil) is read with `stepsPerEpoch`. ``onEpochEnd(_:)`` lets a source reshuffle or reload.
+public protocol BatchSource: AnyObject {
+    /// The number of batches in an epoch, or nil for an endless stream.
+    var batchCount: Int? { get }
+    /// Batch `index` (0-based). May be called from worker threads, concurrently for different indices.
+    func batch(_ index: Int) throws -> Batch
+    /// Called before an epoch's first batch is requested.
+    func onEpochBegin(_ epoch: Int)
+    /// Called after an epoch's last batch was used.
+    func onEpochEnd(_ epoch: Int)
+}
+
+public extension BatchSource {
+    func onEpochBegin(_ epoch: Int) {}
+    func onEpochEnd(_ epoch: Int) {}
+}
+
+/// Batches of in-memory arrays, in order (shuffling is `fit`'s job: it permutes the batch order, or use
+/// ``shuffledEachEpoch`` to permute samples).
+public final class ArraySource: BatchSource {
+    public let x: Tensor
+    public let y: Tensor?
+    public let sampleWeight: [Float]?
+    public let batchSize: Int
+    /// With a seed, samples are permuted at every epoch begin (seed, epoch) — Keras' `shuffle=True` on arrays.
+    public let shuffleSeed: UInt64?
+    private var order: [Int]
+    private let lock = NSLock()
+
+    public init(x: Tensor, y: Tensor? = nil, sampleWeight: [Float]? = nil, batchSize: Int = 32, shuffleSeed: UInt64? = nil) {
+        precondition(batchSize > 0, "batch size must be positive")
+        precondition(y == nil || y!.rowCount == x.rowCount, "x has \(x.rowCount) samples, y \(y!.rowCount)")
+        self.x = x
+        self.y = y
+        self.sampleWeight = sampleWeight
+        self.batchSize = batchSize
+        self.shuffleSeed = shuffleSeed
+        order = Array(0..<x.rowCount)
+    }
+
+    /// The same data shuffled per epoch with `seed`.
+    public func shuffledEachEpoch(seed: UInt64) -> ArraySource {
+        ArraySource(x: x, y: y, sampleWeight: sampleWeight, batchSize: batchSize, shuffleSeed: seed)
+    }
+
+    public var batchCount: Int? { (x.rowCount + batchSize - 1) / batchSize }
+
+    public func onEpochBegin(_ epoch: Int) {
+        guard let shuffleSeed else { return }
+        var random = PhiloxRandom(seed: shuffleSeed, stream: (1 << 40) | UInt64(epoch))
+        let permutation = random.permutation(x.rowCount)
+        lock.lock()
+        order = permutation
+        lock.unlock()
+    }
+
+    public func batch(_ index: Int) throws -> Batch {
+        let start = index * batchSize, end = min(x.rowCount, start + batchSize)
+        guard start < end else { throw MLPError.invalidArgument("batch \(index) is past the end (\(batchCount ?? 0) batches)") }
+        lock.lock()
+        let rows = Array(order[start..<end])
+        lock.unlock()
+        return Batch(x: x.gatheringRows(rows), y: y?.gatheringRows(rows), sampleWeight: sampleWeight.map { weights in rows.map { weights[$0] } })
+    }
+}
+
+/// Batches from a closure: `generate(index)` for a finite count, or an endless stream (`count` nil).
+public final class GeneratorSource: BatchSource {
+    public let batchCount: Int?
+    let generate: (Int) throws -> Batch
+
+    public init(count: Int?, _ generate: @escaping (Int) throws -> Batch) {
+        batchCount = count
+        self.generate = generate
+    }
+
+    public func batch(_ index: Int) throws -> Batch { try generate(index) }
+}
+
+/// A source transformed batch by batch (`map`), run on the prefetch workers: augmentation such as noise.
+public final class MappedSource: BatchSource {
+    let base: BatchSource
+    let transform: (Batch, Int) throws -> Batch
+
+    init(base: BatchSource, transform: @escaping (Batch, Int) throws -> Batch) {
+        self.base = base
+        self.transform = transform
+    }
+
+    public var batchCount: Int? { base.batchCount }
+    public func batch(_ index: Int) throws -> Batch { try transform(base.batch(index), index) }
+    public func onEpochBegin(_ epoch: Int) { base.onEpochBegin(epoch) }
+    public func onEpochEnd(_ epoch: Int) { base.onEpochEnd(epoch) }
+}
+
+/// The first `count` batches of a source.
+public final class TakeSource: BatchSource {
+    let base: BatchSource
+    let count: Int
+
+    init(base: BatchSource, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    public var batchCount: Int? { base.batchCount.map { min($0, count) } ?? count }
+    public func batch(_ index: Int) throws -> Batch { try base.batch(index) }
+    public func onEpochBegin(_ epoch: Int) { base.onEpochBegin(epoch) }
+    public func onEpochEnd(_ epoch: Int) { base.onEpochEnd(epoch) }
+}
+
+public extension BatchSource {
+    /// Applies `transform` to every batch (on the prefetch workers); it gets the batch index too.
+    func map(_ transform: @escaping (Batch, Int) throws -> Batch) -> BatchSource { MappedSource(base: self, transform: transform) }
+
+    /// Only the first `count` batches.
+    func take(_ count: Int) -> BatchSource { TakeSource(base: self, count: count) }
+
+    /// Gaussian noise of `stddev` added to the features, a function of (seed, batch index): an augmentation
+    /// that gives the same batches whatever the number of workers.
+    func addingGaussianNoise(stddev: Float, seed: UInt64) -> BatchSource {
+        map { batch, index in
+            var random = PhiloxRandom(seed: seed, stream: 0x0A06_0000 | UInt64(index))
+            var noisy = batch
+            noisy.x.scalars = batch.x.scalars.map { $0 + stddev * random.nextNormal() }
+            return noisy
+        }
+    }
+}
