@@ -1,0 +1,136 @@
+import Foundation
+import MLPCore
+
+extension Sequential {
+    /// Trains on batches from `source` (Keras' `fit(generator)`), prepared ahead on `workers` threads, at most
+    /// `prefetch` batches ahead, in the same order whatever the worker count.
+    ///
+    /// - Parameters:
+    ///   - stepsPerEpoch: batches per epoch; required for an endless source, otherwise the source's count.
+    ///   - shuffle: for an indexable source, a new batch order each epoch from the model's seed.
+    ///   - validationData, validationSteps: evaluated after each epoch (every `validationFreq`-th).
+    @discardableResult
+    public func fit(_ source: BatchSource, epochs: Int = 1, stepsPerEpoch: Int? = nil, verbose: Int = 1,
+                    validationData: BatchSource? = nil, validationSteps: Int? = nil, shuffle: Bool = true,
+                    workers: Int = 1, prefetch: Int = 4, callbacks: [Callback] = [], initialEpoch: Int = 0,
+                    validationFreq: Int = 1) throws -> History {
+        let compiled = try requireCompiled("fit")
+        let steps = try stepCount(source, requested: stepsPerEpoch, what: "stepsPerEpoch")
+        let buffers = StepBuffers(batchSize: 1, xColumns: inputDim, yColumns: compiled.loss.targetColumns(predictionColumns: outputUnits),
+                                  outputColumns: outputUnits, accumulatorWidth: compiled.accumulatorWidth, backend: backend)
+        var prefetcher: Prefetcher?
+        var streamPosition = 0
+        let feed = TrainingFeed(
+            stepsPerEpoch: steps,
+            beginEpoch: { [self] epoch in
+                source.onEpochBegin(epoch)
+                var indices: [Int]
+                if source.batchCount != nil {
+                    indices = Array(0..<steps)
+                    if shuffle {
+                        var random = PhiloxRandom(seed: seed, stream: (2 << 40) | UInt64(epoch))
+                        indices = random.permutation(steps)
+                    }
+                } else {
+                    // An endless stream continues where the last epoch stopped.
+                    indices = Array(streamPosition..<(streamPosition + steps))
+                    streamPosition += steps
+                }
+                prefetcher = Prefetcher(source: source, indices: indices, workers: workers, depth: prefetch)
+            },
+            loadStep: { [self] _ in
+                let batch = try prefetcher!.next()
+                return try upload(batch, into: buffers, compiled: compiled, role: "training batch")
+            },
+            endEpoch: { epoch in
+                prefetcher = nil
+                source.onEpochEnd(epoch)
+            },
+            validate: validationData.map { validation in
+                { [self] callbacks in try evaluate(validation, steps: validationSteps, workers: workers, prefetch: prefetch,
+                                                   compiled: compiled, callbacks: callbacks) }
+            })
+        return try runTraining(feed: feed, buffers: buffers, compiled: compiled, epochs: epochs, verbose: verbose, callbacks: callbacks,
+                               initialEpoch: initialEpoch, validationFreq: validationFreq)
+    }
+
+    /// Loss and metrics over the batches of `source` (all of them, or `steps`).
+    public func evaluate(_ source: BatchSource, steps: Int? = nil, workers: Int = 1, prefetch: Int = 4,
+                         callbacks: [Callback] = []) throws -> Logs {
+        let compiled = try requireCompiled("evaluate")
+        for callback in callbacks { callback.model = self }
+        return try evaluate(source, steps: steps, workers: workers, prefetch: prefetch, compiled: compiled, callbacks: callbacks)
+    }
+
+    func evaluate(_ source: BatchSource, steps requested: Int?, workers: Int, prefetch: Int, compiled: Compilation,
+                  callbacks: [Callback]) throws -> Logs {
+        let steps = try stepCount(source, requested: requested, what: "validationSteps")
+        for callback in callbacks { try callback.onTestBegin() }
+        let buffers = StepBuffers(batchSize: 1, xColumns: inputDim, yColumns: compiled.loss.targetColumns(predictionColumns: outputUnits),
+                                  outputColumns: outputUnits, accumulatorWidth: compiled.accumulatorWidth, backend: backend)
+        backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
+        let prefetcher = Prefetcher(source: source, indices: Array(0..<steps), workers: workers, depth: prefetch)
+        var samples = 0
+        for step in 0..<steps {
+            for callback in callbacks { try callback.onTestBatchBegin(step) }
+            var batch = try prefetcher.next()
+            batch.sampleWeight = nil
+            let rows = try upload(batch, into: buffers, compiled: compiled, role: "evaluation batch")
+            samples += rows
+            let output = forward(buffers.x, rows: rows, training: false)
+            accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled, gradient: nil)
+            for callback in callbacks { try callback.onTestBatchEnd(step) }
+        }
+        let logs = try readLogs(buffers, samples: samples, compiled: compiled)
+        for callback in callbacks { try callback.onTestEnd(logs: logs) }
+        return logs
+    }
+
+    /// The model's outputs for every batch of `source` (or `steps` of them), stacked.
+    public func predict(_ source: BatchSource, steps requested: Int? = nil, workers: Int = 1, prefetch: Int = 4) throws -> Tensor {
+        guard !layers.isEmpty else { throw MLPError.notReady("predict needs a model with at least one layer") }
+        let steps = try stepCount(source, requested: requested, what: "steps")
+        let prefetcher = Prefetcher(source: source, indices: Array(0..<steps), workers: workers, depth: prefetch)
+        var scalars: [Float] = []
+        var rows = 0
+        for _ in 0..<steps {
+            let batch = try prefetcher.next()
+            let output = try predict(batch.x, batchSize: max(batch.x.rowCount, 1))
+            scalars += output.scalars
+            rows += output.rowCount
+        }
+        return Tensor(shape: [rows, outputUnits], scalars: scalars)
+    }
+
+    func stepCount(_ source: BatchSource, requested: Int?, what: String) throws -> Int {
+        if let requested {
+            guard requested > 0 else { throw MLPError.invalidArgument("\(what) must be positive, got \(requested)") }
+            if let count = source.batchCount, requested > count {
+                throw MLPError.invalidArgument("\(what) \(requested) is more than the source's \(count) batches")
+            }
+            return requested
+        }
+        guard let count = source.batchCount else {
+            throw MLPError.invalidArgument("an endless batch source needs \(what)")
+        }
+        guard count > 0 else { throw MLPError.invalidArgument("the batch source has no batches") }
+        return count
+    }
+
+    /// Checks a batch against the model and loss and writes it into the step buffers (host-to-device).
+    func upload(_ batch: Batch, into buffers: StepBuffers, compiled: Compilation, role: String) throws -> Int {
+        guard let y = batch.y else { throw MLPError.invalidArgument("a \(role) has no targets") }
+        let rows = batch.x.rowCount
+        guard rows > 0 else { throw MLPError.invalidArgument("a \(role) is empty") }
+        try checkFeatures(batch.x, role: role)
+        try checkData(x: batch.x, y: y, role: role)
+        if let weights = batch.sampleWeight, weights.count != rows {
+            throw MLPError.shapeMismatch("a \(role) has \(rows) samples but \(weights.count) sample weights")
+        }
+        buffers.ensure(rows: rows, yColumns: y.columnCount, weighted: batch.sampleWeight != nil)
+        backend.upload(batch.x.scalars, to: buffers.x, offset: 0)
+        backend.upload(y.scalars, to: buffers.y, offset: 0)
+        if let weights = batch.sampleWeight, let target = buffers.weights { backend.upload(weights, to: target, offset: 0) }
+        return rows
+    }
+}
