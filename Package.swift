@@ -23,7 +23,8 @@ let package = Package(
     targets: [
         .target(name: "MLPCore"),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "MLPTraining", dependencies: ["MLPCore", "CHDF5",
+        .systemLibrary(name: "CZlibShim", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "MLPTraining", dependencies: ["MLPCore", "CHDF5", "CZlibShim",
                                                     .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                     .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .systemLibrary(name: "COpenCL",

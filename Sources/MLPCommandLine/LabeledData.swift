@@ -13,40 +13,35 @@ struct LabeledData {
     /// True when the targets are one-hot columns.
     let oneHot: Bool
 
-    init(path: String, labelColumn: String?, labelColumns: String?, requireLabels: Bool) throws {
-        let table = try CSVTable(contentsOf: path)
+    init(path: String, labelColumn: String?, labelColumns: String?, requireLabels: Bool, missing: MissingValuePolicy = .error) throws {
+        let table = try CSVTable(contentsOf: path, missing: missing)
         self.table = table
-        var labelIndices: [Int] = []
-        if let labelColumns {
-            labelIndices = try labelColumns.split(separator: ",").map { try table.columnIndex(String($0).trimmingCharacters(in: .whitespaces)) }
-        } else if let labelColumn {
-            labelIndices = [try table.columnIndex(labelColumn)]
-        } else if let named = table.header.firstIndex(of: "label") {
-            labelIndices = [named]
-        } else if requireLabels {
-            labelIndices = [table.header.count - 1]
+        let columns = try ColumnSelection(header: table.header, labelColumn: labelColumn,
+                                          labelColumns: labelColumns.map { $0.split(separator: ",").map(String.init) },
+                                          requireLabels: requireLabels, path: path)
+        featureNames = columns.features.map { table.header[$0] }
+        x = table.tensor(columns: columns.features)
+        y = columns.labels.isEmpty ? nil : table.tensor(columns: columns.labels)
+        oneHot = columns.oneHot
+    }
+
+    /// The output layer for label values: integer labels with k > 2 classes → `k:softmax`, labels in {0, 1}
+    /// → `1:sigmoid`, otherwise `columns:linear`.
+    static func inferredOutput(labelValues: some Collection<Float>, columns: Int, oneHot: Bool) -> LayerSpec {
+        if oneHot { return LayerSpec(units: columns, activation: .softmax) }
+        if columns == 1 && labelValues.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) {
+            let classes = Int(labelValues.max() ?? 0) + 1
+            if classes <= 2 { return LayerSpec(units: 1, activation: .sigmoid) }
+            return LayerSpec(units: classes, activation: .softmax)
         }
-        let featureIndices = table.header.indices.filter { !labelIndices.contains($0) }
-        guard !featureIndices.isEmpty else {
-            throw MLPError.invalidArgument("\(path): no feature columns left after taking the label column(s)")
-        }
-        featureNames = featureIndices.map { table.header[$0] }
-        x = table.tensor(columns: featureIndices)
-        y = labelIndices.isEmpty ? nil : table.tensor(columns: labelIndices)
-        oneHot = labelColumns != nil
+        return LayerSpec(units: columns, activation: .linear)
     }
 
     /// The output layer the labels call for: integer labels with k > 2 classes → `k:softmax`, labels
     /// in {0, 1} → `1:sigmoid`, one-hot columns → `n:softmax`, real-valued targets → `n:linear`.
     func inferredOutput() -> LayerSpec {
         guard let y else { return LayerSpec(units: 1, activation: .linear) }
-        if oneHot { return LayerSpec(units: y.columnCount, activation: .softmax) }
-        if y.columnCount == 1 && y.scalars.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) {
-            let classes = Int(y.scalars.max() ?? 0) + 1
-            if classes <= 2 { return LayerSpec(units: 1, activation: .sigmoid) }
-            return LayerSpec(units: classes, activation: .softmax)
-        }
-        return LayerSpec(units: y.columnCount, activation: .linear)
+        return LabeledData.inferredOutput(labelValues: y.scalars, columns: y.columnCount, oneHot: oneHot)
     }
 
     /// Checks every label against the output layer and loss, naming the file line of the first bad one.

@@ -8,6 +8,20 @@ struct Train: ParsableCommand {
 
     @Option(help: "Training data: a CSV file with a header row.")
     var data: String?
+    @Option(help: "Train on MNIST IDX files in this folder (train-*-idx?-ubyte[.gz]) and report on its t10k-* files.")
+    var idx: String?
+    @Flag(help: "Stream --data from disk in batches (never loading the whole file); shuffling then permutes the batch order.")
+    var stream = false
+    @Option(help: "Shuffle the training data every epoch: true or false.")
+    var shuffle: Bool = true
+    @Option(help: "Threads preparing batches ahead when streaming.")
+    var workers: Int = 1
+    @Option(help: "Batches prepared ahead when streaming.")
+    var prefetch: Int = 4
+    @Flag(help: "Standardize the features ((x − mean)/std, fitted on the training data and saved with the model).")
+    var standardize = false
+    @Option(help: "Missing cells (empty, NA, NaN, null, ?): error | skip | fill=VALUE.")
+    var missing: String = "error"
     @Option(name: .customLong("model"), help: "Continue training a saved model (.h5, .keras, .json): architecture, loss, metrics and optimizer state come from the file.")
     var startModel: String?
     @OptionGroup var labels: LabelOptions
@@ -39,6 +53,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard [0, 1, 2].contains(verbose) else { throw ValidationError("--verbose must be 0, 1 or 2, got \(verbose)") }
+        guard workers >= 0, prefetch > 0 else { throw ValidationError("--workers must be 0 or more and --prefetch positive") }
         guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         guard validationSplit >= 0 && validationSplit < 1 else {
@@ -65,9 +80,29 @@ struct Train: ParsableCommand {
             var outputSpec = try model.outputSpec()
             var oneHot = false
             var source: LabeledData?
-            if let data {
+            var streamed: StreamingCSVSource?
+            let policy = try Train.missingPolicy(missing)
+            if stream && data == nil { throw MLPError.invalidArgument("--stream needs --data FILE") }
+            if stream && validationSplit > 0 { throw MLPError.invalidArgument("--stream cannot take --validation-split; give --validation-data") }
+            if let idx {
+                guard data == nil else { throw MLPError.invalidArgument("give --data or --idx, not both") }
+                let mnist = try IDX.mnist(directory: idx)
+                train = mnist.train
+                test = mnist.test
+                outputSpec = outputSpec ?? LabeledData.inferredOutput(labelValues: train.y.scalars, columns: 1, oneHot: false)
+            } else if let data, stream {
+                let streaming = try StreamingCSVSource(path: data, labelColumn: labels.labelColumn,
+                                                       labelColumns: labels.labelColumns.map { $0.split(separator: ",").map(String.init) },
+                                                       batchSize: batchSize, missing: policy)
+                streamed = streaming
+                let first = try streaming.batch(0)
+                train = (first.x, first.y!)
+                oneHot = streaming.columns.oneHot
+                outputSpec = outputSpec ?? LabeledData.inferredOutput(labelValues: streaming.labelValues, columns: streaming.columns.labels.count,
+                                                                      oneHot: oneHot)
+            } else if let data {
                 let loaded = try LabeledData(path: data, labelColumn: labels.labelColumn, labelColumns: labels.labelColumns,
-                                             requireLabels: true)
+                                             requireLabels: true, missing: policy)
                 train = (loaded.x, loaded.y!)
                 outputSpec = outputSpec ?? loaded.inferredOutput()
                 oneHot = loaded.oneHot
@@ -125,18 +160,21 @@ struct Train: ParsableCommand {
                 }
                 try network.compile(optimizer: try training.makeOptimizer(), loss: lossKind, metrics: chosenMetrics)
             }
+            if standardize {
+                network.inputScaler = try streamed.map { try FeatureScaler.fit(.standardize, to: $0) } ?? FeatureScaler.fit(.standardize, to: train.x)
+            }
             if verbose > 0 { network.printSummary() }
 
             var validation: (x: Tensor, y: Tensor)?
             if let validationData {
                 let loaded = try LabeledData(path: validationData, labelColumn: labels.labelColumn,
-                                             labelColumns: labels.labelColumns, requireLabels: true)
+                                             labelColumns: labels.labelColumns, requireLabels: true, missing: policy)
                 try loaded.checkLabels(loss: lossKind, outputUnits: output.units)
                 validation = (loaded.x, loaded.y!)
             }
             if let testData {
                 let loaded = try LabeledData(path: testData, labelColumn: labels.labelColumn,
-                                             labelColumns: labels.labelColumns, requireLabels: true)
+                                             labelColumns: labels.labelColumns, requireLabels: true, missing: policy)
                 try loaded.checkLabels(loss: lossKind, outputUnits: output.units)
                 test = (loaded.x, loaded.y!)
             }
@@ -145,9 +183,17 @@ struct Train: ParsableCommand {
             if let board = try training.makeTensorBoard(x: validation?.x ?? test?.x ?? train.x, labels: validation?.y ?? test?.y ?? train.y) {
                 callbacks.insert(board, at: 0)
             }
-            let history = try network.fit(x: train.x, y: train.y, batchSize: batchSize, epochs: epochs, verbose: verbose,
-                                          validationSplit: validationSplit, validationData: validation, callbacks: callbacks,
-                                          classWeight: weights)
+            let history: History
+            if let streamed {
+                guard weights == nil else { throw MLPError.invalidArgument("--class-weight is not supported with --stream") }
+                history = try network.fit(streamed, epochs: epochs, verbose: verbose,
+                                          validationData: validation.map { ArraySource(x: $0.x, y: $0.y, batchSize: batchSize) },
+                                          shuffle: shuffle, workers: workers, prefetch: prefetch, callbacks: callbacks)
+            } else {
+                history = try network.fit(x: train.x, y: train.y, batchSize: batchSize, epochs: epochs, verbose: verbose,
+                                          validationSplit: validationSplit, validationData: validation, shuffle: shuffle,
+                                          callbacks: callbacks, classWeight: weights)
+            }
             if let test {
                 let logs = try network.evaluate(x: test.x, y: test.y, batchSize: batchSize)
                 print("Test " + formatLogs(logs).replacingOccurrences(of: " - ", with: " - test "))
@@ -157,6 +203,19 @@ struct Train: ParsableCommand {
                 try network.save(to: save)
                 if verbose > 0 { print("Saved the model to \(save)") }
             }
+        }
+    }
+
+    /// `error`, `skip`, `fill=0`.
+    static func missingPolicy(_ text: String) throws -> MissingValuePolicy {
+        switch text.lowercased() {
+        case "error": return .error
+        case "skip": return .skipRow
+        default:
+            guard text.lowercased().hasPrefix("fill="), let value = Float(text.dropFirst(5)) else {
+                throw MLPError.invalidArgument("--missing must be error, skip or fill=VALUE, got '\(text)'")
+            }
+            return .fill(value)
         }
     }
 

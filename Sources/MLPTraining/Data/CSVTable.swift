@@ -1,6 +1,16 @@
 import Foundation
 import MLPCore
 
+/// What to do with a missing cell (empty, `NA`, `NaN`, `null`, `?`).
+public enum MissingValuePolicy: Equatable, Sendable {
+    /// A clear error naming the file, line and column (the default).
+    case error
+    /// Leave the row out.
+    case skipRow
+    /// Use this value.
+    case fill(Float)
+}
+
 /// A numeric CSV file: a header row, then one sample per line, every field a number.
 ///
 /// Errors name the file and the 1-based line: a ragged row, a field that is not a number, an empty file.
@@ -14,7 +24,7 @@ public struct CSVTable: Sendable {
     public let lineNumbers: [Int]
 
     /// Reads and parses `path`.
-    public init(contentsOf path: String) throws {
+    public init(contentsOf path: String, missing: MissingValuePolicy = .error) throws {
         guard FileManager.default.fileExists(atPath: path) else {
             throw MLPError.fileNotReadable(path: path, reason: "no such file")
         }
@@ -24,11 +34,11 @@ public struct CSVTable: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw MLPError.malformedFile(path: path, line: 0, reason: "not UTF-8 text")
         }
-        try self.init(text: text, path: path)
+        try self.init(text: text, path: path, missing: missing)
     }
 
     /// Parses CSV `text`; `path` is used in error messages.
-    public init(text: String, path: String = "<csv>") throws {
+    public init(text: String, path: String = "<csv>", missing: MissingValuePolicy = .error) throws {
         self.path = path
         var header: [String]?
         var rows: [[Float]] = []
@@ -37,38 +47,73 @@ public struct CSVTable: Sendable {
         // `\r\n` is one Character in Swift, and a newline like `\n`.
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
-            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
             guard let names = header else {
-                header = fields.map { $0.count >= 2 && $0.hasPrefix("\"") && $0.hasSuffix("\"") ? String($0.dropFirst().dropLast()) : $0 }
-                if let parsed = header, parsed.allSatisfy({ Float($0) != nil }) {
-                    throw MLPError.malformedFile(path: path, line: lineNumber,
-                                                 reason: "the first line must be a header row of column names, got numbers (\(line.prefix(40)))")
-                }
+                if !CSVTable.isBlank(line) { header = try CSVTable.parseHeader(line, path: path, line: lineNumber) }
                 continue
             }
-            guard fields.count == names.count else {
-                throw MLPError.malformedFile(path: path, line: lineNumber,
-                                             reason: "\(fields.count) fields, but the header has \(names.count)")
+            if let row = try CSVTable.parseRow(line, columns: names, path: path, line: lineNumber, missing: missing) {
+                rows.append(row)
+                lineNumbers.append(lineNumber)
             }
-            var row = [Float]()
-            row.reserveCapacity(fields.count)
-            for (column, field) in fields.enumerated() {
-                guard let value = Float(field) else {
-                    throw MLPError.malformedFile(path: path, line: lineNumber,
-                                                 reason: "column '\(names[column])': '\(field)' is not a number")
-                }
-                row.append(value)
-            }
-            rows.append(row)
-            lineNumbers.append(lineNumber)
         }
         guard let header else { throw MLPError.malformedFile(path: path, line: 0, reason: "the file is empty (a header row is needed)") }
         guard !rows.isEmpty else { throw MLPError.malformedFile(path: path, line: 0, reason: "no data rows after the header") }
         self.header = header
         self.rows = rows
         self.lineNumbers = lineNumbers
+    }
+
+    static func isBlank<S: StringProtocol>(_ line: S) -> Bool { line.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" } }
+
+    /// Column names from the header line (quotes removed); a header of numbers is an error.
+    static func parseHeader<S: StringProtocol>(_ line: S, path: String, line number: Int) throws -> [String] {
+        let names = line.split(separator: ",", omittingEmptySubsequences: false).map { field -> String in
+            let name = field.trimmingCharacters(in: .whitespaces)
+            return name.count >= 2 && name.hasPrefix("\"") && name.hasSuffix("\"") ? String(name.dropFirst().dropLast()) : name
+        }
+        if names.allSatisfy({ Float($0) != nil }) {
+            throw MLPError.malformedFile(path: path, line: number,
+                                         reason: "the first line must be a header row of column names, got numbers (\(line.prefix(40)))")
+        }
+        return names
+    }
+
+    static let missingMarkers: Set<String> = ["", "na", "n/a", "nan", "null", "none", "?"]
+
+    /// One data line's values; nil for a blank line or a row skipped by the missing-value policy. A ragged
+    /// row, a non-numeric cell or a non-finite number is an error naming the file and line.
+    static func parseRow<S: StringProtocol>(_ line: S, columns names: [String], path: String, line number: Int,
+                                            missing: MissingValuePolicy) throws -> [Float]? {
+        if isBlank(line) { return nil }
+        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count == names.count else {
+            throw MLPError.malformedFile(path: path, line: number, reason: "\(fields.count) fields, but the header has \(names.count)")
+        }
+        var row = [Float]()
+        row.reserveCapacity(fields.count)
+        for (column, raw) in fields.enumerated() {
+            let field = raw.trimmingCharacters(in: .whitespaces)
+            if let value = Float(field), value.isFinite {
+                row.append(value)
+                continue
+            }
+            if missingMarkers.contains(field.lowercased()) {
+                switch missing {
+                case .error:
+                    throw MLPError.malformedFile(path: path, line: number,
+                                                 reason: "column '\(names[column])': missing value '\(field)' (choose a missing-value policy to skip or fill such rows)")
+                case .skipRow: return nil
+                case .fill(let value):
+                    row.append(value)
+                    continue
+                }
+            }
+            if let value = Float(field), !value.isFinite {
+                throw MLPError.malformedFile(path: path, line: number, reason: "column '\(names[column])': '\(field)' is not a finite number")
+            }
+            throw MLPError.malformedFile(path: path, line: number, reason: "column '\(names[column])': '\(field)' is not a number")
+        }
+        return row
     }
 
     /// The index of a column given by name or 0-based index.

@@ -28,4 +28,44 @@ public enum Datasets {
         return ((x.gatheringRows(trainIndices), y.gatheringRows(trainIndices)),
                 (x.gatheringRows(testIndices), y.gatheringRows(testIndices)))
     }
+
+    /// Splits off a validation set: without a seed the **last** `validationFraction` of the samples (Keras'
+    /// `validation_split`); with a seed the samples are permuted first; `stratify` keeps each class's share
+    /// (classes from sparse labels or one-hot rows), taking the same fraction of every class.
+    public static func split(x: Tensor, y: Tensor, validationFraction: Double, shuffleSeed: UInt64? = nil, stratify: Bool = false)
+        throws -> (train: (x: Tensor, y: Tensor), validation: (x: Tensor, y: Tensor)) {
+        guard validationFraction > 0 && validationFraction < 1 else {
+            throw MLPError.invalidArgument("the validation fraction must be in (0, 1), got \(validationFraction)")
+        }
+        var order = Array(0..<x.rowCount)
+        if let shuffleSeed {
+            var random = PhiloxRandom(seed: shuffleSeed, stream: 0x5_9117)
+            order = random.permutation(x.rowCount)
+        }
+        var trainIndices: [Int] = [], validationIndices: [Int] = []
+        if stratify {
+            let classes = Sequential.classIndices(y, loss: .meanSquaredError)
+            var byClass: [Int: [Int]] = [:]
+            for index in order { byClass[classes[index], default: []].append(index) }
+            for key in byClass.keys.sorted() {
+                let members = byClass[key]!
+                let cut = Int((Double(members.count) * (1 - validationFraction)).rounded(.down))
+                trainIndices += members[..<cut]
+                validationIndices += members[cut...]
+            }
+            var position = [Int](repeating: 0, count: x.rowCount)
+            for (place, index) in order.enumerated() { position[index] = place }
+            trainIndices.sort { position[$0] < position[$1] }
+            validationIndices.sort { position[$0] < position[$1] }
+        } else {
+            let cut = Int((Double(x.rowCount) * (1 - validationFraction)).rounded(.down))
+            trainIndices = Array(order[..<cut])
+            validationIndices = Array(order[cut...])
+        }
+        guard !trainIndices.isEmpty && !validationIndices.isEmpty else {
+            throw MLPError.invalidArgument("a validation fraction of \(validationFraction) of \(x.rowCount) samples leaves an empty side")
+        }
+        return ((x.gatheringRows(trainIndices), y.gatheringRows(trainIndices)),
+                (x.gatheringRows(validationIndices), y.gatheringRows(validationIndices)))
+    }
 }

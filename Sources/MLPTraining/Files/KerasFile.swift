@@ -76,6 +76,7 @@ public enum KerasFile {
         if let training = KerasConfig.trainingConfig(model) {
             try root.setAttribute("training_config", KerasConfig.json(training))
         }
+        if let scaler = model.inputScaler { try root.setAttribute("mlpkit_input_scaler", KerasConfig.json(scaler.json)) }
         let weights = try root.createGroup("model_weights")
         try weights.setAttribute("layer_names", strings: model.layers.map(\.name))
         try weights.setAttribute("backend", "tensorflow")
@@ -162,7 +163,8 @@ public enum KerasFile {
         }
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd@HH:mm:ss"
-        let metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": formatter.string(from: Date()), "mlpkit_version": mlpkitVersion]
+        var metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": formatter.string(from: Date()), "mlpkit_version": mlpkitVersion]
+        if let scaler = model.inputScaler { metadata["mlpkit_input_scaler"] = scaler.json }
         let weightsPath = path + ".weights.h5"
         defer { try? FileManager.default.removeItem(atPath: weightsPath) }
         try writeKerasWeights(model, to: weightsPath, includeOptimizer: includeOptimizer)
@@ -208,6 +210,9 @@ public enum KerasFile {
                                           backend: backend)
         let weights = root.exists("model_weights") ? try root.group("model_weights") : root
         try readLegacyWeights(weights, into: model)
+        if let text = try root.string("mlpkit_input_scaler") {
+            model.inputScaler = FeatureScaler(json: try KerasConfig.parse(text, source: path, what: "mlpkit_input_scaler"))
+        }
         if let trainingText = try root.string("training_config") {
             try KerasConfig.compile(model, trainingConfig: KerasConfig.parse(trainingText, source: path, what: "training_config"),
                                     source: path)
@@ -296,6 +301,10 @@ public enum KerasFile {
             try KerasConfig.compile(model, trainingConfig: compile, source: path)
         }
         try readKerasWeights(weightsPath, into: model, source: path)
+        if let metadata = try? KerasConfig.parse(String(decoding: try entry("metadata.json"), as: UTF8.self), source: path, what: "metadata.json"),
+           let scaler = metadata["mlpkit_input_scaler"] as? [String: Any] {
+            model.inputScaler = FeatureScaler(json: scaler)
+        }
         try model.backend.checkError()
         return model
     }

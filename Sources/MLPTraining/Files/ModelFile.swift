@@ -33,6 +33,7 @@ public enum ModelFile {
             "seed": String(model.seed),
             "weights": weights,
         ]
+        if let scaler = model.inputScaler { root["input_scaler"] = scaler.json }
         if !weightsOnly, let optimizer = model.optimizer, let loss = model.loss {
             var optimizerConfig: [String: Any] = [:]
             for (key, value) in optimizer.config { optimizerConfig[key] = value.json }
@@ -125,6 +126,7 @@ public enum ModelFile {
             return Tensor(shape: shape, scalars: values.map(Float.init))
         }
         do { try model.setWeights(tensors) } catch let error as MLPError { throw bad("weights do not fit the model: \(error)") }
+        model.inputScaler = (root["input_scaler"] as? [String: Any]).flatMap(FeatureScaler.init(json:))
         if let training = root["training_config"] as? [String: Any], let lossName = training["loss"] as? String {
             let optimizerConfig = training["optimizer_config"] as? [String: Any]
             let optimizerName = try OptimizerName(keras: optimizerConfig?["class_name"] as? String ?? "rmsprop")

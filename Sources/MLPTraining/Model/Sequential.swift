@@ -26,6 +26,9 @@ public final class Sequential {
     public let backend: any Backend
     /// The seed of every random choice the model makes (initial weights, shuffles, dropout masks).
     public internal(set) var seed: UInt64
+    /// Feature scaling fitted on the training data, saved with the model: `fit`, `evaluate` and `predict`
+    /// apply it to the raw features they are given (arrays and batch sources alike).
+    public var inputScaler: FeatureScaler?
     /// Set by a callback to end `fit` after the current batch.
     public var stopTraining = false
     /// Set by BackupAndRestore at train begin: the first epoch to run.

@@ -95,7 +95,7 @@ extension Sequential {
         var rows = 0
         for _ in 0..<steps {
             let batch = try prefetcher.next()
-            let output = try predict(batch.x, batchSize: max(batch.x.rowCount, 1))
+            let output = try predict(batch.x, batchSize: max(batch.x.rowCount, 1))  // applies inputScaler
             scalars += output.scalars
             rows += output.rowCount
         }
@@ -128,7 +128,7 @@ extension Sequential {
             throw MLPError.shapeMismatch("a \(role) has \(rows) samples but \(weights.count) sample weights")
         }
         buffers.ensure(rows: rows, yColumns: y.columnCount, weighted: batch.sampleWeight != nil)
-        backend.upload(batch.x.scalars, to: buffers.x, offset: 0)
+        backend.upload(scaled(batch.x).scalars, to: buffers.x, offset: 0)
         backend.upload(y.scalars, to: buffers.y, offset: 0)
         if let weights = batch.sampleWeight, let target = buffers.weights { backend.upload(weights, to: target, offset: 0) }
         return rows

@@ -175,6 +175,8 @@ extension Sequential {
             throw MLPError.invalidArgument("validation split must be in [0, 1), got \(validationSplit)")
         }
         try checkData(x: x, y: y, role: "training data")
+        let x = scaled(x)
+        let validationData = validationData.map { (x: scaled($0.x), y: $0.y) }
         var train = (x: x, y: y)
         var validation = validationData
         if let validationData {
@@ -287,7 +289,7 @@ extension Sequential {
         guard x.rowCount > 0 else { throw MLPError.invalidArgument("evaluate got no samples") }
         let progress = ProgressBar(target: (x.rowCount + batchSize - 1) / batchSize, verbose: verbose,
                                    isTerminal: outputIsTerminal, write: output)
-        let logs = try evaluate(DeviceDataset(x: x, y: y, backend: backend), batchSize: batchSize, compiled: compiled,
+        let logs = try evaluate(DeviceDataset(x: scaled(x), y: y, backend: backend), batchSize: batchSize, compiled: compiled,
                                 callbacks: callbacks)
         progress.finish(values: logs)
         return logs
@@ -301,7 +303,7 @@ extension Sequential {
         for callback in callbacks { try callback.onPredictBegin() }
         let batch = max(1, min(batchSize, x.rowCount))
         // Batches run on the device into one result buffer, read back once.
-        let input = backend.makeBuffer(x.scalars)
+        let input = backend.makeBuffer(scaled(x).scalars)
         let xBatch = backend.makeBuffer(count: batch * inputDim)
         let result = backend.makeBuffer(count: x.rowCount * outputUnits)
         var start = 0
@@ -431,6 +433,9 @@ extension Sequential {
         try backend.checkError()
         return [("loss", sums[0] / Float(max(samples, 1)))] + compiled.slots.map { ($0.name, $0.value(sums, samples: samples)) }
     }
+
+    /// `x` through ``inputScaler`` (unchanged without one).
+    func scaled(_ x: Tensor) -> Tensor { inputScaler.map { $0.transform(x) } ?? x }
 
     /// The class index of each target row: the label, the argmax of a one-hot row, or the rounded 0/1 value.
     static func classIndices(_ y: Tensor, loss: LossKind) -> [Int] {
