@@ -338,6 +338,68 @@ final class CommandLineTests: XCTestCase {
         assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "logs", "--update-freq", "often"), contains: "--update-freq")
     }
 
+    /// Peak resident memory (VmHWM, KiB) of `mlp` with `arguments`, polled from /proc while it runs.
+    func peakMemory(_ arguments: [String]) throws -> (kib: Int, status: Int32) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var peak = 0
+        while process.isRunning {
+            if let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let value = Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "") {
+                peak = max(peak, value)
+            }
+            usleep(2_000)
+        }
+        process.waitUntilExit()
+        return (peak, process.terminationStatus)
+    }
+
+    /// `--stream` keeps memory flat: a file 4× larger than the cap this test sets (8 MiB above a small file's
+    /// peak) trains within it, while loading the same file into memory does not.
+    func testStreamingKeepsMemoryFlat() throws {
+        var chunk = "a,b,c,d,e,f,label\n"
+        var random = UInt64(5)
+        for _ in 0..<2000 {
+            var fields: [String] = []
+            for _ in 0..<6 {
+                random = random &* 6364136223846793005 &+ 1442695040888963407
+                fields.append(String(format: "%.5f", Double(random >> 40) / Double(1 << 24)))
+            }
+            chunk += fields.joined(separator: ",") + ",\(random >> 63)\n"
+        }
+        let body = chunk.split(separator: "\n", maxSplits: 1)[1]
+        let small = directory.appendingPathComponent("small.csv")
+        try chunk.write(to: small, atomically: true, encoding: .utf8)
+        let big = directory.appendingPathComponent("big.csv")
+        FileManager.default.createFile(atPath: big.path, contents: Data(chunk.utf8))
+        let handle = try FileHandle(forWritingTo: big)
+        handle.seekToEndOfFile()
+        let bodyData = Data(body.utf8)
+        var size = chunk.utf8.count
+        while size < 32 << 20 {
+            handle.write(bodyData)
+            size += bodyData.count
+        }
+        try handle.close()
+        let arguments = ["train", "--epochs", "1", "--verbose", "0", "--layers", "4:relu", "--device", "cpu", "--batch-size", "256", "--seed", "1"]
+        let baseline = try peakMemory(arguments + ["--data", small.path, "--stream"])
+        let streamed = try peakMemory(arguments + ["--data", big.path, "--stream"])
+        let loaded = try peakMemory(arguments + ["--data", big.path])
+        XCTAssertEqual(baseline.status, 0)
+        XCTAssertEqual(streamed.status, 0)
+        XCTAssertEqual(loaded.status, 0)
+        let cap = 8 * 1024
+        print("peak RSS: small file streamed \(baseline.kib) KiB, 32 MiB file streamed \(streamed.kib) KiB, loaded \(loaded.kib) KiB")
+        XCTAssertLessThan(streamed.kib - baseline.kib, cap, "streaming a 32 MiB file stays within 8 MiB of a small file's peak")
+        XCTAssertGreaterThan(loaded.kib - baseline.kib, cap, "loading it into memory does not (the measure is sensitive)")
+    }
+
     // MARK: Mistakes: one clear line, non-zero exit
 
     func testBadInputGetsOneClearLine() throws {
