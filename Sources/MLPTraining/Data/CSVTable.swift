@@ -85,6 +85,44 @@ public struct CSVTable: Sendable {
     static func parseRow<S: StringProtocol>(_ line: S, columns names: [String], path: String, line number: Int,
                                             missing: MissingValuePolicy) throws -> [Float]? {
         if isBlank(line) { return nil }
+        if let fast = fastRow(line, columns: names.count) { return fast }
+        return try checkedRow(line, columns: names, path: path, line: number, missing: missing)
+    }
+
+    /// The common case, fast: every field a finite number, parsed with `strtof` straight from the bytes. Any
+    /// other line (missing cells, errors, odd spacing) returns nil and goes through ``checkedRow``.
+    static func fastRow<S: StringProtocol>(_ line: S, columns: Int) -> [Float]? {
+        var bytes = Array(line.utf8)
+        bytes.append(0)
+        var values = [Float]()
+        values.reserveCapacity(columns)
+        let ok = bytes.withUnsafeMutableBufferPointer { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return false }
+            let end = buffer.count - 1
+            var start = 0
+            for index in 0...end where index == end || buffer[index] == UInt8(ascii: ",") {
+                buffer[index] = 0
+                guard index > start else { return false }
+                let field = UnsafeMutableRawPointer(base + start).assumingMemoryBound(to: CChar.self)
+                var stop: UnsafeMutablePointer<CChar>?
+                let value = strtof(field, &stop)
+                guard let stop, stop == UnsafeMutableRawPointer(base + index).assumingMemoryBound(to: CChar.self), value.isFinite,
+                      buffer[start] != UInt8(ascii: " "), buffer[start] != UInt8(ascii: "\t") else { return false }
+                // strtof also reads "inf", "nan" and hexadecimal; only plain decimals take the fast path.
+                let first = buffer[start]
+                guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                        || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) else { return false }
+                values.append(value)
+                start = index + 1
+            }
+            return true
+        }
+        return ok && values.count == columns ? values : nil
+    }
+
+    /// The careful path: trims fields, applies the missing-value policy, and names the problem exactly.
+    static func checkedRow<S: StringProtocol>(_ line: S, columns names: [String], path: String, line number: Int,
+                                              missing: MissingValuePolicy) throws -> [Float]? {
         let fields = line.split(separator: ",", omittingEmptySubsequences: false)
         guard fields.count == names.count else {
             throw MLPError.malformedFile(path: path, line: number, reason: "\(fields.count) fields, but the header has \(names.count)")
