@@ -68,6 +68,10 @@ public protocol Backend: AnyObject {
     func makeBuffer(count: Int) -> DeviceBuffer
     /// Copies `values` into `buffer` starting at element `offset`.
     func upload(_ values: [Float], to buffer: DeviceBuffer, offset: Int)
+    /// Copies `values` into `buffer` without waiting for the device when the backend can: the values are
+    /// staged in backend-owned memory and written asynchronously, in queue order (the batch upload of a
+    /// streamed source). Defaults to ``upload(_:to:offset:)``.
+    func uploadStaged(_ values: [Float], to buffer: DeviceBuffer, offset: Int)
     /// Reads `count` values starting at `offset` (waits for queued work).
     func download(_ buffer: DeviceBuffer, offset: Int, count: Int) -> [Float]
     /// Copies `count` values between buffers.
@@ -205,6 +209,10 @@ public struct NadamScalars: Equatable, Sendable {
 }
 
 public extension Backend {
+    func uploadStaged(_ values: [Float], to buffer: DeviceBuffer, offset: Int) {
+        upload(values, to: buffer, offset: offset)
+    }
+
     /// ``lossForwardBackward(_:predictions:targets:sampleWeights:rows:columns:gradient:gradientScale:accumulator:accumulatorIndex:)``
     /// without sample weights.
     func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer,

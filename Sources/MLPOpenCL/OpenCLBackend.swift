@@ -37,9 +37,13 @@ public final class OpenCLBackend: Backend {
         public var finishes = 0
         /// Kernels and GEMMs enqueued.
         public var launches = 0
+        /// Non-blocking staged uploads (batches of a source), and the times one had to wait for a staging slot
+        /// (the host more than a ring of writes ahead of the device).
+        public var stagedUploads = 0
+        public var stagingWaits = 0
 
         /// Every way the host can wait on the device.
-        public var hostWaits: Int { downloads + uploads + finishes }
+        public var hostWaits: Int { downloads + uploads + finishes + stagingWaits }
     }
 
     public let device: OpenCLDevice
@@ -97,6 +101,11 @@ public final class OpenCLBackend: Backend {
     }
 
     deinit {
+        clFinish(queue)
+        for slot in staging {
+            if let event = slot.event { clReleaseEvent(event) }
+            slot.memory.deallocate()
+        }
         for kernel in kernels.values { clReleaseKernel(kernel) }
         clReleaseProgram(program)
         clReleaseCommandQueue(queue)
@@ -192,6 +201,47 @@ public final class OpenCLBackend: Backend {
             clEnqueueWriteBuffer(queue, target, cl_bool(CL_TRUE), offset * 4, values.count * 4, $0.baseAddress, 0, nil, nil)
         }
         succeeded(status, "clEnqueueWriteBuffer")
+    }
+
+    /// A ring of host staging areas for non-blocking writes; a slot is reused only after its last write
+    /// completed (waiting then counts as a host wait — it happens only when the host runs that far ahead).
+    var staging: [(memory: UnsafeMutableRawPointer, capacity: Int, event: cl_event?)] = []
+    var nextStaging = 0
+    static let stagingSlots = 8
+
+    public func uploadStaged(_ values: [Float], to buffer: DeviceBuffer, offset: Int) {
+        precondition(offset >= 0 && offset + values.count <= buffer.count, "upload of \(values.count) values at \(offset) overflows a buffer of \(buffer.count)")
+        guard !values.isEmpty, let target = memory(buffer), !failed else { return }
+        if staging.isEmpty {
+            staging = (0..<OpenCLBackend.stagingSlots).map { _ in (UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64), 1, nil) }
+        }
+        let slot = nextStaging
+        nextStaging = (nextStaging + 1) % staging.count
+        if let event = staging[slot].event {
+            var status: cl_int = CL_COMPLETE
+            clGetEventInfo(event, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), MemoryLayout<cl_int>.size, &status, nil)
+            if status != CL_COMPLETE {
+                // The host is a whole ring of writes ahead of the device: wait for the oldest.
+                counts.stagingWaits += 1
+                var pending: cl_event? = event
+                clWaitForEvents(1, &pending)
+            }
+            clReleaseEvent(event)
+            staging[slot].event = nil
+        }
+        let bytes = values.count * 4
+        if staging[slot].capacity < bytes {
+            staging[slot].memory.deallocate()
+            staging[slot].memory = .allocate(byteCount: bytes, alignment: 64)
+            staging[slot].capacity = bytes
+        }
+        values.withUnsafeBytes { staging[slot].memory.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
+        var event: cl_event?
+        counts.stagedUploads += 1
+        if succeeded(clEnqueueWriteBuffer(queue, target, cl_bool(CL_FALSE), offset * 4, bytes, staging[slot].memory, 0, nil, &event),
+                     "clEnqueueWriteBuffer (staged)") {
+            staging[slot].event = event
+        }
     }
 
     public func download(_ buffer: DeviceBuffer, offset: Int, count: Int) -> [Float] {

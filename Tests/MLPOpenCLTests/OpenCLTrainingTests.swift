@@ -94,6 +94,28 @@ final class OpenCLTrainingTests: XCTestCase {
         }
     }
 
+    /// A batch source trains the same on OpenCL as on the CPU, with staged (non-blocking) batch uploads: the
+    /// host waits once per epoch (the logs), not per step.
+    func testBatchSourceOnOpenCL() throws {
+        let data = randomClassification(samples: 256)
+        let source = ArraySource(x: data.x, y: data.y, batchSize: 16)
+        var weights: [[Tensor]] = []
+        var before = gpu.counts, after = gpu.counts
+        for backend in [CPUBackend(threadCount: 1) as any Backend, gpu as any Backend] {
+            let model = seedModel(backend: backend)
+            try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false))
+            before = gpu.counts
+            try model.fit(source, epochs: 2, verbose: 0, workers: 2)
+            after = gpu.counts
+            weights.append(model.weights())
+        }
+        for (a, b) in zip(weights[0], weights[1]) { assertClose(b.scalars, a.scalars, absolute: 1e-5, relative: 1e-4, "weights") }
+        XCTAssertEqual(after.stagedUploads - before.stagedUploads, 64, "x and y of 16 batches a epoch, non-blocking")
+        XCTAssertEqual(after.uploads - before.uploads, 0, "no blocking write")
+        XCTAssertEqual(after.downloads - before.downloads, 2, "one accumulator read per epoch")
+        print("staged uploads: \(after.stagedUploads - before.stagedUploads), staging waits: \(after.stagingWaits - before.stagingWaits)")
+    }
+
     func testClearErrors() throws {
         XCTAssertThrowsError(try Device(name: "tpu")) {
             XCTAssertEqual("\($0)", "unknown device 'tpu'; expected one of: cpu, gpu, auto, opencl:P:D")

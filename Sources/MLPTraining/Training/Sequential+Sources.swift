@@ -128,9 +128,10 @@ extension Sequential {
             throw MLPError.shapeMismatch("a \(role) has \(rows) samples but \(weights.count) sample weights")
         }
         buffers.ensure(rows: rows, yColumns: y.columnCount, weighted: batch.sampleWeight != nil)
-        backend.upload(scaled(batch.x).scalars, to: buffers.x, offset: 0)
-        backend.upload(y.scalars, to: buffers.y, offset: 0)
-        if let weights = batch.sampleWeight, let target = buffers.weights { backend.upload(weights, to: target, offset: 0) }
+        // Staged: on OpenCL a non-blocking write from backend-owned memory, so the step does not wait.
+        backend.uploadStaged(scaled(batch.x).scalars, to: buffers.x, offset: 0)
+        backend.uploadStaged(y.scalars, to: buffers.y, offset: 0)
+        if let weights = batch.sampleWeight, let target = buffers.weights { backend.uploadStaged(weights, to: target, offset: 0) }
         return rows
     }
 }
