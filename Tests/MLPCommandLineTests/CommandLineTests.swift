@@ -400,6 +400,29 @@ final class CommandLineTests: XCTestCase {
         XCTAssertGreaterThan(loaded.kib - baseline.kib, cap, "loading it into memory does not (the measure is sensitive)")
     }
 
+    func testDataFlags() throws {
+        let train = try threeClassCSV("stream.csv")
+        let streamed = try mlp("train", "--data", train, "--stream", "--workers", "2", "--prefetch", "3", "--standardize", "--epochs", "30",
+                               "--layers", "16:relu", "--learning-rate", "0.02", "--batch-size", "16", "--seed", "3", "--device", "cpu",
+                               "--verbose", "0", "--save", "scaled.h5")
+        XCTAssertEqual(streamed.status, 0, streamed.stderr)
+        // The saved model carries its scaler: raw features predict as well as in training.
+        let evaluation = try mlp("evaluate", "--model", "scaled.h5", "--data", train, "--json")
+        XCTAssertEqual(evaluation.status, 0, evaluation.stderr)
+        let logs = try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as! [String: Double]
+        XCTAssertGreaterThan(logs["accuracy"]!, 0.9, evaluation.stdout)
+        let noShuffle = try mlp("train", "--data", train, "--shuffle", "false", "--epochs", "1", "--verbose", "0", "--device", "cpu")
+        XCTAssertEqual(noShuffle.status, 0, noShuffle.stderr)
+        let holes = try file("holes.csv", "a,b,label\n1,2,0\n,3,1\n4,5,1\n6,NA,0\n")
+        assertOneLineError(try mlp("train", "--data", holes, "--epochs", "1"), contains: "holes.csv:3: column 'a': missing value ''")
+        let skipped = try mlp("train", "--data", holes, "--missing", "skip", "--epochs", "1", "--verbose", "0", "--device", "cpu")
+        XCTAssertEqual(skipped.status, 0, skipped.stderr)
+        let infinite = try file("inf.csv", "a,label\n1,0\ninf,1\n")
+        assertOneLineError(try mlp("train", "--data", infinite, "--epochs", "1"), contains: "inf.csv:3: column 'a': 'inf' is not a finite number")
+        assertOneLineError(try mlp("train", "--data", train, "--stream", "--validation-split", "0.2"), contains: "--stream cannot take --validation-split")
+        assertOneLineError(try mlp("train", "--idx", "no-such-folder"), contains: "train-images-idx3-ubyte': no such file (nor .gz)")
+    }
+
     // MARK: Mistakes: one clear line, non-zero exit
 
     func testBadInputGetsOneClearLine() throws {
