@@ -13,7 +13,7 @@ let package = Package(
     products: [
         .library(name: "MLPKit", targets: ["MLPKit"]),
         .executable(name: "mlp", targets: ["mlp"]),
-        .executable(name: "MLPBench", targets: ["MLPBench"]),
+        .executable(name: "mlp-bench", targets: ["MLPBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,7 +39,8 @@ let package = Package(
             dependencies: ["MLPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "mlp", dependencies: ["MLPCommandLine"]),
-        .executableTarget(name: "MLPBench", dependencies: ["MLPKit"], path: "Benchmarks/MLPBench"),
+        .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
+        .executableTarget(name: "MLPBench", dependencies: ["MLPKit", "MallocCounter"], path: "Benchmarks/MLPBench"),
         .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
         .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"], exclude: ["Fixtures"]),

@@ -3,7 +3,7 @@
 # Foundation, CLBlast, HDF5 and the C++ runtime are linked statically, so only the system's libOpenCL.so.1 (the ICD
 # loader) and the C library are needed at run time.
 #
-# Output, in dist/: mlp.xz and MLPBench.xz (xz-compressed: each binary is ~60 MB, mostly Foundation's ICU
+# Output, in dist/: mlp.xz and mlp-bench.xz (xz-compressed: each binary is ~60 MB, mostly Foundation's ICU
 # data), lib/libOpenCL.so.1 (ocl-icd's loader, for machines that lack one) and clinfo. Scripts/gpu-check.sh
 # unpacks and uses them.
 set -euo pipefail
@@ -43,7 +43,7 @@ export PKG_CONFIG_PATH="$PWD/.build-portable/pkgconfig"
 touch Package.swift  # the manifest reads MLPKIT_STATIC_LIBS: make SwiftPM evaluate it again
 
 rm -rf dist && mkdir -p dist/lib
-for product in mlp MLPBench; do
+for product in mlp mlp-bench; do
     MLPKIT_STATIC_LIBS="$static_dir" swift build -c release --static-swift-stdlib --scratch-path .build-portable \
         --product "$product"
     strip -o "dist/$product" ".build-portable/release/$product"

@@ -15,7 +15,7 @@ exec > >(tee "$log") 2>&1
 
 bin="${TMPDIR:-/tmp}/mlpkit-portable"
 mkdir -p "$bin"
-for product in mlp MLPBench; do
+for product in mlp mlp-bench; do
     python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
         "dist/$product.xz" "$bin/$product" && chmod +x "$bin/$product"
 done
@@ -40,11 +40,11 @@ echo "== mlp devices"
 "$bin/mlp" devices
 status=0
 echo "== parity: every op and a 5-epoch training run, OpenCL GPU vs the CPU backend"
-"$bin/MLPBench" parity --device gpu || status=1
+"$bin/mlp-bench" parity --device gpu || status=1
 echo "== mlp train --device gpu (embedded digits, 30 epochs)"
 "$bin/mlp" train --device gpu --epochs 30 --seed 1 --verbose 2 || status=1
 echo "== MLPKit benchmark (CPU backend and OpenCL GPU, same run)"
-"$bin/MLPBench" gemm train --device gpu ${BENCH_ARGS:-} || status=1
+"$bin/mlp-bench" gemm train --device gpu ${BENCH_ARGS:-} || status=1
 echo "== PyTorch-CUDA reference on the same GPU"
 python3 Scripts/torch-reference.py || status=1
 echo "== gpu-check finished with status $status"

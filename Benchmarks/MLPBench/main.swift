@@ -1,14 +1,17 @@
-// MLPBench: speed figures for MLPKit, each measured side by side with its reference in one run, and the
-// backend parity suite.
+// mlp-bench: speed figures for MLPKit, each measured side by side with its reference in one run, and the
+// backend parity suite. Every benchmark checks its result against the reference before timing it.
 //
-//   swift run -c release MLPBench                       # gemm and train on the CPU backend
-//   swift run -c release MLPBench gemm train --device gpu   # the same, plus the OpenCL device beside the CPU
-//   swift run -c release MLPBench parity --device gpu   # every op and a training run, device vs CPU
-//   swift run -c release MLPBench data                  # CSV parse MB/s, prefetch vs in-memory step time
-//   … --quick                                           # large training workloads cut to a few batches
-//
-// Every benchmark checks its result against the reference before timing it.
+//   swift run -c release mlp-bench                          # the suite: GEMM, workloads, allocations, crossover
+//   swift run -c release mlp-bench --device gpu             # … with the OpenCL device beside the CPU
+//   swift run -c release mlp-bench --compare                # … and tf.keras / numpy from Scripts/bench-reference.py
+//   swift run -c release mlp-bench --json-out results.json  # … and the table as JSON
+//   mlp-bench train --workload seed|mnist|wide --device cpu|gpu --json
+//   mlp-bench gemm --m M --n N --k K [--trans-a] [--trans-b] --device cpu|gpu --json
+//   mlp-bench parity --device gpu                           # every op and a training run, device vs CPU
+//   mlp-bench data                                          # CSV parse MB/s, prefetch vs in-memory step time
+//   mlp-bench gemm train [--quick]                          # the older tables (square GEMM, three MLPs)
 import Foundation
+import MallocCounter
 import MLPKit
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -82,7 +85,7 @@ func benchGEMM(device: (any Backend)?) {
 }
 
 /// Training throughput (samples/s, one epoch after a warm-up epoch) on the CPU backend and the device.
-func benchTraining(device: (any Backend)?) throws {
+func benchTraining(device: (any Backend)?, quick: Bool) throws {
     print("Training throughput, samples/s (Adam, sparse categorical cross-entropy, one epoch after a warm-up)")
     let digits = Datasets.digits()
     let split = Datasets.trainTestSplit(x: digits.x, y: digits.y, testFraction: 0.2, seed: 0)
@@ -180,26 +183,281 @@ func runParity(device: any Backend) throws -> Bool {
     return failed == 0
 }
 
-var arguments = Array(CommandLine.arguments.dropFirst())
-var deviceName: String?
-if let index = arguments.firstIndex(of: "--device"), index + 1 < arguments.count {
-    deviceName = arguments[index + 1]
-    arguments.removeSubrange(index...(index + 1))
+
+// MARK: The scriptable contract and the suite
+
+/// A fixed-seed synthetic workload: a random linear teacher labels random inputs, so the loss can go down.
+struct Workload {
+    let name: String
+    let inputs: Int
+    let hidden: [Int]
+    let classes: Int
+    let batch: Int
+    let samples: Int
+
+    static let all: [String: Workload] = [
+        "seed": Workload(name: "seed", inputs: 14, hidden: [25, 36, 47], classes: 7, batch: 32, samples: 16_384),
+        "mnist": Workload(name: "mnist", inputs: 784, hidden: [512, 256], classes: 10, batch: 128, samples: 8_192),
+        "wide": Workload(name: "wide", inputs: 1024, hidden: [2048, 2048], classes: 10, batch: 256, samples: 2_048),
+    ]
+
+    func data(samples count: Int? = nil) -> (x: Tensor, y: Tensor) {
+        let n = count ?? samples
+        var random = PhiloxRandom(seed: 11)
+        let x = Tensor(shape: [n, inputs], scalars: (0..<(n * inputs)).map { _ in random.nextNormal() })
+        let teacher = (0..<(inputs * classes)).map { _ in random.nextNormal() }
+        var labels = [Float]()
+        labels.reserveCapacity(n)
+        for row in 0..<n {
+            var best = 0, bestScore = -Float.infinity
+            for c in 0..<classes {
+                var score: Float = 0
+                for j in 0..<inputs { score += x[row, j] * teacher[j * classes + c] }
+                if score > bestScore { bestScore = score; best = c }
+            }
+            labels.append(Float(best))
+        }
+        return (x, Tensor(shape: [n, 1], scalars: labels))
+    }
+
+    func model(backend: any Backend) throws -> Sequential {
+        let model = Sequential(inputDim: inputs, hidden.map { Dense($0, activation: .relu) } + [Dense(classes, activation: .softmax)],
+                               seed: 1, backend: backend)
+        try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false))
+        return model
+    }
 }
-let quick = arguments.contains("--quick")
-arguments.removeAll { $0 == "--quick" }
-let groups = Set(arguments)
+
+struct TrainResult {
+    let samplesPerSecond: Double
+    let predictSamplesPerSecond: Double
+    let losses: [Float]
+    let allocationsPerStep: Double
+
+    var json: [String: Any] {
+        ["samples_per_second": samplesPerSecond, "predict_samples_per_second": predictSamplesPerSecond,
+         "final_loss": Double(losses.last ?? .nan), "epoch_losses": losses.map(Double.init), "allocations_per_step": allocationsPerStep]
+    }
+}
+
+/// Steady state: one warm-up epoch, then timed epochs; prediction timed after a warm-up call; allocations per
+/// step from two epochs of different lengths (their difference cancels the per-epoch allocations).
+func runWorkload(_ workload: Workload, backend: any Backend, samples: Int? = nil) throws -> TrainResult {
+    let (x, y) = workload.data(samples: samples)
+    let model = try workload.model(backend: backend)
+    model.output = { _ in }
+    var losses: [Float] = []
+    losses += try model.fit(x: x, y: y, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false).history["loss"]!
+    var history = History()
+    let time = try seconds { history = try model.fit(x: x, y: y, batchSize: workload.batch, epochs: 2, verbose: 0, shuffle: false) }
+    losses += history.history["loss"]!
+    _ = try model.predict(x.rows(0..<min(x.rowCount, 1024)), batchSize: workload.batch)
+    let predictTime = try seconds { _ = try model.predict(x, batchSize: workload.batch) }
+    // Allocations: an epoch of 4 steps and one of 12 steps.
+    let short = x.rows(0..<(4 * workload.batch)), long = x.rows(0..<(12 * workload.batch))
+    let shortY = y.rows(0..<(4 * workload.batch)), longY = y.rows(0..<(12 * workload.batch))
+    try model.fit(x: short, y: shortY, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false)
+    let a0 = mlp_allocation_count()
+    try model.fit(x: short, y: shortY, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false)
+    let a1 = mlp_allocation_count()
+    try model.fit(x: long, y: longY, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false)
+    let a2 = mlp_allocation_count()
+    let perStep = (Double(a2 - a1) - Double(a1 - a0)) / 8
+    return TrainResult(samplesPerSecond: Double(2 * x.rowCount) / time, predictSamplesPerSecond: Double(x.rowCount) / predictTime,
+                       losses: losses, allocationsPerStep: perStep)
+}
+
+/// One GEMM on a backend: GFLOP/s (median of 5 after a check against the reference loop) and the error.
+func runGEMM(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, backend: any Backend) -> (gflops: Double, maxError: Float) {
+    let a = randomValues(m * k, seed: 1), b = randomValues(k * n, seed: 2)
+    var reference = [Float](repeating: 0, count: m * n)
+    if m * n * k <= 1 << 30 {
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in reference.withUnsafeMutableBufferPointer { cp in
+            CPUReference.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ap.baseAddress!, b: bp.baseAddress!,
+                              beta: 0, c: cp.baseAddress!)
+        } } }
+    }
+    let (ab, bb, cb) = (backend.makeBuffer(a), backend.makeBuffer(b), backend.makeBuffer(count: m * n))
+    backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ab, b: bb, beta: 0, c: cb)
+    let result = backend.download(cb)
+    let maxError = zip(result, reference).map { abs($0 - $1) }.max() ?? 0
+    let flops = 2.0 * Double(m * n * k)
+    let repeats = max(1, Int(2e9 / flops))
+    let time = median(repeats: 5) {
+        for _ in 0..<repeats { backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ab, b: bb, beta: 0, c: cb) }
+        backend.synchronize()
+    }
+    return (flops * Double(repeats) / time / 1e9, maxError)
+}
+
+/// The GEMM shapes of the suite: square sizes and the Dense products of the mnist workload (batch 128).
+let gemmShapes: [(name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool)] = [
+    ("square 256", 256, 256, 256, false, false), ("square 512", 512, 512, 512, false, false),
+    ("square 1024", 1024, 1024, 1024, false, false), ("square 2048", 2048, 2048, 2048, false, false),
+    ("mnist fwd NN 128x784·784x512", 128, 512, 784, false, false),
+    ("mnist dW TN 784x128·128x512", 784, 512, 128, true, false),
+    ("mnist dX NT 128x512·512x784", 128, 784, 512, false, true),
+    ("narrow N=10 128x256·256x10", 128, 10, 256, false, false),
+]
+
+func value(after flag: String, in arguments: [String]) -> String? {
+    arguments.firstIndex(of: flag).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+
+func printJSON(_ object: Any) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func deviceBackend(_ name: String) throws -> any Backend {
+    try Device(name: name).makeBackend(flopsPerStep: .infinity).backend
+}
+
+/// Runs Scripts/bench-reference.py (tf.keras and numpy) and returns its JSON, or nil with a reason.
+func referenceResults() -> [String: Any]? {
+    let python = ProcessInfo.processInfo.environment["MLPKIT_KERAS_PYTHON"] ?? "python3"
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Scripts/bench-reference.py").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    var environment = ProcessInfo.processInfo.environment
+    environment["OPENBLAS_CORETYPE"] = nil
+    environment["OPENBLAS_L2_SIZE"] = nil
+    process.environment = environment
+    process.arguments = [python, script]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.standardError
+    do { try process.run() } catch {
+        print("  (no reference: \(error))")
+        return nil
+    }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        print("  (the reference script failed: set MLPKIT_KERAS_PYTHON to a python with tensorflow-cpu and numpy)")
+        return nil
+    }
+    return object
+}
+
+func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
+    var results: [String: Any] = [:]
+    let reference = compare ? referenceResults() : nil
+    let referenceGEMM = reference?["gemm"] as? [String: Double] ?? [:]
+    let referenceTrain = reference?["train"] as? [String: [String: Double]] ?? [:]
+    let cpu = CPUBackend()
+    print("GEMM, GFLOP/s (checked against the reference loop first; max |error| in the last column)")
+    var gemmRows: [[String: Any]] = []
+    for shape in gemmShapes {
+        let mine = runGEMM(m: shape.m, n: shape.n, k: shape.k, transA: shape.transA, transB: shape.transB, backend: cpu)
+        var row: [String: Any] = ["shape": shape.name, "cpu_gflops": mine.gflops, "max_abs_error": Double(mine.maxError)]
+        var line = String(format: "  %-32@ CPU %7.1f", shape.name as NSString, mine.gflops)
+        if let device {
+            let theirs = runGEMM(m: shape.m, n: shape.n, k: shape.k, transA: shape.transA, transB: shape.transB, backend: device)
+            row["device_gflops"] = theirs.gflops
+            line += String(format: "   device %8.1f", theirs.gflops)
+        }
+        if let numpy = referenceGEMM[shape.name] {
+            row["numpy_gflops"] = numpy
+            line += String(format: "   numpy %7.1f   CPU/numpy %5.2f×", numpy, mine.gflops / numpy)
+        }
+        print(line + String(format: "   err %.1e", Double(mine.maxError)))
+        gemmRows.append(row)
+    }
+    results["gemm"] = gemmRows
+    print("Training and prediction, samples/s (steady state, after a warm-up epoch)")
+    var trainRows: [String: Any] = [:]
+    for name in ["seed", "mnist", "wide"] {
+        let workload = Workload.all[name]!
+        let mine = try runWorkload(workload, backend: cpu)
+        var row = mine.json
+        var line = String(format: "  %-6@ CPU train %9.0f  predict %9.0f  loss %.3f→%.3f  allocations/step %.1f", name as NSString,
+                          mine.samplesPerSecond, mine.predictSamplesPerSecond, Double(mine.losses.first!), Double(mine.losses.last!),
+                          mine.allocationsPerStep)
+        if let device {
+            let theirs = try runWorkload(workload, backend: device)
+            row["device"] = theirs.json
+            line += String(format: "  | device train %9.0f  predict %9.0f", theirs.samplesPerSecond, theirs.predictSamplesPerSecond)
+        }
+        if let keras = referenceTrain[name], let kerasTrain = keras["samples_per_second"], let kerasPredict = keras["predict_samples_per_second"] {
+            row["keras"] = keras
+            line += String(format: "  | tf.keras train %8.0f predict %8.0f → %.1f× / %.1f×", kerasTrain, kerasPredict,
+                           mine.samplesPerSecond / kerasTrain, mine.predictSamplesPerSecond / kerasPredict)
+        }
+        print(line)
+        trainRows[name] = row
+    }
+    results["train"] = trainRows
+    if let device {
+        print("CPU vs device crossover (training samples/s; width × batch, 2 hidden layers of `width`, 784 inputs)")
+        var sweep: [[String: Any]] = []
+        for width in [64, 256, 1024] {
+            for batch in [32, 256] {
+                let workload = Workload(name: "sweep", inputs: 784, hidden: [width, width], classes: 10, batch: batch, samples: batch * 16)
+                let onCPU = try runWorkload(workload, backend: cpu), onDevice = try runWorkload(workload, backend: device)
+                let flops = Device.trainingFlopsPerStep(parameters: 784 * width + width * width + width * 10, batchSize: batch)
+                print(String(format: "  width %5d batch %4d: %.1f MFLOP/step  CPU %9.0f  device %9.0f  (%@)", width, batch, flops / 1e6,
+                             onCPU.samplesPerSecond, onDevice.samplesPerSecond,
+                             (onDevice.samplesPerSecond > onCPU.samplesPerSecond ? "device" : "CPU") as NSString))
+                sweep.append(["width": width, "batch": batch, "mflop_per_step": flops / 1e6, "cpu": onCPU.samplesPerSecond,
+                              "device": onDevice.samplesPerSecond])
+            }
+        }
+        results["crossover"] = sweep
+    }
+    if let jsonOut {
+        let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
+        try data.write(to: URL(fileURLWithPath: jsonOut))
+        print("Wrote \(jsonOut)")
+    }
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+let deviceName = value(after: "--device", in: arguments)
+let wantsJSON = arguments.contains("--json")
 do {
-    let device = try deviceName.map { try Device(name: $0).makeBackend(flopsPerStep: .infinity).backend }
+    switch arguments.first {
+    case "train" where arguments.contains("--workload"):
+        guard let name = value(after: "--workload", in: arguments), let workload = Workload.all[name] else {
+            throw MLPError.unknownName(kind: "workload", received: value(after: "--workload", in: arguments) ?? "", valid: ["seed", "mnist", "wide"])
+        }
+        let result = try runWorkload(workload, backend: try deviceBackend(deviceName ?? "cpu"))
+        if wantsJSON { printJSON(result.json) } else { print(result.json) }
+        exit(0)
+    case "gemm" where arguments.contains("--m"):
+        guard let m = value(after: "--m", in: arguments).flatMap(Int.init), let n = value(after: "--n", in: arguments).flatMap(Int.init),
+              let k = value(after: "--k", in: arguments).flatMap(Int.init), m > 0, n > 0, k > 0 else {
+            throw MLPError.invalidArgument("gemm needs --m M --n N --k K (positive)")
+        }
+        let result = runGEMM(m: m, n: n, k: k, transA: arguments.contains("--trans-a"), transB: arguments.contains("--trans-b"),
+                             backend: try deviceBackend(deviceName ?? "cpu"))
+        let object: [String: Any] = ["gflops": result.gflops, "max_abs_error": Double(result.maxError), "m": m, "n": n, "k": k]
+        if wantsJSON { printJSON(object) } else { print(object) }
+        exit(0)
+    default:
+        break
+    }
+    if let index = arguments.firstIndex(of: "--device"), index + 1 < arguments.count { arguments.removeSubrange(index...(index + 1)) }
+    let quick = arguments.contains("--quick")
+    arguments.removeAll { $0 == "--quick" }
+    let compare = arguments.contains("--compare")
+    let jsonOut = value(after: "--json-out", in: arguments)
+    let groups = Set(arguments.filter { !$0.hasPrefix("--") && $0 != jsonOut })
+    let device = try deviceName.map(deviceBackend)
     if let device { print("Device: \(device.deviceDescription)") }
+    if groups.isEmpty {
+        try runSuite(device: device, compare: compare, jsonOut: jsonOut)
+        exit(0)
+    }
     var ok = true
     if groups.contains("parity") {
         guard let device else { throw MLPError.invalidArgument("parity needs --device (gpu or opencl:P:D)") }
         ok = try runParity(device: device)
     }
-    if groups.isEmpty || groups.contains("gemm") { benchGEMM(device: device) }
-    if groups.isEmpty || groups.contains("train") { try benchTraining(device: device) }
-    if groups.isEmpty || groups.contains("data") { try benchData() }
+    if groups.contains("gemm") { benchGEMM(device: device) }
+    if groups.contains("train") { try benchTraining(device: device, quick: quick) }
+    if groups.contains("data") { try benchData() }
     exit(ok ? 0 : 1)
 } catch {
     FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)

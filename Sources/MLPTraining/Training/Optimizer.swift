@@ -77,21 +77,25 @@ open class Optimizer {
     }
 
     /// Applies one step to every trainable parameter, reading its `gradient` buffer.
+    /// (Loops skip non-trainable variables in place: a step allocates nothing.)
     public func apply(to parameters: [Parameter], on backend: any Backend) {
-        let trainable = parameters.filter(\.isTrainable)
         let rate = learningRate
-        clipGradients(trainable, on: backend)
+        clipGradients(parameters, on: backend)
         if let weightDecay, weightDecay != 0 {
-            for parameter in trainable { backend.decayWeights(parameter.value, count: parameter.count, decay: weightDecay, learningRate: rate) }
+            for parameter in parameters where parameter.isTrainable {
+                backend.decayWeights(parameter.value, count: parameter.count, decay: weightDecay, learningRate: rate)
+            }
         }
         prepareStep()
-        for parameter in trainable { update(parameter, learningRate: rate, on: backend) }
+        for parameter in parameters where parameter.isTrainable { update(parameter, learningRate: rate, on: backend) }
         iterations += 1
     }
 
     func clipGradients(_ parameters: [Parameter], on backend: any Backend) {
         if let limit = clipvalue {
-            for parameter in parameters { backend.clipByValue(parameter.gradient!, count: parameter.count, limit: limit) }
+            for parameter in parameters where parameter.isTrainable {
+                backend.clipByValue(parameter.gradient!, count: parameter.count, limit: limit)
+            }
             return
         }
         guard clipnorm != nil || globalClipnorm != nil else { return }
@@ -99,15 +103,16 @@ open class Optimizer {
         let sums = normScratch!
         backend.fill(sums, value: 0, offset: 0, count: sums.count)
         if let limit = clipnorm {
-            for (index, parameter) in parameters.enumerated() {
+            for index in parameters.indices where parameters[index].isTrainable {
+                let parameter = parameters[index]
                 backend.accumulateSumOfSquares(parameter.gradient!, count: parameter.count, accumulator: sums, index: index)
                 backend.clipByNorm(parameter.gradient!, count: parameter.count, sumOfSquares: sums, index: index, clipNorm: limit)
             }
         } else if let limit = globalClipnorm {
-            for parameter in parameters {
+            for parameter in parameters where parameter.isTrainable {
                 backend.accumulateSumOfSquares(parameter.gradient!, count: parameter.count, accumulator: sums, index: 0)
             }
-            for parameter in parameters {
+            for parameter in parameters where parameter.isTrainable {
                 backend.clipByNorm(parameter.gradient!, count: parameter.count, sumOfSquares: sums, index: 0, clipNorm: limit)
             }
         }

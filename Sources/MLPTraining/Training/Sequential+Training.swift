@@ -7,6 +7,9 @@ struct Compilation {
     let loss: LossKind
     let metrics: [Metric]
     let slots: [MetricSlot]
+    /// Every variable, and those with weight penalties, listed once (a step allocates nothing).
+    let parameters: [Parameter]
+    let regularized: [(parameter: Parameter, regularizer: Regularizer)]
     /// Accumulator values: the loss sum, then each metric's slots.
     var accumulatorWidth: Int { 1 + slots.reduce(0) { $0 + $1.width } }
 }
@@ -134,7 +137,8 @@ extension Sequential {
             slots.append(slot)
             offset += slot.width
         }
-        compilation = Compilation(optimizer: optimizer, loss: loss, metrics: metrics, slots: slots)
+        compilation = Compilation(optimizer: optimizer, loss: loss, metrics: metrics, slots: slots,
+                                  parameters: layers.flatMap(\.parameters), regularized: regularizedParameters)
     }
 
     /// The compiled optimizer, loss and metric names (nil before `compile`).
@@ -234,7 +238,7 @@ extension Sequential {
     /// progress updates and epoch end, validation every `validationFreq` epochs, History.
     func runTraining(feed: TrainingFeed, buffers: StepBuffers, compiled: Compilation, epochs: Int, verbose: Int,
                      callbacks: [Callback], initialEpoch: Int, validationFreq: Int) throws -> History {
-        let parameters = layers.flatMap(\.parameters)
+        let parameters = compiled.parameters
         var history = History()
         // BackupAndRestore runs last at every hook, so it saves and restores the others' settled state.
         let callbacks = callbacks.filter { !($0 is BackupAndRestore) } + callbacks.filter { $0 is BackupAndRestore }
@@ -357,11 +361,11 @@ extension Sequential {
         let fused = accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled,
                                              gradient: buffers.gradient)
         var gradient: DeviceBuffer? = buffers.gradient
-        for (position, layer) in layers.enumerated().reversed() {
-            gradient = layer.backward(gradient!, rows: rows, gradientIsPreActivation: fused && position == layers.count - 1,
-                                      needsInputGradient: position > 0)
+        for position in stride(from: layers.count - 1, through: 0, by: -1) {
+            gradient = layers[position].backward(gradient!, rows: rows, gradientIsPreActivation: fused && position == layers.count - 1,
+                                                 needsInputGradient: position > 0)
         }
-        for (parameter, regularizer) in regularizedParameters {
+        for (parameter, regularizer) in compiled.regularized {
             backend.regularizationGradient(parameter.value, gradients: parameter.gradient!, count: parameter.count,
                                            l1: regularizer.l1, l2: regularizer.l2)
         }
@@ -380,7 +384,7 @@ extension Sequential {
                                     columns: outputUnits, gradient: gradient, gradientScale: 1 / Float(rows),
                                     accumulator: buffers.accumulator, accumulatorIndex: 0)
         // Weight penalties join the loss once per batch, weighted like the batch's samples.
-        for (parameter, regularizer) in regularizedParameters {
+        for (parameter, regularizer) in compiled.regularized {
             backend.regularizationPenalty(parameter.value, count: parameter.count, l1: regularizer.l1, l2: regularizer.l2,
                                           scale: Float(rows), accumulator: buffers.accumulator, index: 0)
         }
