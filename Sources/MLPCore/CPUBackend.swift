@@ -17,19 +17,23 @@ public final class CPUBuffer: DeviceBuffer {
 /// packed, vectorised, multi-threaded kernel (``CPUBackend/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)``)
 /// that the tests check against the reference triple loop.
 public final class CPUBackend: Backend {
-    /// Worker threads for GEMM (`DispatchQueue.concurrentPerform`); 1 runs everything on the caller.
+    /// Threads for GEMM (a persistent pool of `threadCount − 1` workers plus the caller); 1 runs everything on
+    /// the caller.
     public let threadCount: Int
-    /// Scratch for packing `op(B)`, grown on demand, reused across calls (no allocation per step).
-    var packed: UnsafeMutablePointer<Float>
-    var packedCapacity: Int
+    /// Packing buffers and the current product, grown on demand and reused (no allocation per step).
+    let workspace = GEMMWorkspace()
+    let pool: GEMMWorkerPool?
+    /// The pool's task, made once (a stored closure: running it allocates nothing).
+    lazy var rowTask: (Int, Int) -> Void = { [workspace] participant, participants in
+        workspace.computeRows(participant: participant, participants: participants)
+    }
 
     public init(threadCount: Int = CPUBackend.defaultThreadCount) {
         self.threadCount = max(1, threadCount)
-        packedCapacity = 1 << 16
-        packed = .allocate(capacity: packedCapacity)
+        pool = self.threadCount > 1 ? GEMMWorkerPool(threads: self.threadCount - 1) : nil
     }
 
-    deinit { packed.deallocate() }
+    deinit { pool?.stop() }
 
     /// The number of active processors.
     public static var defaultThreadCount: Int { ProcessInfo.processInfo.activeProcessorCount }

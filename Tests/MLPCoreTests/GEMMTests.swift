@@ -21,7 +21,7 @@ final class GEMMTests: XCTestCase {
     func testMatchesReferenceForEveryTransposeAndOddSizes() {
         for threads in [1, 4] {
             let host = Host(threads: threads)
-            for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 9, 33), (65, 70, 31), (128, 96, 64)] {
+            for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 9, 33), (65, 70, 31), (128, 96, 64), (131, 37, 531)] {
                 for transA in [false, true] {
                     for transB in [false, true] {
                         for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (2, -0.5)] {
@@ -31,7 +31,7 @@ final class GEMMTests: XCTestCase {
                                               a: host.buffer(a), b: host.buffer(b), beta: beta, c: cBuffer)
                             let expected = reference(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                                                      a: a, b: b, beta: beta, c: c)
-                            assertClose(host.values(cBuffer), expected, absolute: 1e-4, relative: 1e-4,
+                            assertClose(host.values(cBuffer), expected, absolute: 5e-4, relative: 1e-4,
                                         "m=\(m) n=\(n) k=\(k) tA=\(transA) tB=\(transB) α=\(alpha) β=\(beta) threads=\(threads)")
                         }
                     }
