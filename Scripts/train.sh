@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-deps.sh
-swift build -c release --product mlp
+# shellcheck disable=SC2046
+swift build -c release --product mlp $(bash Scripts/cpu-flags.sh)
 exec .build/release/mlp train "$@"

@@ -105,42 +105,143 @@ final class GEMMWorkspace {
         }
     }
 
-    /// The tiles of row panels `participant, participant + participants, …` for the current k-block.
+    /// Where the micro-kernel reads A: the packed panels, or (narrow products, one column panel) `op(A)` in
+    /// place, which saves a packing pass whose every element would be used once.
+    var aSource: UnsafePointer<Float>?
+    var aRowStride = 0, aStepStride = 0, alpha: Float = 1
+
+    // The operands of the product (read by the pool's workers).
+    var aPointer: UnsafePointer<Float>?, bPointer: UnsafePointer<Float>?
+    var transA = false, transB = false, k = 0, p0 = 0
+    /// Work split: by column panels (each participant packs its own B panels; A is packed beforehand) when B
+    /// is the larger operand, else by row panels (each packs its own A panels; B packed beforehand).
+    var splitColumns = false
+
+    /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major, zero-padded past n.
+    func packB(panel: Int) {
+        let nr = GEMMWorkspace.nr
+        guard let bPointer else { return }
+        let base = packedB + panel * kLength * nr
+        let col0 = panel * nr
+        let width = min(nr, n - col0)
+        if width < nr { base.update(repeating: 0, count: kLength * nr) }
+        if transB {
+            for jj in 0..<width {
+                let source = bPointer + (col0 + jj) * k + p0
+                for p in 0..<kLength { base[p * nr + jj] = source[p] }
+            }
+        } else {
+            for p in 0..<kLength { (base + p * nr).update(from: bPointer + (p0 + p) * n + col0, count: width) }
+        }
+    }
+
+    /// Packs op(A)[panel·mr ..< +mr, p0..<p0+kLength] k-major, zero-padded past m.
+    func packA(panel: Int) {
+        let mr = GEMMWorkspace.mr
+        guard let aPointer else { return }
+        let base = packedA + panel * kLength * mr
+        let row0 = panel * mr
+        let height = min(mr, m - row0)
+        if height < mr { base.update(repeating: 0, count: kLength * mr) }
+        if transA {
+            for p in 0..<kLength { (base + p * mr).update(from: aPointer + (p0 + p) * m + row0, count: height) }
+        } else {
+            for ii in 0..<height {
+                let source = aPointer + (row0 + ii) * k + p0
+                for p in 0..<kLength { base[p * mr + ii] = source[p] }
+            }
+        }
+    }
+
+    /// Packs the shared operand for the current k-block (the one the split does not divide).
+    func packShared() {
+        if splitColumns {
+            for panel in 0..<rowPanels { packA(panel: panel) }
+        } else {
+            for panel in 0..<columnPanels { packB(panel: panel) }
+        }
+    }
+
+    /// This participant's share of the current k-block: panels `participant, participant + participants, …`
+    /// of the split dimension, packed here, then all their tiles.
     func computeRows(participant: Int, participants: Int) {
         let mr = GEMMWorkspace.mr, nr = GEMMWorkspace.nr
         guard let c else { return }
+        if splitColumns {
+            var column = participant
+            while column < columnPanels {
+                packB(panel: column)
+                let b = UnsafePointer(packedB + column * kLength * nr)
+                let col0 = column * nr
+                for panel in 0..<rowPanels {
+                    let a = UnsafePointer(packedA + panel * kLength * mr)
+                    let row0 = panel * mr
+                    GEMMWorkspace.microKernel(k: kLength, a0: a, a1: a + 1, a2: a + 2, a3: a + 3, step: mr, b: b, alpha: alpha,
+                                              c: c + row0 * n + col0, ldc: n, rows: min(mr, m - row0), columns: min(nr, n - col0))
+                }
+                column += participants
+            }
+            return
+        }
         var panel = participant
         while panel < rowPanels {
-            let a = packedA + panel * kLength * mr
             let row0 = panel * mr
             let rows = min(mr, m - row0)
-            for column in 0..<columnPanels {
-                let b = packedB + column * kLength * nr
-                let col0 = column * nr
-                GEMMWorkspace.microKernel(k: kLength, a: a, b: b, c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0))
+            if let aSource {
+                // Unpacked A: row r of the panel starts at aSource + (row0 + r)·aRowStride; rows past the edge
+                // repeat the last row (their results are not stored).
+                let base = aSource + row0 * aRowStride
+                GEMMWorkspace.microKernel(k: kLength, a0: base, a1: base + min(1, rows - 1) * aRowStride,
+                                          a2: base + min(2, rows - 1) * aRowStride, a3: base + min(3, rows - 1) * aRowStride,
+                                          step: aStepStride, b: packedB, alpha: alpha, c: c + row0 * n, ldc: n, rows: rows,
+                                          columns: min(nr, n))
+            } else {
+                packA(panel: panel)
+                let a = UnsafePointer(packedA + panel * kLength * mr)
+                for column in 0..<columnPanels {
+                    let b = packedB + column * kLength * nr
+                    let col0 = column * nr
+                    GEMMWorkspace.microKernel(k: kLength, a0: a, a1: a + 1, a2: a + 2, a3: a + 3, step: mr, b: b, alpha: alpha,
+                                              c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0))
+                }
             }
             panel += participants
         }
     }
 
-    /// `C[0..<rows, 0..<columns] += A_panel · B_panel` over `k`: A panel k-major `mr` wide, B panel k-major
-    /// `nr` wide. Eight `SIMD8` accumulators hold the 4×16 tile.
+    /// `C[0..<rows, 0..<columns] += alpha · A_panel · B_panel` over `k`: row r of A at `a_r[p·step]`, B panel
+    /// k-major `nr` wide. Eight `SIMD8` accumulators hold the 4×16 tile.
     @inline(__always)
-    static func microKernel(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            rows: Int, columns: Int) {
+    static func microKernel(k: Int, a0: UnsafePointer<Float>, a1: UnsafePointer<Float>, a2: UnsafePointer<Float>,
+                            a3: UnsafePointer<Float>, step: Int, b: UnsafePointer<Float>, alpha: Float,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         let rawB = UnsafeRawPointer(b)
+        var offset = 0
         for p in 0..<k {
             let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
             let b1 = rawB.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
-            let ap = a + p * 4
-            let a0 = SIMD8<Float>(repeating: ap[0]), a1 = SIMD8<Float>(repeating: ap[1])
-            let a2 = SIMD8<Float>(repeating: ap[2]), a3 = SIMD8<Float>(repeating: ap[3])
-            c00 += a0 * b0; c01 += a0 * b1
-            c10 += a1 * b0; c11 += a1 * b1
-            c20 += a2 * b0; c21 += a2 * b1
-            c30 += a3 * b0; c31 += a3 * b1
+            let v0 = SIMD8<Float>(repeating: a0[offset]), v1 = SIMD8<Float>(repeating: a1[offset])
+            let v2 = SIMD8<Float>(repeating: a2[offset]), v3 = SIMD8<Float>(repeating: a3[offset])
+            offset += step
+            #if MLPKIT_FMA
+            // Fused multiply-add: only when the build targets a CPU with FMA (Scripts/cpu-flags.sh), since
+            // without it `addProduct` is a per-lane library call.
+            c00.addProduct(v0, b0); c01.addProduct(v0, b1)
+            c10.addProduct(v1, b0); c11.addProduct(v1, b1)
+            c20.addProduct(v2, b0); c21.addProduct(v2, b1)
+            c30.addProduct(v3, b0); c31.addProduct(v3, b1)
+            #else
+            c00 += v0 * b0; c01 += v0 * b1
+            c10 += v1 * b0; c11 += v1 * b1
+            c20 += v2 * b0; c21 += v2 * b1
+            c30 += v3 * b0; c31 += v3 * b1
+            #endif
+        }
+        if alpha != 1 {
+            c00 *= alpha; c01 *= alpha; c10 *= alpha; c11 *= alpha
+            c20 *= alpha; c21 *= alpha; c30 *= alpha; c31 *= alpha
         }
         if rows == 4 && columns == 16 {
             let raw = UnsafeMutableRawPointer(c)
@@ -188,37 +289,29 @@ extension CPUBackend {
         work.c = cPointer
         work.rowPanels = rowPanels
         work.columnPanels = columnPanels
-        let parallel = pool != nil && m * n * k >= 1 << 18 && rowPanels > 1
+        work.alpha = alpha
+        work.aPointer = UnsafePointer(aPointer)
+        work.bPointer = UnsafePointer(bPointer)
+        work.transA = transA
+        work.transB = transB
+        work.k = k
+        // Split by columns when B is the larger operand (each thread then packs its own share of it).
+        work.splitColumns = columnPanels > 1 && n > m
+        let parallel = pool != nil && m * n * k >= 1 << 20 && (work.splitColumns ? columnPanels : rowPanels) > 1
         var p0 = 0
         while p0 < k {
             let kLength = min(kc, k - p0)
             work.kLength = kLength
-            // Pack op(B)[p0..<p0+kLength, :] into k-major panels of nr columns.
-            let packedB = work.packedB
-            for panel in 0..<columnPanels {
-                let base = packedB + panel * kLength * nr
-                let col0 = panel * nr
-                for p in 0..<kLength {
-                    let row = base + p * nr
-                    for jj in 0..<nr {
-                        let j = col0 + jj
-                        row[jj] = j < n ? (transB ? bPointer[j * k + p0 + p] : bPointer[(p0 + p) * n + j]) : 0
-                    }
-                }
+            work.p0 = p0
+            if columnPanels == 1 {
+                // Narrow product: the kernel reads op(A)[:, p0...] in place.
+                work.aSource = transA ? UnsafePointer(aPointer + p0 * m) : UnsafePointer(aPointer + p0)
+                work.aRowStride = transA ? 1 : k
+                work.aStepStride = transA ? m : 1
+            } else {
+                work.aSource = nil
             }
-            // Pack alpha·op(A)[:, p0..<p0+kLength] into k-major panels of mr rows.
-            let packedA = work.packedA
-            for panel in 0..<rowPanels {
-                let base = packedA + panel * kLength * mr
-                let row0 = panel * mr
-                for p in 0..<kLength {
-                    let column = base + p * mr
-                    for ii in 0..<mr {
-                        let i = row0 + ii
-                        column[ii] = i < m ? alpha * (transA ? aPointer[(p0 + p) * m + i] : aPointer[i * k + p0 + p]) : 0
-                    }
-                }
-            }
+            work.packShared()
             if parallel, let pool {
                 pool.run(rowTask)
             } else {
