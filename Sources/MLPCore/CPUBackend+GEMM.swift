@@ -69,11 +69,11 @@ final class GEMMWorkerPool {
 ///
 /// Layout (GotoBLAS style): for each block of `kc` along k, `op(B)` is packed into column panels of `nr`
 /// (k-major, zero-padded) and `alpha·op(A)` into row panels of `mr`; a micro-kernel keeps an `mr × nr` tile of
-/// C in `SIMD8` registers (`4 × 2` vectors) across the block. Transposes are handled by the packing, so all
+/// C in `SIMD8` registers (`6 × 2` vectors) across the block. Transposes are handled by the packing, so all
 /// three Dense products (`X·W`, `Xᵀ·dZ`, `dZ·Wᵀ`) run the same kernel. Row panels are shared among the worker
 /// pool's threads when the product is large enough.
 final class GEMMWorkspace {
-    static let mr = 4, nr = 16, kc = 256
+    static let mr = 6, nr = 16, kc = 256
     var packedA: UnsafeMutablePointer<Float>
     var packedACapacity = 0
     var packedB: UnsafeMutablePointer<Float>
@@ -176,7 +176,7 @@ final class GEMMWorkspace {
                 for panel in 0..<rowPanels {
                     let a = UnsafePointer(packedA + panel * kLength * mr)
                     let row0 = panel * mr
-                    GEMMWorkspace.microKernel(k: kLength, a0: a, a1: a + 1, a2: a + 2, a3: a + 3, step: mr, b: b, alpha: alpha,
+                    GEMMWorkspace.microKernel(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: min(mr, m - row0), columns: min(nr, n - col0))
                 }
                 column += participants
@@ -191,8 +191,8 @@ final class GEMMWorkspace {
                 // Unpacked A: row r of the panel starts at aSource + (row0 + r)·aRowStride; rows past the edge
                 // repeat the last row (their results are not stored).
                 let base = aSource + row0 * aRowStride
-                GEMMWorkspace.microKernel(k: kLength, a0: base, a1: base + min(1, rows - 1) * aRowStride,
-                                          a2: base + min(2, rows - 1) * aRowStride, a3: base + min(3, rows - 1) * aRowStride,
+                func row(_ r: Int) -> UnsafePointer<Float> { base + min(r, rows - 1) * aRowStride }
+                GEMMWorkspace.microKernel(k: kLength, a: (row(0), row(1), row(2), row(3), row(4), row(5)),
                                           step: aStepStride, b: packedB, alpha: alpha, c: c + row0 * n, ldc: n, rows: rows,
                                           columns: min(nr, n))
             } else {
@@ -201,7 +201,7 @@ final class GEMMWorkspace {
                 for column in 0..<columnPanels {
                     let b = packedB + column * kLength * nr
                     let col0 = column * nr
-                    GEMMWorkspace.microKernel(k: kLength, a0: a, a1: a + 1, a2: a + 2, a3: a + 3, step: mr, b: b, alpha: alpha,
+                    GEMMWorkspace.microKernel(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0))
                 }
             }
@@ -209,21 +209,23 @@ final class GEMMWorkspace {
         }
     }
 
-    /// `C[0..<rows, 0..<columns] += alpha · A_panel · B_panel` over `k`: row r of A at `a_r[p·step]`, B panel
-    /// k-major `nr` wide. Eight `SIMD8` accumulators hold the 4×16 tile.
+    /// `C[0..<rows, 0..<columns] += alpha · A_panel · B_panel` over `k`: row r of A at `a.r[p·step]`
+    /// (r < 6), B panel k-major `nr` wide. Twelve `SIMD8` accumulators hold the 6×16 tile.
     @inline(__always)
-    static func microKernel(k: Int, a0: UnsafePointer<Float>, a1: UnsafePointer<Float>, a2: UnsafePointer<Float>,
-                            a3: UnsafePointer<Float>, step: Int, b: UnsafePointer<Float>, alpha: Float,
+    static func microKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
                             c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
         let rawB = UnsafeRawPointer(b)
+        let a0 = a.0, a1 = a.1, a2 = a.2, a3 = a.3, a4 = a.4, a5 = a.5
         var offset = 0
         for p in 0..<k {
             let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
             let b1 = rawB.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
             let v0 = SIMD8<Float>(repeating: a0[offset]), v1 = SIMD8<Float>(repeating: a1[offset])
             let v2 = SIMD8<Float>(repeating: a2[offset]), v3 = SIMD8<Float>(repeating: a3[offset])
+            let v4 = SIMD8<Float>(repeating: a4[offset]), v5 = SIMD8<Float>(repeating: a5[offset])
             offset += step
             #if MLPKIT_FMA
             // Fused multiply-add: only when the build targets a CPU with FMA (Scripts/cpu-flags.sh), since
@@ -232,18 +234,22 @@ final class GEMMWorkspace {
             c10.addProduct(v1, b0); c11.addProduct(v1, b1)
             c20.addProduct(v2, b0); c21.addProduct(v2, b1)
             c30.addProduct(v3, b0); c31.addProduct(v3, b1)
+            c40.addProduct(v4, b0); c41.addProduct(v4, b1)
+            c50.addProduct(v5, b0); c51.addProduct(v5, b1)
             #else
             c00 += v0 * b0; c01 += v0 * b1
             c10 += v1 * b0; c11 += v1 * b1
             c20 += v2 * b0; c21 += v2 * b1
             c30 += v3 * b0; c31 += v3 * b1
+            c40 += v4 * b0; c41 += v4 * b1
+            c50 += v5 * b0; c51 += v5 * b1
             #endif
         }
         if alpha != 1 {
-            c00 *= alpha; c01 *= alpha; c10 *= alpha; c11 *= alpha
-            c20 *= alpha; c21 *= alpha; c30 *= alpha; c31 *= alpha
+            c00 *= alpha; c01 *= alpha; c10 *= alpha; c11 *= alpha; c20 *= alpha; c21 *= alpha
+            c30 *= alpha; c31 *= alpha; c40 *= alpha; c41 *= alpha; c50 *= alpha; c51 *= alpha
         }
-        if rows == 4 && columns == 16 {
+        if rows == 6 && columns == 16 {
             let raw = UnsafeMutableRawPointer(c)
             func add(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
                 let offset = row * ldc * 4
@@ -251,7 +257,7 @@ final class GEMMWorkspace {
                 raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<Float>.self) + hi, toByteOffset: offset + 32,
                                as: SIMD8<Float>.self)
             }
-            add(0, c00, c01); add(1, c10, c11); add(2, c20, c21); add(3, c30, c31)
+            add(0, c00, c01); add(1, c10, c11); add(2, c20, c21); add(3, c30, c31); add(4, c40, c41); add(5, c50, c51)
             return
         }
         // An edge tile: add only the rows and columns inside C (no temporary array: nothing allocated).
@@ -259,8 +265,16 @@ final class GEMMWorkspace {
             guard row < rows else { return }
             for column in 0..<columns { c[row * ldc + column] += column < 8 ? lo[column] : hi[column - 8] }
         }
-        addPartial(0, c00, c01); addPartial(1, c10, c11); addPartial(2, c20, c21); addPartial(3, c30, c31)
+        addPartial(0, c00, c01); addPartial(1, c10, c11); addPartial(2, c20, c21)
+        addPartial(3, c30, c31); addPartial(4, c40, c41); addPartial(5, c50, c51)
     }
+
+    typealias RowPointers = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                             UnsafePointer<Float>, UnsafePointer<Float>)
+
+    /// The packed panel's six rows.
+    @inline(__always)
+    static func packedRows(_ a: UnsafePointer<Float>) -> RowPointers { (a, a + 1, a + 2, a + 3, a + 4, a + 5) }
 }
 
 extension CPUBackend {
