@@ -444,6 +444,11 @@ do {
                              backend: try deviceBackend(deviceName ?? "cpu"))
         let object: [String: Any] = ["gflops": result.gflops, "max_abs_error": Double(result.maxError), "m": m, "n": n, "k": k]
         if wantsJSON { printJSON(object) } else { print(object) }
+        // A wrong product fails the command (CI runs it on the FMA build, which the tests' debug build is not).
+        if !(result.maxError <= Float(k) * 1e-5) {
+            FileHandle.standardError.write(Data("gemm: max |error| \(result.maxError) against the reference loop exceeds \(Float(k) * 1e-5)\n".utf8))
+            exit(1)
+        }
         exit(0)
     default:
         break
