@@ -5,7 +5,8 @@ numpy float32 matmul (OpenBLAS) GFLOP/s for each GEMM shape of the suite, and tf
 prediction samples/s for the suite's workloads, with the same protocol as mlp-bench: the same layer sizes, batch
 sizes, Adam, sparse categorical cross-entropy, one warm-up epoch, then two timed epochs (shuffle off, verbose 0);
 prediction timed after a warm-up call. Prints one JSON object:
-  {"gemm": {shape name: gflops}, "train": {workload: {"samples_per_second": s, "predict_samples_per_second": p}}}
+  {"gemm": {shape name: gflops},
+   "train": {workload: {"samples_per_second": s, "predict_samples_per_second": p, "epoch_losses": [3 losses]}}}
 Run with a python that has numpy and tensorflow-cpu (MLPKIT_KERAS_PYTHON); `--gemm-only` skips tf.keras.
 """
 import json
@@ -58,22 +59,26 @@ def keras_workload(spec):
     import tensorflow as tf
     keras = tf.keras
     rng = np.random.default_rng(11)
+    # Same recipe as mlp-bench (its Philox stream is not reproduced here): normal inputs, labels from a random
+    # linear teacher, so the loss can go down and the two loss curves can be compared.
     x = rng.standard_normal((spec["samples"], spec["inputs"]), dtype=np.float32)
-    y = rng.integers(0, spec["classes"], size=(spec["samples"],)).astype(np.int32)
+    teacher = rng.standard_normal((spec["inputs"], spec["classes"]), dtype=np.float32)
+    y = np.argmax(x @ teacher, axis=1).astype(np.int32)
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((spec["inputs"],))]
                              + [keras.layers.Dense(u, activation="relu") for u in spec["hidden"]]
                              + [keras.layers.Dense(spec["classes"], activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, shuffle=False)
+    losses = model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, shuffle=False).history["loss"]
     start = time.perf_counter()
-    model.fit(x, y, batch_size=spec["batch"], epochs=2, verbose=0, shuffle=False)
+    history = model.fit(x, y, batch_size=spec["batch"], epochs=2, verbose=0, shuffle=False)
     train = 2 * spec["samples"] / (time.perf_counter() - start)
+    losses += history.history["loss"]
     model.predict(x[:1024], batch_size=spec["batch"], verbose=0)
     start = time.perf_counter()
     model.predict(x, batch_size=spec["batch"], verbose=0)
     predict = spec["samples"] / (time.perf_counter() - start)
-    return {"samples_per_second": train, "predict_samples_per_second": predict}
+    return {"samples_per_second": train, "predict_samples_per_second": predict, "epoch_losses": [float(v) for v in losses]}
 
 
 def main():

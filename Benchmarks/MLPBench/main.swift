@@ -355,7 +355,7 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
     var results: [String: Any] = [:]
     let reference = compare ? referenceResults() : nil
     let referenceGEMM = reference?["gemm"] as? [String: Double] ?? [:]
-    let referenceTrain = reference?["train"] as? [String: [String: Double]] ?? [:]
+    let referenceTrain = reference?["train"] as? [String: [String: Any]] ?? [:]
     let cpu = CPUBackend()
     print("GEMM, GFLOP/s (checked against the reference loop first; max |error| in the last column)")
     var gemmRows: [[String: Any]] = []
@@ -390,9 +390,12 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
             row["device"] = theirs.json
             line += String(format: "  | device train %9.0f  predict %9.0f", theirs.samplesPerSecond, theirs.predictSamplesPerSecond)
         }
-        if let keras = referenceTrain[name], let kerasTrain = keras["samples_per_second"], let kerasPredict = keras["predict_samples_per_second"] {
+        if let keras = referenceTrain[name], let kerasTrain = keras["samples_per_second"] as? Double,
+           let kerasPredict = keras["predict_samples_per_second"] as? Double {
             row["keras"] = keras
-            line += String(format: "  | tf.keras train %8.0f predict %8.0f → %.1f× / %.1f×", kerasTrain, kerasPredict,
+            let kerasLosses = keras["epoch_losses"] as? [Double] ?? []
+            line += String(format: "  | tf.keras train %8.0f predict %8.0f loss %.3f→%.3f → %.1f× / %.1f×", kerasTrain, kerasPredict,
+                           kerasLosses.first ?? .nan, kerasLosses.last ?? .nan,
                            mine.samplesPerSecond / kerasTrain, mine.predictSamplesPerSecond / kerasPredict)
         }
         print(line)
