@@ -113,8 +113,8 @@ final class GEMMWorkspace {
     // The operands of the product (read by the pool's workers).
     var aPointer: UnsafePointer<Float>?, bPointer: UnsafePointer<Float>?
     var transA = false, transB = false, k = 0, p0 = 0
-    /// Work split: by column panels (each participant packs its own B panels; A is packed beforehand) when B
-    /// is the larger operand, else by row panels (each packs its own A panels; B packed beforehand).
+    /// Work split: by column panels (each participant packs its own B panels; A is read in place, unpacked)
+    /// when B is the larger operand, else by row panels (each packs its own A panels; B packed beforehand).
     var splitColumns = false
 
     /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major, zero-padded past n.
@@ -153,10 +153,20 @@ final class GEMMWorkspace {
         }
     }
 
+    /// The six row pointers of a row panel: into the packed panel, or into op(A) in place (`aSource`: row r at
+    /// aSource + (row0 + r)·aRowStride; rows past the edge repeat the last row, their results are not stored).
+    @inline(__always)
+    func aRows(panel: Int, rows: Int) -> GEMMWorkspace.RowPointers {
+        guard let aSource else { return GEMMWorkspace.packedRows(UnsafePointer(packedA + panel * kLength * GEMMWorkspace.mr)) }
+        let base = aSource + panel * GEMMWorkspace.mr * aRowStride
+        func row(_ r: Int) -> UnsafePointer<Float> { base + min(r, rows - 1) * aRowStride }
+        return (row(0), row(1), row(2), row(3), row(4), row(5))
+    }
+
     /// Packs the shared operand for the current k-block (the one the split does not divide).
     func packShared() {
         if splitColumns {
-            for panel in 0..<rowPanels { packA(panel: panel) }
+            if aSource == nil { for panel in 0..<rowPanels { packA(panel: panel) } }
         } else {
             for panel in 0..<columnPanels { packB(panel: panel) }
         }
@@ -174,10 +184,10 @@ final class GEMMWorkspace {
                 let b = UnsafePointer(packedB + column * kLength * nr)
                 let col0 = column * nr
                 for panel in 0..<rowPanels {
-                    let a = UnsafePointer(packedA + panel * kLength * mr)
                     let row0 = panel * mr
-                    GEMMWorkspace.microKernel(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, alpha: alpha,
-                                              c: c + row0 * n + col0, ldc: n, rows: min(mr, m - row0), columns: min(nr, n - col0))
+                    let rows = min(mr, m - row0)
+                    GEMMWorkspace.microKernel(k: kLength, a: aRows(panel: panel, rows: rows), step: aSource == nil ? mr : aStepStride,
+                                              b: b, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0))
                 }
                 column += participants
             }
@@ -187,14 +197,9 @@ final class GEMMWorkspace {
         while panel < rowPanels {
             let row0 = panel * mr
             let rows = min(mr, m - row0)
-            if let aSource {
-                // Unpacked A: row r of the panel starts at aSource + (row0 + r)·aRowStride; rows past the edge
-                // repeat the last row (their results are not stored).
-                let base = aSource + row0 * aRowStride
-                func row(_ r: Int) -> UnsafePointer<Float> { base + min(r, rows - 1) * aRowStride }
-                GEMMWorkspace.microKernel(k: kLength, a: (row(0), row(1), row(2), row(3), row(4), row(5)),
-                                          step: aStepStride, b: packedB, alpha: alpha, c: c + row0 * n, ldc: n, rows: rows,
-                                          columns: min(nr, n))
+            if aSource != nil {
+                GEMMWorkspace.microKernel(k: kLength, a: aRows(panel: panel, rows: rows), step: aStepStride, b: packedB, alpha: alpha,
+                                          c: c + row0 * n, ldc: n, rows: rows, columns: min(nr, n))
             } else {
                 packA(panel: panel)
                 let a = UnsafePointer(packedA + panel * kLength * mr)
@@ -311,14 +316,15 @@ extension CPUBackend {
         work.k = k
         // Split by columns when B is the larger operand (each thread then packs its own share of it).
         work.splitColumns = columnPanels > 1 && n > m
-        let parallel = pool != nil && m * n * k >= 1 << 20 && (work.splitColumns ? columnPanels : rowPanels) > 1
+        // Waking the pool costs ~10 µs: narrow products (one column panel) need more work to gain from it.
+        let parallel = pool != nil && m * n * k >= (columnPanels == 1 ? 1 << 22 : 1 << 20) && (work.splitColumns ? columnPanels : rowPanels) > 1
         var p0 = 0
         while p0 < k {
             let kLength = min(kc, k - p0)
             work.kLength = kLength
             work.p0 = p0
-            if columnPanels == 1 {
-                // Narrow product: the kernel reads op(A)[:, p0...] in place.
+            if columnPanels == 1 || work.splitColumns {
+                // Narrow product, or a column split: the kernel reads op(A)[:, p0...] in place (no serial packing).
                 work.aSource = transA ? UnsafePointer(aPointer + p0 * m) : UnsafePointer(aPointer + p0)
                 work.aRowStride = transA ? 1 : k
                 work.aStepStride = transA ? m : 1
