@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
         .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPKit", "MLPTestSupport"]),
-        .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPCommandLine", "mlp"]),
+        .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPTestSupport", "MLPCommandLine", "mlp"]),
     ],
     swiftLanguageModes: [.v5]
 )

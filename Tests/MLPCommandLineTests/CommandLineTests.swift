@@ -1,19 +1,9 @@
 import Foundation
 import XCTest
+import MLPTestSupport
 
 /// End-to-end tests of the `mlp` executable: exact output for the contract, one-line errors for mistakes.
-final class CommandLineTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlp-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
+final class CommandLineTests: ScratchDirectoryTestCase {
     /// The built `mlp` beside the test bundle.
     var executable: URL {
         let products = Bundle.main.bundleURL

@@ -5,18 +5,7 @@ import MLPCore
 import MLPTestSupport
 
 /// Callbacks on Keras' scenarios: scripted monitor values, real fits, files on disk.
-final class CallbackTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlpkit-callbacks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
+final class CallbackTests: ScratchDirectoryTestCase {
     func tinyModel(seed: UInt64 = 1) throws -> Sequential {
         let model = Sequential(inputDim: 2, [Dense(1)], seed: seed)
         try model.compile(optimizer: SGD(learningRate: 0.1), loss: .meanSquaredError)

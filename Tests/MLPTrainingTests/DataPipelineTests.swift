@@ -5,24 +5,7 @@ import MLPCore
 import MLPTestSupport
 
 /// Batch sources, prefetching, streaming, IDX files, scalers and splits.
-final class DataPipelineTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlpkit-data-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = directory.appendingPathComponent(name).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
+final class DataPipelineTests: ScratchDirectoryTestCase {
     func sample(_ rows: Int = 100) -> (x: Tensor, y: Tensor, csv: String) {
         var random = PhiloxRandom(seed: 21)
         var text = "f0,f1,f2,label\n"

@@ -1,25 +1,9 @@
 import XCTest
+import MLPTestSupport
 @testable import MLPTraining
 import MLPCore
 
-final class FileTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlpkit-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = directory.appendingPathComponent(name).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
+final class FileTests: ScratchDirectoryTestCase {
     func testCSVParsesHeaderAndRows() throws {
         let table = try CSVTable(text: "a, b,label\r\n1,2,0\n\n3.5,-4e-1,1\n", path: "t.csv")
         XCTAssertEqual(table.header, ["a", "b", "label"])

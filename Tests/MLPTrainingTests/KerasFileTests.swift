@@ -6,23 +6,12 @@ import MLPTestSupport
 
 /// Model files written by real Keras (Fixtures/models/, Scripts/make-keras-fixtures.py) load and predict as
 /// Keras did; files we write round-trip exactly.
-final class KerasFileTests: XCTestCase {
+final class KerasFileTests: ScratchDirectoryTestCase {
     static let models = KerasReferenceTests.fixtures.appendingPathComponent("models")
 
     struct Predictions: Decodable {
         let inputs: [[Float]]
         let predictions: [String: [[Float]]]
-    }
-
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlpkit-files-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
     }
 
     func expected() throws -> Predictions {

@@ -6,18 +6,7 @@ import MLPTestSupport
 
 /// TensorBoard logs: the framing against known vectors and our own reader, and the logs read back by the real
 /// TensorBoard (EventAccumulator).
-final class TensorBoardTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlpkit-tb-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
+final class TensorBoardTests: ScratchDirectoryTestCase {
     /// CRC-32C check values (RFC 3720 appendix B.4 and the standard "123456789" check).
     func testCRC32CKnownVectors() {
         XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
