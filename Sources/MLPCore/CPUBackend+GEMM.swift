@@ -113,15 +113,17 @@ final class GEMMWorkspace {
     // The operands of the product (read by the pool's workers).
     var aPointer: UnsafePointer<Float>?, bPointer: UnsafePointer<Float>?
     var transA = false, transB = false, k = 0, p0 = 0
-    /// Work split: by column panels (each participant packs its own B panels; A is read in place, unpacked)
-    /// when B is the larger operand, else by row panels (each packs its own A panels; B packed beforehand).
+    /// Work split: by column panels (``computeColumns``: each participant packs its own B panels; A is read in
+    /// place, unpacked) when B is the larger operand, else by row panels (``computeRows``: each packs its own A
+    /// panels; B packed beforehand, per k-block).
     var splitColumns = false
 
-    /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major, zero-padded past n.
-    func packB(panel: Int) {
+    /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major, zero-padded past n, at `base` (default: the
+    /// panel's place in the current k-block).
+    func packB(panel: Int, p0: Int, kLength: Int, into target: UnsafeMutablePointer<Float>? = nil) {
         let nr = GEMMWorkspace.nr
         guard let bPointer else { return }
-        let base = packedB + panel * kLength * nr
+        let base = target ?? packedB + panel * kLength * nr
         let col0 = panel * nr
         let width = min(nr, n - col0)
         if width < nr { base.update(repeating: 0, count: kLength * nr) }
@@ -129,6 +131,13 @@ final class GEMMWorkspace {
             for jj in 0..<width {
                 let source = bPointer + (col0 + jj) * k + p0
                 for p in 0..<kLength { base[p * nr + jj] = source[p] }
+            }
+        } else if width == nr {
+            // Two vector copies per row (a `memmove` call per 64 bytes cost more than the copy).
+            for p in 0..<kLength {
+                let source = bPointer + (p0 + p) * n + col0, target = base + p * nr
+                CPUBackend.store(CPUBackend.load(source), target)
+                CPUBackend.store(CPUBackend.load(source + 8), target + 8)
             }
         } else {
             for p in 0..<kLength { (base + p * nr).update(from: bPointer + (p0 + p) * n + col0, count: width) }
@@ -144,7 +153,10 @@ final class GEMMWorkspace {
         let height = min(mr, m - row0)
         if height < mr { base.update(repeating: 0, count: kLength * mr) }
         if transA {
-            for p in 0..<kLength { (base + p * mr).update(from: aPointer + (p0 + p) * m + row0, count: height) }
+            for p in 0..<kLength {
+                let source = aPointer + (p0 + p) * m + row0, target = base + p * mr
+                for ii in 0..<height { target[ii] = source[ii] }
+            }
         } else {
             for ii in 0..<height {
                 let source = aPointer + (row0 + ii) * k + p0
@@ -158,41 +170,53 @@ final class GEMMWorkspace {
     @inline(__always)
     func aRows(panel: Int, rows: Int) -> GEMMWorkspace.RowPointers {
         guard let aSource else { return GEMMWorkspace.packedRows(UnsafePointer(packedA + panel * kLength * GEMMWorkspace.mr)) }
-        let base = aSource + panel * GEMMWorkspace.mr * aRowStride
-        func row(_ r: Int) -> UnsafePointer<Float> { base + min(r, rows - 1) * aRowStride }
+        return GEMMWorkspace.rowsInPlace(aSource + panel * GEMMWorkspace.mr * aRowStride, rowStride: aRowStride, rows: rows)
+    }
+
+    /// Six row pointers `base + r·rowStride`; rows past `rows` repeat the last one (their results are not stored).
+    @inline(__always)
+    static func rowsInPlace(_ base: UnsafePointer<Float>, rowStride: Int, rows: Int) -> RowPointers {
+        func row(_ r: Int) -> UnsafePointer<Float> { base + min(r, rows - 1) * rowStride }
         return (row(0), row(1), row(2), row(3), row(4), row(5))
     }
 
-    /// Packs the shared operand for the current k-block (the one the split does not divide).
+    /// Packs every B panel of the current k-block (the row split shares them).
     func packShared() {
-        if splitColumns {
-            if aSource == nil { for panel in 0..<rowPanels { packA(panel: panel) } }
-        } else {
-            for panel in 0..<columnPanels { packB(panel: panel) }
+        for panel in 0..<columnPanels { packB(panel: panel, p0: p0, kLength: kLength) }
+    }
+
+    /// Column split, the whole product: column panels `participant, participant + participants, …`; for each,
+    /// every k-block's B panel is packed here and run against all row panels of op(A) read in place. The
+    /// participants' columns of C are disjoint, so no k-block waits for the others (one pool run per product).
+    func computeColumns(participant: Int, participants: Int) {
+        let mr = GEMMWorkspace.mr, nr = GEMMWorkspace.nr, kc = GEMMWorkspace.kc
+        guard let c, let aPointer else { return }
+        let rowStride = transA ? 1 : k, step = transA ? m : 1
+        var column = participant
+        while column < columnPanels {
+            let b = packedB + column * min(k, kc) * nr
+            let col0 = column * nr, columns = min(nr, n - col0)
+            var p0 = 0
+            while p0 < k {
+                let kLength = min(kc, k - p0)
+                packB(panel: column, p0: p0, kLength: kLength, into: b)
+                let source = transA ? aPointer + p0 * m : aPointer + p0
+                for panel in 0..<rowPanels {
+                    let row0 = panel * mr, rows = min(mr, m - row0)
+                    GEMMWorkspace.microKernel(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
+                                              step: step, b: b, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, columns: columns)
+                }
+                p0 += kLength
+            }
+            column += participants
         }
     }
 
-    /// This participant's share of the current k-block: panels `participant, participant + participants, …`
-    /// of the split dimension, packed here, then all their tiles.
+    /// Row split, the current k-block: row panels `participant, participant + participants, …`, each packed here
+    /// (or read in place for narrow products) and run against every packed B panel.
     func computeRows(participant: Int, participants: Int) {
         let mr = GEMMWorkspace.mr, nr = GEMMWorkspace.nr
         guard let c else { return }
-        if splitColumns {
-            var column = participant
-            while column < columnPanels {
-                packB(panel: column)
-                let b = UnsafePointer(packedB + column * kLength * nr)
-                let col0 = column * nr
-                for panel in 0..<rowPanels {
-                    let row0 = panel * mr
-                    let rows = min(mr, m - row0)
-                    GEMMWorkspace.microKernel(k: kLength, a: aRows(panel: panel, rows: rows), step: aSource == nil ? mr : aStepStride,
-                                              b: b, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0))
-                }
-                column += participants
-            }
-            return
-        }
         var panel = participant
         while panel < rowPanels {
             let row0 = panel * mr
@@ -318,13 +342,21 @@ extension CPUBackend {
         work.splitColumns = columnPanels > 1 && n > m
         // Waking the pool costs ~10 µs: narrow products (one column panel) need more work to gain from it.
         let parallel = pool != nil && m * n * k >= (columnPanels == 1 ? 1 << 22 : 1 << 20) && (work.splitColumns ? columnPanels : rowPanels) > 1
+        if work.splitColumns {
+            if parallel, let pool {
+                pool.run(columnTask)
+            } else {
+                work.computeColumns(participant: 0, participants: 1)
+            }
+            return
+        }
         var p0 = 0
         while p0 < k {
             let kLength = min(kc, k - p0)
             work.kLength = kLength
             work.p0 = p0
-            if columnPanels == 1 || work.splitColumns {
-                // Narrow product, or a column split: the kernel reads op(A)[:, p0...] in place (no serial packing).
+            if columnPanels == 1 {
+                // Narrow product: the kernel reads op(A)[:, p0...] in place (no serial packing).
                 work.aSource = transA ? UnsafePointer(aPointer + p0 * m) : UnsafePointer(aPointer + p0)
                 work.aRowStride = transA ? 1 : k
                 work.aStepStride = transA ? m : 1

@@ -13,9 +13,10 @@ public final class CPUBuffer: DeviceBuffer {
     deinit { pointer.deallocate() }
 }
 
-/// The pure-Swift backend: no BLAS, no C. Element-wise ops run the ``CPUReference`` loops; GEMM runs a
-/// packed, vectorised, multi-threaded kernel (``CPUBackend/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)``)
-/// that the tests check against the reference triple loop.
+/// The pure-Swift backend: no BLAS, no C. GEMM runs a packed, vectorised, multi-threaded kernel
+/// (``CPUBackend/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)``) that the tests check against the reference
+/// triple loop; the hot element-wise ops (Adam, SGD, bias + ReLU, its backward, column sums) run `SIMD8` loops
+/// bit-identical to their ``CPUReference`` loops (CPUBackend+Elementwise.swift); the rest run the reference.
 public final class CPUBackend: Backend {
     /// Threads for GEMM (a persistent pool of `threadCount − 1` workers plus the caller); 1 runs everything on
     /// the caller.
@@ -23,9 +24,17 @@ public final class CPUBackend: Backend {
     /// Packing buffers and the current product, grown on demand and reused (no allocation per step).
     let workspace = GEMMWorkspace()
     let pool: GEMMWorkerPool?
-    /// The pool's task, made once (a stored closure: running it allocates nothing).
+    /// The pool's tasks, made once (stored closures: running one allocates nothing).
     lazy var rowTask: (Int, Int) -> Void = { [workspace] participant, participants in
         workspace.computeRows(participant: participant, participants: participants)
+    }
+    lazy var columnTask: (Int, Int) -> Void = { [workspace] participant, participants in
+        workspace.computeColumns(participant: participant, participants: participants)
+    }
+    /// The element-wise call being split among the pool, and the pool's task for it (made once).
+    let elementwise = ElementwiseWork()
+    lazy var elementwiseTask: (Int, Int) -> Void = { [elementwise] participant, participants in
+        elementwise.runChunk(participant: participant, participants: participants)
     }
 
     public init(threadCount: Int = CPUBackend.defaultThreadCount) {
@@ -84,18 +93,27 @@ public final class CPUBackend: Backend {
 
     public func biasActivationForward(preActivation z: DeviceBuffer, bias: DeviceBuffer?, output y: DeviceBuffer,
                                       rows: Int, columns: Int, activation: Activation) {
+        if activation == .relu || activation == .linear {
+            run(.biasReLU(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), columns: columns, relu: activation == .relu),
+                count: rows * columns)
+            return
+        }
         CPUReference.biasActivationForward(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y),
                                            rows: rows, columns: columns, activation: activation)
     }
 
     public func activationBackward(outputGradient dy: DeviceBuffer, preActivation z: DeviceBuffer, output y: DeviceBuffer,
                                    inputGradient dz: DeviceBuffer, rows: Int, columns: Int, activation: Activation) {
+        if activation == .relu || activation == .linear {
+            run(.reluBackward(dy: ptr(dy), z: ptr(z), dz: ptr(dz), relu: activation == .relu), count: rows * columns)
+            return
+        }
         CPUReference.activationBackward(dy: ptr(dy), z: ptr(z), y: ptr(y), dz: ptr(dz), rows: rows, columns: columns,
                                         activation: activation)
     }
 
     public func columnSums(_ matrix: DeviceBuffer, rows: Int, columns: Int, into out: DeviceBuffer) {
-        CPUReference.columnSums(ptr(matrix), rows: rows, columns: columns, into: ptr(out))
+        CPUBackend.columnSumsVectorised(ptr(matrix), rows: rows, columns: columns, into: ptr(out))
     }
 
     public func gatherRows(source: DeviceBuffer, rowLength: Int, indices: DeviceBuffer, indexOffset: Int, rows: Int,
@@ -145,14 +163,14 @@ public final class CPUBackend: Backend {
 
     public func sgdUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, velocity: DeviceBuffer?, count: Int,
                           learningRate: Float, momentum: Float, nesterov: Bool) {
-        CPUReference.sgdUpdate(w: ptr(weights), g: ptr(gradients), velocity: velocity.map { ptr($0) }, count: count,
-                               learningRate: learningRate, momentum: momentum, nesterov: nesterov)
+        run(.sgd(w: ptr(weights), g: ptr(gradients), velocity: velocity.map { ptr($0) }, learningRate: learningRate, momentum: momentum,
+                 nesterov: nesterov), count: count)
     }
 
     public func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, vMax: DeviceBuffer?,
                            count: Int, stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
-        CPUReference.adamUpdate(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), vMax: vMax.map { ptr($0) }, count: count,
-                                stepSize: stepSize, beta1: beta1, beta2: beta2, epsilon: epsilon)
+        run(.adam(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), vMax: vMax.map { ptr($0) }, stepSize: stepSize, beta1: beta1,
+                  beta2: beta2, epsilon: epsilon), count: count)
     }
 
     public func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, momentumBuffer: DeviceBuffer?,

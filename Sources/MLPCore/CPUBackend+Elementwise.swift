@@ -1,0 +1,183 @@
+/// The vectorised element-wise ops of ``CPUBackend``: `SIMD8` loops that do the ``CPUReference`` arithmetic
+/// in the same order (so their results are bit-identical to it, which the tests assert), with the last
+/// `count mod 8` elements handed to the reference loop. Large tensors are split among the GEMM worker pool.
+///
+/// Covered: Adam/AMSGrad and SGD (plain, momentum, Nesterov) updates, bias + ReLU/linear forward, the ReLU/linear
+/// backward, column sums. The other activations and optimizers run the reference loops.
+/// One vectorised element-wise call, with its operands, so the pool can run it in chunks (a stored value: handing
+/// it to the pool allocates nothing, unlike a closure that captures the operands).
+enum ElementwiseKernel {
+    case none
+    case adam(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+              vMax: UnsafeMutablePointer<Float>?, stepSize: Float, beta1: Float, beta2: Float, epsilon: Float)
+    case sgd(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, velocity: UnsafeMutablePointer<Float>?, learningRate: Float,
+             momentum: Float, nesterov: Bool)
+    /// Elements are whole rows of `columns`.
+    case biasReLU(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: Int, relu: Bool)
+    case reluBackward(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>, relu: Bool)
+
+    /// Runs the call on elements `range`.
+    func run(_ range: Range<Int>) {
+        switch self {
+        case .none:
+            break
+        case let .adam(w, g, m, v, vMax, stepSize, beta1, beta2, epsilon):
+            CPUBackend.adamUpdateVectorised(w: w, g: g, m: m, v: v, vMax: vMax, range: range, stepSize: stepSize, beta1: beta1,
+                                            beta2: beta2, epsilon: epsilon)
+        case let .sgd(w, g, velocity, learningRate, momentum, nesterov):
+            CPUBackend.sgdUpdateVectorised(w: w, g: g, velocity: velocity, range: range, learningRate: learningRate, momentum: momentum,
+                                           nesterov: nesterov)
+        case let .biasReLU(z, bias, y, columns, relu):
+            // Chunk bounds rounded up to whole rows.
+            let rows = (range.lowerBound + columns - 1) / columns ..< (range.upperBound + columns - 1) / columns
+            CPUBackend.biasReLUForwardVectorised(z: z, bias: bias, y: y, rows: rows, columns: columns, relu: relu)
+        case let .reluBackward(dy, z, dz, relu):
+            CPUBackend.reluBackwardVectorised(dy: dy, z: z, dz: dz, range: range, relu: relu)
+        }
+    }
+}
+
+/// The element-wise call the pool is running (read by its workers).
+final class ElementwiseWork {
+    var kernel = ElementwiseKernel.none
+    var count = 0
+
+    /// Participant `participant`'s contiguous share, a multiple of 16 floats (no two threads write one cache line).
+    func runChunk(participant: Int, participants: Int) {
+        let chunk = ((count + participants - 1) / participants + 15) & ~15
+        let start = min(count, participant * chunk), end = min(count, start + chunk)
+        if start < end { kernel.run(start..<end) }
+    }
+}
+
+extension CPUBackend {
+    /// Element count from which an element-wise op is split among the pool (waking it costs ~10 µs).
+    static let elementwiseParallelThreshold = 1 << 16
+
+    /// Runs `kernel` over elements `0..<count`: on the caller alone for small counts, else split among the pool.
+    func run(_ kernel: ElementwiseKernel, count: Int) {
+        guard let pool, count >= CPUBackend.elementwiseParallelThreshold else {
+            kernel.run(0..<count)
+            return
+        }
+        elementwise.kernel = kernel
+        elementwise.count = count
+        pool.run(elementwiseTask)
+        elementwise.kernel = .none
+    }
+
+    /// ``CPUReference/adamUpdate(w:g:m:v:vMax:count:stepSize:beta1:beta2:epsilon:)``, eight lanes at a time.
+    static func adamUpdateVectorised(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                                     v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, range: Range<Int>,
+                                     stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
+        let keepM = SIMD8<Float>(repeating: 1 - beta1), keepV = SIMD8<Float>(repeating: 1 - beta2)
+        let step = SIMD8<Float>(repeating: stepSize), eps = SIMD8<Float>(repeating: epsilon)
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let gi = load(g + i)
+            let mi = load(m + i) + (gi - load(m + i)) * keepM
+            let vi = load(v + i) + (gi * gi - load(v + i)) * keepV
+            store(mi, m + i)
+            store(vi, v + i)
+            var denominatorSource = vi
+            if let vMax {
+                denominatorSource = pointwiseMax(load(vMax + i), vi)
+                store(denominatorSource, vMax + i)
+            }
+            store(load(w + i) - step * mi / (denominatorSource.squareRoot() + eps), w + i)
+            i += 8
+        }
+        CPUReference.adamUpdate(w: w + i, g: g + i, m: m + i, v: v + i, vMax: vMax.map { $0 + i }, count: range.upperBound - i,
+                                stepSize: stepSize, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
+    /// ``CPUReference/sgdUpdate(w:g:velocity:count:learningRate:momentum:nesterov:)``, eight lanes at a time.
+    static func sgdUpdateVectorised(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, velocity: UnsafeMutablePointer<Float>?,
+                                    range: Range<Int>, learningRate: Float, momentum: Float, nesterov: Bool) {
+        let lr = SIMD8<Float>(repeating: learningRate), mu = SIMD8<Float>(repeating: momentum)
+        var i = range.lowerBound
+        if let v = velocity, momentum != 0 {
+            while i + 8 <= range.upperBound {
+                let gi = load(g + i)
+                let vi = mu * load(v + i) - lr * gi
+                store(vi, v + i)
+                store(load(w + i) + (nesterov ? mu * vi - lr * gi : vi), w + i)
+                i += 8
+            }
+        } else {
+            while i + 8 <= range.upperBound {
+                store(load(w + i) - lr * load(g + i), w + i)
+                i += 8
+            }
+        }
+        CPUReference.sgdUpdate(w: w + i, g: g + i, velocity: velocity.map { $0 + i }, count: range.upperBound - i,
+                               learningRate: learningRate, momentum: momentum, nesterov: nesterov)
+    }
+
+    /// `Z += bias` (if any), `Y = relu(Z)` or `Y = Z`, rows `range` of a (rows, columns) matrix.
+    static func biasReLUForwardVectorised(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                          rows range: Range<Int>, columns: Int, relu: Bool) {
+        let zero = SIMD8<Float>()
+        for r in range {
+            let zRow = z + r * columns, yRow = y + r * columns
+            var j = 0
+            while j + 8 <= columns {
+                var zj = load(zRow + j)
+                if let bias {
+                    zj += load(bias + j)
+                    store(zj, zRow + j)
+                }
+                store(relu ? zero.replacing(with: zj, where: zj .> zero) : zj, yRow + j)
+                j += 8
+            }
+            while j < columns {
+                if let bias { zRow[j] += bias[j] }
+                yRow[j] = relu ? Activation.relu.value(zRow[j]) : zRow[j]
+                j += 1
+            }
+        }
+    }
+
+    /// `dZ = dY ⊙ relu'(Z)` (or `dZ = dY ⊙ 1` for linear) over elements `range`.
+    static func reluBackwardVectorised(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
+                                       range: Range<Int>, relu: Bool) {
+        let zero = SIMD8<Float>(), one = SIMD8<Float>(repeating: 1)
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let derivative = relu ? zero.replacing(with: one, where: load(z + i) .> zero) : one
+            store(load(dy + i) * derivative, dz + i)
+            i += 8
+        }
+        while i < range.upperBound {
+            dz[i] = dy[i] * (relu ? Activation.relu : .linear).derivative(z: z[i], y: 0)
+            i += 1
+        }
+    }
+
+    /// ``CPUReference/columnSums(_:rows:columns:into:)`` with eight columns at a time (same summation order).
+    static func columnSumsVectorised(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j + 8 <= columns {
+            var sum = SIMD8<Float>()
+            for i in 0..<rows { sum += load(matrix + i * columns + j) }
+            store(sum, out + j)
+            j += 8
+        }
+        while j < columns {
+            var sum: Float = 0
+            for i in 0..<rows { sum += matrix[i * columns + j] }
+            out[j] = sum
+            j += 1
+        }
+    }
+
+    @inline(__always) static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) static func load(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load(UnsafePointer(pointer)) }
+
+    @inline(__always) static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+    }
+}

@@ -1,0 +1,129 @@
+import XCTest
+@testable import MLPCore
+import MLPTestSupport
+
+/// The CPU backend's vectorised element-wise ops against their ``CPUReference`` loops: the same arithmetic in the
+/// same order, so the results must be bit-identical — for counts that are not multiples of 8 (the scalar tail)
+/// and above ``CPUBackend/elementwiseParallelThreshold`` (split among the pool).
+final class ElementwiseTests: XCTestCase {
+    static let counts = [1, 7, 8, 9, 100, CPUBackend.elementwiseParallelThreshold + 13]
+
+    /// `count` values and pointers to a copy of them, for the reference.
+    func withCopies(_ arrays: [[Float]], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
+        let pointers = arrays.map { values -> UnsafeMutablePointer<Float> in
+            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
+            pointer.initialize(from: values, count: values.count)
+            return pointer
+        }
+        body(pointers)
+        pointers.forEach { $0.deallocate() }
+    }
+
+    func assertIdentical(_ actual: [Float], _ expected: UnsafePointer<Float>, _ message: String,
+                         file: StaticString = #filePath, line: UInt = #line) {
+        let expected = Array(UnsafeBufferPointer(start: expected, count: actual.count))
+        let differing = zip(actual, expected).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }
+        XCTAssertNil(differing, "\(message): first difference at \(differing?.offset ?? -1): \(differing.map { "\($0.element.0) vs \($0.element.1)" } ?? "")",
+                     file: file, line: line)
+    }
+
+    func testAdamAndAMSGradAreBitIdenticalToTheReference() {
+        let host = Host(threads: 2)
+        for count in Self.counts {
+            for amsgrad in [false, true] {
+                let w = randomValues(count, seed: 1), g = randomValues(count, seed: 2)
+                let m = randomValues(count, seed: 3, low: -0.1, high: 0.1), v = randomValues(count, seed: 4, low: 0, high: 0.1)
+                let vMax = randomValues(count, seed: 5, low: 0, high: 0.1)
+                let buffers = [w, g, m, v, vMax].map(host.buffer)
+                for _ in 0..<2 {
+                    host.backend.adamUpdate(weights: buffers[0], gradients: buffers[1], m: buffers[2], v: buffers[3],
+                                            vMax: amsgrad ? buffers[4] : nil, count: count, stepSize: 0.01, beta1: 0.9, beta2: 0.999,
+                                            epsilon: 1e-7)
+                }
+                withCopies([w, g, m, v, vMax]) { r in
+                    for _ in 0..<2 {
+                        CPUReference.adamUpdate(w: r[0], g: r[1], m: r[2], v: r[3], vMax: amsgrad ? r[4] : nil, count: count, stepSize: 0.01,
+                                                beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+                    }
+                    for (index, name) in [(0, "w"), (2, "m"), (3, "v"), (4, "vMax")] {
+                        assertIdentical(host.values(buffers[index]), r[index], "adam \(name) count=\(count) amsgrad=\(amsgrad)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testSGDVariantsAreBitIdenticalToTheReference() {
+        let host = Host(threads: 2)
+        for count in Self.counts {
+            for (momentum, nesterov) in [(Float(0), false), (0.9, false), (0.9, true)] {
+                let w = randomValues(count, seed: 1), g = randomValues(count, seed: 2), velocity = randomValues(count, seed: 3)
+                let buffers = [w, g, velocity].map(host.buffer)
+                host.backend.sgdUpdate(weights: buffers[0], gradients: buffers[1], velocity: buffers[2], count: count, learningRate: 0.05,
+                                       momentum: momentum, nesterov: nesterov)
+                withCopies([w, g, velocity]) { r in
+                    CPUReference.sgdUpdate(w: r[0], g: r[1], velocity: r[2], count: count, learningRate: 0.05, momentum: momentum,
+                                           nesterov: nesterov)
+                    assertIdentical(host.values(buffers[0]), r[0], "sgd w count=\(count) momentum=\(momentum) nesterov=\(nesterov)")
+                    assertIdentical(host.values(buffers[2]), r[2], "sgd velocity count=\(count) momentum=\(momentum)")
+                }
+            }
+        }
+    }
+
+    func testBiasReLUAndLinearForwardAndBackwardAreBitIdenticalToTheReference() {
+        let host = Host(threads: 2)
+        // (rows, columns): tails in both directions, and one above the parallel threshold with rows not
+        // dividing the chunks.
+        for (rows, columns) in [(1, 1), (3, 5), (4, 8), (17, 20), (300, 301)] {
+            for activation in [Activation.relu, .linear] {
+                for withBias in [false, true] {
+                    let count = rows * columns
+                    let z = randomValues(count, seed: 1), bias = randomValues(columns, seed: 2), dy = randomValues(count, seed: 3)
+                    let zBuffer = host.buffer(z), yBuffer = host.backend.makeBuffer(count: count), dzBuffer = host.backend.makeBuffer(count: count)
+                    host.backend.biasActivationForward(preActivation: zBuffer, bias: withBias ? host.buffer(bias) : nil, output: yBuffer,
+                                                       rows: rows, columns: columns, activation: activation)
+                    host.backend.activationBackward(outputGradient: host.buffer(dy), preActivation: zBuffer, output: yBuffer,
+                                                    inputGradient: dzBuffer, rows: rows, columns: columns, activation: activation)
+                    withCopies([z, bias, dy, z, z]) { r in
+                        CPUReference.biasActivationForward(z: r[0], bias: withBias ? UnsafePointer(r[1]) : nil, y: r[3], rows: rows,
+                                                           columns: columns, activation: activation)
+                        CPUReference.activationBackward(dy: r[2], z: r[0], y: r[3], dz: r[4], rows: rows, columns: columns, activation: activation)
+                        let label = "\(activation) bias=\(withBias) \(rows)×\(columns)"
+                        assertIdentical(host.values(zBuffer), r[0], "z " + label)
+                        assertIdentical(host.values(yBuffer), r[3], "y " + label)
+                        assertIdentical(host.values(dzBuffer), r[4], "dz " + label)
+                    }
+                }
+            }
+        }
+    }
+
+    func testColumnSumsAreBitIdenticalToTheReference() {
+        let host = Host()
+        for (rows, columns) in [(1, 1), (5, 3), (33, 8), (128, 517)] {
+            let matrix = randomValues(rows * columns, seed: 7)
+            let out = host.backend.makeBuffer(count: columns)
+            host.backend.columnSums(host.buffer(matrix), rows: rows, columns: columns, into: out)
+            withCopies([matrix, [Float](repeating: 0, count: columns)]) { r in
+                CPUReference.columnSums(r[0], rows: rows, columns: columns, into: r[1])
+                assertIdentical(host.values(out), r[1], "column sums \(rows)×\(columns)")
+            }
+        }
+    }
+
+    /// A deliberately different update (another step size) is caught: the comparison is not vacuous.
+    func testADifferentStepSizeIsDetected() {
+        let host = Host()
+        let w = randomValues(64, seed: 1), g = randomValues(64, seed: 2), zeros = [Float](repeating: 0, count: 64)
+        let buffers = [w, g, zeros, zeros].map(host.buffer)
+        host.backend.adamUpdate(weights: buffers[0], gradients: buffers[1], m: buffers[2], v: buffers[3], vMax: nil, count: 64,
+                                stepSize: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+        withCopies([w, g, zeros, zeros]) { r in
+            CPUReference.adamUpdate(w: r[0], g: r[1], m: r[2], v: r[3], vMax: nil, count: 64, stepSize: 0.0100001, beta1: 0.9, beta2: 0.999,
+                                    epsilon: 1e-7)
+            let actual = host.values(buffers[0]), expected = Array(UnsafeBufferPointer(start: r[0], count: 64))
+            XCTAssertTrue(zip(actual, expected).contains { $0.bitPattern != $1.bitPattern })
+        }
+    }
+}
