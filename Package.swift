@@ -40,7 +40,7 @@ let package = Package(
         ),
         .executableTarget(name: "mlp", dependencies: ["MLPCommandLine"]),
         .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
-        .executableTarget(name: "MLPBench", dependencies: ["MLPKit", "MallocCounter"], path: "Benchmarks/MLPBench"),
+        .executableTarget(name: "MLPBench", dependencies: ["MLPKit", "MLPOpenCL", "MallocCounter"], path: "Benchmarks/MLPBench"),
         .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
         .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"], exclude: ["Fixtures"]),

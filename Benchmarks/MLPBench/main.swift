@@ -7,12 +7,14 @@
 //   swift run -c release mlp-bench --json-out results.json  # … and the table as JSON
 //   mlp-bench train --workload seed|mnist|wide --device cpu|gpu --json
 //   mlp-bench gemm --m M --n N --k K [--trans-a] [--trans-b] --device cpu|gpu --json
+//   mlp-bench crossover [--device gpu]                      # step times CPU vs device; writes the cost model `auto` reads
 //   mlp-bench parity --device gpu                           # every op and a training run, device vs CPU
 //   mlp-bench data                                          # CSV parse MB/s, prefetch vs in-memory step time
 //   mlp-bench gemm train [--quick]                          # the older tables (square GEMM, three MLPs)
 import Foundation
 import MallocCounter
 import MLPKit
+import MLPOpenCL
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -320,7 +322,7 @@ func printJSON(_ object: Any) {
 }
 
 func deviceBackend(_ name: String) throws -> any Backend {
-    try Device(name: name).makeBackend(flopsPerStep: .infinity).backend
+    try Device(name: name).makeBackend(work: StepWork(parameters: 1 << 40, batchSize: 1 << 20)).backend
 }
 
 /// Runs Scripts/bench-reference.py (tf.keras and numpy) and returns its JSON, or nil with a reason.
@@ -402,28 +404,78 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
         trainRows[name] = row
     }
     results["train"] = trainRows
-    if let device {
-        print("CPU vs device crossover (training samples/s; width × batch, 2 hidden layers of `width`, 784 inputs)")
-        var sweep: [[String: Any]] = []
-        for width in [64, 256, 1024] {
-            for batch in [32, 256] {
-                let workload = Workload(name: "sweep", inputs: 784, hidden: [width, width], classes: 10, batch: batch, samples: batch * 16)
-                let onCPU = try runWorkload(workload, backend: cpu), onDevice = try runWorkload(workload, backend: device)
-                let flops = Device.trainingFlopsPerStep(parameters: 784 * width + width * width + width * 10, batchSize: batch)
-                print(String(format: "  width %5d batch %4d: %.1f MFLOP/step  CPU %9.0f  device %9.0f  (%@)", width, batch, flops / 1e6,
-                             onCPU.samplesPerSecond, onDevice.samplesPerSecond,
-                             (onDevice.samplesPerSecond > onCPU.samplesPerSecond ? "device" : "CPU") as NSString))
-                sweep.append(["width": width, "batch": batch, "mflop_per_step": flops / 1e6, "cpu": onCPU.samplesPerSecond,
-                              "device": onDevice.samplesPerSecond])
-            }
-        }
-        results["crossover"] = sweep
-    }
+    if let device { results["crossover"] = try runCrossover(device: device) }
     if let jsonOut {
         let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
         try data.write(to: URL(fileURLWithPath: jsonOut))
         print("Wrote \(jsonOut)")
     }
+}
+
+extension DeviceCostModel.Line {
+    var json: [String: Double] {
+        ["seconds_per_step": secondsPerStep, "seconds_per_flop": secondsPerFlop, "seconds_per_parameter": secondsPerParameter]
+    }
+}
+
+/// The CPU-vs-device crossover sweep (width × batch; 784 inputs, two hidden layers of `width`, 10 classes):
+/// training steps timed on the CPU backend and on `device`, a ``DeviceCostModel/Line`` fitted per backend, and
+/// the model written to ``DeviceCostModel/defaultURL`` for `--device auto` (merged with what is there).
+func runCrossover(device: (any Backend)?) throws -> [String: Any] {
+    // (The sweep's rows, filled below, are read again once the lines are fitted.)
+    print("CPU vs device crossover (training samples/s; width × batch, 2 hidden layers of `width`, 784 inputs)")
+    let cpu = CPUBackend.shared
+    var sweep: [[String: Any]] = []
+    var cpuPoints: [(work: StepWork, seconds: Double)] = [], devicePoints: [(work: StepWork, seconds: Double)] = []
+    for width in [64, 256, 1024] {
+        for batch in [32, 256] {
+            let workload = Workload(name: "sweep", inputs: 784, hidden: [width, width], classes: 10, batch: batch, samples: batch * 16)
+            let work = StepWork(parameters: 784 * width + width + width * width + width + width * 10 + 10, batchSize: batch)
+            let flops = work.flops
+            let onCPU = try runWorkload(workload, backend: cpu)
+            cpuPoints.append((work, Double(batch) / onCPU.samplesPerSecond))
+            var row: [String: Any] = ["width": width, "batch": batch, "mflop_per_step": flops / 1e6, "cpu": onCPU.samplesPerSecond]
+            var line = String(format: "  width %5d batch %4d: %7.1f MFLOP/step  CPU %9.0f", width, batch, flops / 1e6, onCPU.samplesPerSecond)
+            if let device {
+                let onDevice = try runWorkload(workload, backend: device)
+                devicePoints.append((work, Double(batch) / onDevice.samplesPerSecond))
+                row["device"] = onDevice.samplesPerSecond
+                line += String(format: "  device %9.0f  (%@ faster)", onDevice.samplesPerSecond,
+                               (onDevice.samplesPerSecond > onCPU.samplesPerSecond ? "device" : "CPU") as NSString)
+            }
+            print(line)
+            sweep.append(row)
+        }
+    }
+    let url = DeviceCostModel.defaultURL
+    var model = (try? DeviceCostModel.load(from: url)) ?? DeviceCostModel()
+    var fitted: [String: Any] = [:]
+    if let line = DeviceCostModel.Line.fit(cpuPoints) {
+        model.cpu = line
+        model.cpuThreads = cpu.threadCount
+        fitted["cpu"] = line.json
+        print("  CPU backend: " + line.formula)
+    }
+    if let device, let openCL = device as? OpenCLBackend, let line = DeviceCostModel.Line.fit(devicePoints) {
+        let name = openCL.device.name
+        fitted[name] = line.json
+        print("  \(name): " + line.formula)
+        if openCL.device.kind == .gpu {
+            model.devices[name] = line
+            // Where `auto` switches, for this sweep's shape of model.
+            for row in sweep.indices {
+                let work = cpuPoints[row].work
+                sweep[row]["auto"] = model.choice(work, gpuName: name, cpuThreads: cpu.threadCount).useGPU ? "device" : "cpu"
+            }
+            print("  auto picks per point: " + sweep.map { "\($0["width"]!)×\($0["batch"]!) → \($0["auto"]!)" }.joined(separator: ", "))
+        } else {
+            print("  (not a GPU: `auto` only ever weighs GPUs against the CPU backend, so it is not stored)")
+        }
+    }
+    model.measured = "measured " + ISO8601DateFormatter().string(from: Date())
+    try model.save(to: url)
+    print("  cost model written to \(url.path) (read by --device auto)")
+    return ["sweep": sweep, "fitted": fitted, "cost_model": url.path]
 }
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -476,6 +528,7 @@ do {
     if groups.contains("gemm") { benchGEMM(device: device) }
     if groups.contains("train") { try benchTraining(device: device, quick: quick) }
     if groups.contains("data") { try benchData() }
+    if groups.contains("crossover") { _ = try runCrossover(device: device) }
     exit(ok ? 0 : 1)
 } catch {
     FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)

@@ -26,8 +26,8 @@ struct ModelOptions: ParsableArguments {
         try output.map { try LayerSpec($0, flag: "--output") }
     }
 
-    /// The training step's work for `auto` device selection.
-    func flopsPerStep(inputDim: Int, output: LayerSpec, batchSize: Int) throws -> Double {
+    /// The training step's size for `auto` device selection.
+    func stepWork(inputDim: Int, output: LayerSpec, batchSize: Int) throws -> StepWork {
         var width = inputDim, parameters = 0
         for spec in try HiddenLayerSpec.list(layerText) {
             if case let .dense(units, _, _, _, _, _) = spec {
@@ -36,7 +36,7 @@ struct ModelOptions: ParsableArguments {
             }
         }
         parameters += width * output.units + output.units
-        return Device.trainingFlopsPerStep(parameters: parameters, batchSize: batchSize)
+        return StepWork(parameters: parameters, batchSize: batchSize)
     }
 }
 
@@ -53,10 +53,10 @@ struct RunOptions: ParsableArguments {
         try Device(name: device ?? ProcessInfo.processInfo.environment["MLP_DEVICE"] ?? "auto")
     }
 
-    /// The backend for the selected device, sized for `flopsPerStep` when it is `auto`, and the lines that
-    /// say which device is used (and why, for `auto` or a fallback).
-    func backend(flopsPerStep: Double?) throws -> (backend: any Backend, announcement: String) {
-        let (backend, note) = try selectedDevice().makeBackend(flopsPerStep: flopsPerStep)
+    /// The backend for the selected device, sized for `work` when it is `auto`, and the lines that say which
+    /// device is used (and why, for `auto` or a fallback).
+    func backend(work: StepWork?) throws -> (backend: any Backend, announcement: String) {
+        let (backend, note) = try selectedDevice().makeBackend(work: work)
         return (backend, (note.map { $0 + "\n" } ?? "") + "Device: \(backend.deviceDescription)\n")
     }
 }

@@ -18,7 +18,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (backend, announcement) = try runOptions.backend(flopsPerStep: nil)
+            let (backend, announcement) = try runOptions.backend(work: nil)
             let network = try Sequential.load(from: model, backend: backend)
             guard let loss = network.loss else {
                 throw MLPError.notReady("\(model): the model was saved without a loss (not compiled), so it cannot be evaluated")
@@ -50,7 +50,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (backend, announcement) = try runOptions.backend(flopsPerStep: nil)
+            let (backend, announcement) = try runOptions.backend(work: nil)
             let network = try Sequential.load(from: model, backend: backend)
             let loaded = try LabeledData(path: data, labelColumn: nil, labelColumns: nil, requireLabels: false)
             try checkFeatureCount(loaded.x, model: network, path: data)
@@ -133,7 +133,7 @@ struct Check: ParsableCommand {
             let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: real?.oneHot ?? false)
             try real?.checkLabels(loss: lossKind, outputUnits: output.units)
             let (backend, announcement) = try runOptions.backend(
-                flopsPerStep: model.flopsPerStep(inputDim: inputDim, output: output, batchSize: 16))
+                work: model.stepWork(inputDim: inputDim, output: output, batchSize: 16))
             print(announcement, terminator: "")
 
             let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)

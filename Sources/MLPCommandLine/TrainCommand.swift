@@ -137,9 +137,9 @@ struct Train: ParsableCommand {
             let output = outputSpec!
             let lossKind = try started?.loss ?? loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: oneHot)
             try source?.checkLabels(loss: lossKind, outputUnits: output.units)
-            let flops = try started.map { Device.trainingFlopsPerStep(parameters: $0.parameterCount, batchSize: batchSize) }
-                ?? model.flopsPerStep(inputDim: inputDim, output: output, batchSize: batchSize)
-            let (backend, announcement) = try runOptions.backend(flopsPerStep: flops)
+            let work = try started.map { StepWork(parameters: $0.parameterCount, batchSize: batchSize) }
+                ?? model.stepWork(inputDim: inputDim, output: output, batchSize: batchSize)
+            let (backend, announcement) = try runOptions.backend(work: work)
             if verbose > 0 { print(announcement, terminator: "") }
             if let startModel, !(backend is CPUBackend) {
                 started = try Sequential.load(from: startModel, backend: backend)

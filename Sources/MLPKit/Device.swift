@@ -9,9 +9,10 @@ import MLPTraining
 /// - `gpu`: the best OpenCL GPU; else the best other OpenCL device (PoCL on a CPU, say), with a notice.
 /// - `opencl:P:D`: device `D` of platform `P`, as `mlp devices` lists them.
 /// - `auto`: per workload. Tiny models train faster on the CPU than on any GPU (each step is a few dozen
-///   kernel launches), so `auto` takes an OpenCL **GPU** only when a training step is at least
-///   ``autoGPUThresholdFlops`` floating-point operations, and the CPU backend otherwise. It never picks an
-///   OpenCL CPU device: the pure-Swift backend beats PoCL on the same cores.
+///   kernel launches), so `auto` estimates a training step's time on the CPU backend and on the best OpenCL
+///   **GPU** from the ``DeviceCostModel`` (measured by `mlp-bench crossover`, else built-in figures) and takes
+///   the faster, saying why. It never picks an OpenCL CPU device: the pure-Swift backend beats PoCL on the
+///   same cores.
 ///
 /// ```swift
 /// let model = try Sequential(inputDim: 64, [Dense(64, activation: .relu), Dense(10, activation: .softmax)],
@@ -20,10 +21,6 @@ import MLPTraining
 public enum Device: Equatable, Sendable, CustomStringConvertible {
     case cpu, gpu, auto
     case opencl(platform: Int, device: Int)
-
-    /// Per-step work above which `auto` prefers a GPU: 6·batch·parameters ≥ 50 MFLOP (forward and two
-    /// backward GEMMs). Provisional: it is to be refined from the benchmark suite's GPU measurements.
-    public static let autoGPUThresholdFlops = 50_000_000.0
 
     /// Parses `cpu`, `gpu`, `auto` or `opencl:P:D`.
     public init(name: String) throws {
@@ -54,8 +51,8 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
 
     /// The backend for this device and a note saying what was chosen and why (for `auto` and fallbacks).
     ///
-    /// - Parameter flopsPerStep: the training step's work, for `auto`; nil means "small".
-    public func makeBackend(flopsPerStep: Double? = nil) throws -> (backend: any Backend, note: String?) {
+    /// - Parameter work: the training step's size, for `auto`; nil means "small".
+    public func makeBackend(work: StepWork? = nil) throws -> (backend: any Backend, note: String?) {
         switch self {
         case .cpu:
             return (CPUBackend.shared, nil)
@@ -66,16 +63,23 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
         case let .opencl(platform, device):
             return (try Device.openCLBackend(OpenCLDevice.at(platform: platform, device: device)), nil)
         case .auto:
-            let flops = flopsPerStep ?? 0
-            guard flops >= Device.autoGPUThresholdFlops else {
-                return (CPUBackend.shared, String(format: "auto: CPU backend (%.1f MFLOP per step is below the %.0f MFLOP at which a GPU pays off)",
-                                                  flops / 1e6, Device.autoGPUThresholdFlops / 1e6))
+            let work = work ?? StepWork(parameters: 0, batchSize: 0)
+            let url = DeviceCostModel.defaultURL
+            let model = try DeviceCostModel.load(from: url) ?? DeviceCostModel()
+            let threads = CPUBackend.shared.threadCount
+            let cpuSeconds = model.cpuLine(threads: threads).line.seconds(work)
+            if model.cpuBeatsEveryGPU(work, cpuThreads: threads) {
+                // No OpenCL lookup: small models start at once.
+                return (CPUBackend.shared, String(format: "auto: CPU backend (%.1f MFLOP per step: estimated %@ per step, less than any GPU's estimate)",
+                                                  work.flops / 1e6, DeviceCostModel.format(cpuSeconds)))
             }
             guard let gpu = (try? OpenCLDevice.all())?.filter({ $0.kind == .gpu })
                 .max(by: { ($0.computeUnits, $0.globalMemory) < ($1.computeUnits, $1.globalMemory) }) else {
                 return (CPUBackend.shared, "auto: CPU backend (no OpenCL GPU found)")
             }
-            return (try Device.openCLBackend(gpu), String(format: "auto: OpenCL GPU %@ (%.1f MFLOP per step)", gpu.name, flops / 1e6))
+            let choice = model.choice(work, gpuName: gpu.name, cpuThreads: threads, source: url.path)
+            guard choice.useGPU else { return (CPUBackend.shared, "auto: CPU backend (" + choice.reason + ")") }
+            return (try Device.openCLBackend(gpu), "auto: OpenCL GPU (" + choice.reason + ")")
         }
     }
 
@@ -104,14 +108,6 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-extension Device {
-    /// The floating-point work of one training step: about 6·batch·parameters (a forward and two backward
-    /// GEMMs per Dense layer).
-    public static func trainingFlopsPerStep(parameters: Int, batchSize: Int) -> Double {
-        6 * Double(batchSize) * Double(parameters)
-    }
-}
-
 extension Sequential {
     /// A model whose weights live on `device` (see ``Device``); `auto` sizes the work for `batchSize`.
     public convenience init(inputDim: Int, _ layers: [Layer] = [], name: String = "sequential", seed: UInt64? = nil,
@@ -122,7 +118,7 @@ extension Sequential {
             if let dense = layer as? Dense { parameters += width * next + (dense.useBias ? next : 0) }
             width = next
         }
-        let flops = Device.trainingFlopsPerStep(parameters: parameters, batchSize: batchSize)
-        self.init(inputDim: inputDim, layers, name: name, seed: seed, backend: try device.makeBackend(flopsPerStep: flops).backend)
+        self.init(inputDim: inputDim, layers, name: name, seed: seed,
+                  backend: try device.makeBackend(work: StepWork(parameters: parameters, batchSize: batchSize)).backend)
     }
 }

@@ -155,6 +155,9 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         XCTAssertTrue(noOpenCL.stderr.contains("apt-get install pocl-opencl-icd") && noOpenCL.stderr.contains("--device cpu"), noOpenCL.stderr)
         let auto = try mlp("train", "--epochs", "1", "--verbose", "0", environment: ["OCL_ICD_VENDORS": empty])
         XCTAssertEqual(auto.status, 0, "auto falls back to the CPU without OpenCL: \(auto.stderr)")
+        let badModel = try write("cost-model.json", "[1, 2]")
+        assertOneLineError(try mlp("train", "--epochs", "1", environment: ["MLPKIT_COST_MODEL": badModel]),
+                           contains: "\(badModel): not an MLPKit cost model (")
     }
 
     /// BackupAndRestore across a real process kill: `mlp train --backup-dir` killed with SIGKILL after its
