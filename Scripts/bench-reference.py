@@ -4,10 +4,11 @@
 numpy float32 matmul (OpenBLAS) GFLOP/s for each GEMM shape of the suite, and tf.keras (CPU) training and
 prediction samples/s for the suite's workloads, with the same protocol as mlp-bench: the same layer sizes, batch
 sizes, Adam, sparse categorical cross-entropy, one warm-up epoch, then two timed epochs (shuffle off, verbose 0);
-prediction timed after a warm-up call. Prints one JSON object:
+prediction: the median of three passes after a warm-up call. Prints one JSON object:
   {"gemm": {shape name: gflops},
    "train": {workload: {"samples_per_second": s, "predict_samples_per_second": p, "epoch_losses": [3 losses]}}}
-Run with a python that has numpy and tensorflow-cpu (MLPKIT_KERAS_PYTHON); `--gemm-only` skips tf.keras.
+Run with a python that has numpy and tensorflow-cpu (MLPKIT_KERAS_PYTHON); `--gemm-only` skips tf.keras;
+`--serve` answers one request per line instead (what `mlp-bench --compare` uses, alternating with its own runs).
 """
 import json
 import os
@@ -36,23 +37,38 @@ WORKLOADS = {
 }
 
 
-def gemm_gflops(m, n, k, trans_a, trans_b):
-    rng = np.random.default_rng(1)
-    # Stored as the GEMM sees them; a transposed operand is a transposed view, which numpy hands to BLAS as a flag.
-    a = rng.standard_normal((k, m) if trans_a else (m, k), dtype=np.float32)
-    b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
-    a_op, b_op = (a.T if trans_a else a), (b.T if trans_b else b)
-    c = np.empty((m, n), dtype=np.float32)
-    np.matmul(a_op, b_op, out=c)
+_operands = {}
+
+
+def gemm_block(m, n, k, trans_a, trans_b):
+    """GFLOP/s of one timed block of about 2 GFLOP after a 0.1 s untimed lead-in (mlp-bench times its own block
+    the same way, alternating)."""
+    key = (m, n, k, trans_a, trans_b)
+    if key not in _operands:
+        rng = np.random.default_rng(1)
+        # Stored as the GEMM sees them; a transposed operand is a transposed view, which numpy hands to BLAS as a
+        # flag.
+        a = rng.standard_normal((k, m) if trans_a else (m, k), dtype=np.float32)
+        b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
+        a_op, b_op = (a.T if trans_a else a), (b.T if trans_b else b)
+        c = np.empty((m, n), dtype=np.float32)
+        np.matmul(a_op, b_op, out=c)  # warm-up
+        _operands[key] = (a_op, b_op, c)
+    a_op, b_op, c = _operands[key]
     flops = 2.0 * m * n * k
     repeats = max(1, int(2e9 / flops))
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            np.matmul(a_op, b_op, out=c)
-        times.append(time.perf_counter() - start)
-    return flops * repeats / statistics.median(times) / 1e9
+    lead_in = time.perf_counter()
+    while time.perf_counter() - lead_in < 0.1:  # untimed: the threads are awake and the caches warm when timing starts
+        np.matmul(a_op, b_op, out=c)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        np.matmul(a_op, b_op, out=c)
+    return flops * repeats / (time.perf_counter() - start) / 1e9
+
+
+def gemm_gflops(m, n, k, trans_a, trans_b):
+    gemm_block(m, n, k, trans_a, trans_b)
+    return statistics.median(gemm_block(m, n, k, trans_a, trans_b) for _ in range(5))
 
 
 def keras_workload(spec):
@@ -75,13 +91,38 @@ def keras_workload(spec):
     train = 2 * spec["samples"] / (time.perf_counter() - start)
     losses += history.history["loss"]
     model.predict(x[:1024], batch_size=spec["batch"], verbose=0)
-    start = time.perf_counter()
-    model.predict(x, batch_size=spec["batch"], verbose=0)
-    predict = spec["samples"] / (time.perf_counter() - start)
+    times = []
+    for _ in range(3):  # the median of three passes, as mlp-bench
+        start = time.perf_counter()
+        model.predict(x, batch_size=spec["batch"], verbose=0)
+        times.append(time.perf_counter() - start)
+    predict = spec["samples"] / statistics.median(times)
     return {"samples_per_second": train, "predict_samples_per_second": predict, "epoch_losses": [float(v) for v in losses]}
 
 
+def serve():
+    """`--serve`: one JSON request per stdin line, one JSON answer per stdout line, so mlp-bench can alternate
+    its own measurements with these (noise on a shared machine then hits both sides alike):
+      {"gemm": [m, n, k, trans_a, trans_b]} -> {"gflops": g}   (one timed block)
+      {"train": "seed"|"mnist"|"wide"}       -> keras_workload's object
+    """
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "gemm" in request:
+            m, n, k, trans_a, trans_b = request["gemm"]
+            answer = {"gflops": gemm_block(m, n, k, bool(trans_a), bool(trans_b))}
+        else:
+            answer = keras_workload(WORKLOADS[request["train"]])
+        # OpenBLAS's and TF's worker threads spin for a while after their last call (OpenBLAS: 2^28 cycles by
+        # default) before they sleep; answering at once would let them steal cores from mlp-bench's next timing.
+        time.sleep(0.3)
+        print(json.dumps(answer, sort_keys=True), flush=True)
+
+
 def main():
+    if "--serve" in sys.argv:
+        serve()
+        return
     out = {"gemm": {name: gemm_gflops(m, n, k, ta, tb) for name, m, n, k, ta, tb in GEMM_SHAPES}, "train": {}}
     if "--gemm-only" not in sys.argv:
         for name, spec in WORKLOADS.items():

@@ -245,7 +245,8 @@ struct TrainResult {
     }
 }
 
-/// Steady state: one warm-up epoch, then timed epochs; prediction timed after a warm-up call; allocations per
+/// Steady state: one warm-up epoch, then timed epochs; prediction: the median of three timed passes after a
+/// warm-up call; allocations per
 /// step from two epochs of different lengths (their difference cancels the per-epoch allocations).
 func runWorkload(_ workload: Workload, backend: any Backend, samples: Int? = nil) throws -> TrainResult {
     let (x, y) = workload.data(samples: samples)
@@ -257,7 +258,7 @@ func runWorkload(_ workload: Workload, backend: any Backend, samples: Int? = nil
     let time = try seconds { history = try model.fit(x: x, y: y, batchSize: workload.batch, epochs: 2, verbose: 0, shuffle: false) }
     losses += history.history["loss"]!
     _ = try model.predict(x.rows(0..<min(x.rowCount, 1024)), batchSize: workload.batch)
-    let predictTime = try seconds { _ = try model.predict(x, batchSize: workload.batch) }
+    let predictTime = middle(try (0..<3).map { _ in try seconds { _ = try model.predict(x, batchSize: workload.batch) } })
     // Allocations: an epoch of 4 steps and one of 12 steps.
     let (ax, ay) = x.rowCount >= 12 * workload.batch ? (x, y) : workload.data(samples: 12 * workload.batch)
     let short = ax.rows(0..<(4 * workload.batch)), long = ax.rows(0..<(12 * workload.batch))
@@ -279,28 +280,54 @@ func peakMemoryMiB() -> Double {
     return Double(usage.ru_maxrss) / 1024
 }
 
-/// One GEMM on a backend: GFLOP/s (median of 5 after a check against the reference loop) and the error.
-func runGEMM(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, backend: any Backend) -> (gflops: Double, maxError: Float) {
-    let a = randomValues(m * k, seed: 1), b = randomValues(k * n, seed: 2)
-    var reference = [Float](repeating: 0, count: m * n)
-    if m * n * k <= 1 << 34 {
-        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in reference.withUnsafeMutableBufferPointer { cp in
-            CPUReference.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ap.baseAddress!, b: bp.baseAddress!,
-                              beta: 0, c: cp.baseAddress!)
-        } } }
+/// One GEMM shape on one backend: operands uploaded, and the product checked against the reference loop.
+final class GEMMCase {
+    let m: Int, n: Int, k: Int, transA: Bool, transB: Bool, backend: any Backend
+    let a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer
+    let maxError: Float
+
+    init(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, backend: any Backend) {
+        (self.m, self.n, self.k, self.transA, self.transB, self.backend) = (m, n, k, transA, transB, backend)
+        let a = randomValues(m * k, seed: 1), b = randomValues(k * n, seed: 2)
+        var reference = [Float](repeating: 0, count: m * n)
+        if m * n * k <= 1 << 34 {
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in reference.withUnsafeMutableBufferPointer { cp in
+                CPUReference.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ap.baseAddress!, b: bp.baseAddress!,
+                                  beta: 0, c: cp.baseAddress!)
+            } } }
+        }
+        (self.a, self.b, self.c) = (backend.makeBuffer(a), backend.makeBuffer(b), backend.makeBuffer(count: m * n))
+        backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: self.a, b: self.b, beta: 0, c: self.c)
+        maxError = zip(backend.download(self.c), reference).map { abs($0 - $1) }.max() ?? 0
     }
-    let (ab, bb, cb) = (backend.makeBuffer(a), backend.makeBuffer(b), backend.makeBuffer(count: m * n))
-    backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ab, b: bb, beta: 0, c: cb)
-    let result = backend.download(cb)
-    let maxError = zip(result, reference).map { abs($0 - $1) }.max() ?? 0
-    let flops = 2.0 * Double(m * n * k)
-    let repeats = max(1, Int(2e9 / flops))
-    let time = median(repeats: 5) {
-        for _ in 0..<repeats { backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: ab, b: bb, beta: 0, c: cb) }
-        backend.synchronize()
+
+    /// GFLOP/s of one timed block of about 2 GFLOP after 0.1 s of untimed lead-in (as the numpy reference does),
+    /// so the pool is awake and the caches warm when timing starts.
+    func timedBlock() -> Double {
+        let flops = 2.0 * Double(m * n * k)
+        let repeats = max(1, Int(2e9 / flops))
+        let leadIn = DispatchTime.now().uptimeNanoseconds
+        repeat {
+            backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: 0, c: c)
+            backend.synchronize()
+        } while DispatchTime.now().uptimeNanoseconds - leadIn < 100_000_000
+        let time = seconds {
+            for _ in 0..<repeats { backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: 0, c: c) }
+            backend.synchronize()
+        }
+        return flops * Double(repeats) / time / 1e9
     }
-    return (flops * Double(repeats) / time / 1e9, maxError)
 }
+
+/// One GEMM on a backend: GFLOP/s (median of 5 blocks after a warm-up one) and the error against the reference.
+func runGEMM(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, backend: any Backend) -> (gflops: Double, maxError: Float) {
+    let gemm = GEMMCase(m: m, n: n, k: k, transA: transA, transB: transB, backend: backend)
+    _ = gemm.timedBlock()
+    return (middle((0..<5).map { _ in gemm.timedBlock() }), gemm.maxError)
+}
+
+/// The median.
+func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 /// The GEMM shapes of the suite: square sizes and the Dense products of the mnist workload (batch 128).
 let gemmShapes: [(name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool)] = [
@@ -325,56 +352,101 @@ func deviceBackend(_ name: String) throws -> any Backend {
     try Device(name: name).makeBackend(work: StepWork(parameters: 1 << 40, batchSize: 1 << 20)).backend
 }
 
-/// Runs Scripts/bench-reference.py (tf.keras and numpy) and returns its JSON, or nil with a reason.
-func referenceResults() -> [String: Any]? {
-    let python = ProcessInfo.processInfo.environment["MLPKIT_KERAS_PYTHON"] ?? "python3"
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Scripts/bench-reference.py").path
+/// Scripts/bench-reference.py in `--serve` mode (numpy and tf.keras, `MLPKIT_KERAS_PYTHON`): one request per
+/// measurement, so `--compare` alternates its own timings with the reference's and the machine's noise hits
+/// both sides of each ratio alike.
+final class ReferenceServer {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    var environment = ProcessInfo.processInfo.environment
-    environment["OPENBLAS_CORETYPE"] = nil
-    environment["OPENBLAS_L2_SIZE"] = nil
-    process.environment = environment
-    process.arguments = [python, script]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.standardError
-    do { try process.run() } catch {
-        print("  (no reference: \(error))")
-        return nil
+    let requests = Pipe(), answers = Pipe()
+    var pending = Data()
+
+    /// Starts the script; nil (with the reason printed) when it cannot run.
+    init?() {
+        let python = ProcessInfo.processInfo.environment["MLPKIT_KERAS_PYTHON"] ?? "python3"
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Scripts/bench-reference.py").path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_CORETYPE"] = nil
+        environment["OPENBLAS_L2_SIZE"] = nil
+        process.environment = environment
+        process.arguments = [python, script, "--serve"]
+        process.standardInput = requests
+        process.standardOutput = answers
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch {
+            print("  (no reference: \(error))")
+            return nil
+        }
     }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        print("  (the reference script failed: set MLPKIT_KERAS_PYTHON to a python with tensorflow-cpu and numpy)")
-        return nil
+
+    /// Sends `request`, waits for the answer line; nil when the script has failed.
+    func ask(_ request: [String: Any]) -> [String: Any]? {
+        guard process.isRunning, let line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
+        requests.fileHandleForWriting.write(line + Data("\n".utf8))
+        while !pending.contains(UInt8(ascii: "\n")) {
+            let chunk = answers.fileHandleForReading.availableData
+            if chunk.isEmpty {
+                print("  (the reference script stopped: set MLPKIT_KERAS_PYTHON to a python with tensorflow-cpu and numpy)")
+                return nil
+            }
+            pending += chunk
+        }
+        let end = pending.firstIndex(of: UInt8(ascii: "\n"))!
+        let answer = pending[pending.startIndex..<end]
+        pending = Data(pending[(end + 1)...])
+        return try? JSONSerialization.jsonObject(with: answer) as? [String: Any]
     }
-    return object
+
+    func gemm(_ shape: (name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool)) -> Double? {
+        ask(["gemm": [shape.m, shape.n, shape.k, shape.transA ? 1 : 0, shape.transB ? 1 : 0]])?["gflops"] as? Double
+    }
+
+    func train(_ workload: String) -> [String: Any]? { ask(["train": workload]) }
+
+    deinit {
+        try? requests.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
 }
+
+/// Paired rounds per GEMM shape in `--compare` (MLPKit block, numpy block, …; the first pair is a warm-up).
+let comparisonRounds = 7
 
 func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
     var results: [String: Any] = [:]
-    let reference = compare ? referenceResults() : nil
-    let referenceGEMM = reference?["gemm"] as? [String: Double] ?? [:]
-    let referenceTrain = reference?["train"] as? [String: [String: Any]] ?? [:]
+    let reference = compare ? ReferenceServer() : nil
     let cpu = CPUBackend()
-    print("GEMM, GFLOP/s (checked against the reference loop first; max |error| in the last column)")
+    print("GEMM, GFLOP/s (checked against the reference loop first; max |error| in the last column)"
+          + (reference == nil ? "" : "; numpy timed in \(comparisonRounds - 1) rounds alternating with MLPKit, ratio = median of the rounds' ratios"))
     var gemmRows: [[String: Any]] = []
     for shape in gemmShapes {
-        let mine = runGEMM(m: shape.m, n: shape.n, k: shape.k, transA: shape.transA, transB: shape.transB, backend: cpu)
-        var row: [String: Any] = ["shape": shape.name, "cpu_gflops": mine.gflops, "max_abs_error": Double(mine.maxError)]
-        var line = String(format: "  %-32@ CPU %7.1f", shape.name as NSString, mine.gflops)
+        let gemm = GEMMCase(m: shape.m, n: shape.n, k: shape.k, transA: shape.transA, transB: shape.transB, backend: cpu)
+        var mine: [Double] = [], theirs: [Double] = []
+        for round in 0..<(reference == nil ? 6 : comparisonRounds) {
+            let block = gemm.timedBlock()
+            let numpy = reference?.gemm(shape)
+            if round > 0 {
+                mine.append(block)
+                if let numpy { theirs.append(numpy) }
+            }
+        }
+        var row: [String: Any] = ["shape": shape.name, "cpu_gflops": middle(mine), "max_abs_error": Double(gemm.maxError)]
+        var line = String(format: "  %-32@ CPU %7.1f", shape.name as NSString, middle(mine))
         if let device {
-            let theirs = runGEMM(m: shape.m, n: shape.n, k: shape.k, transA: shape.transA, transB: shape.transB, backend: device)
-            row["device_gflops"] = theirs.gflops
-            line += String(format: "   device %8.1f", theirs.gflops)
+            let onDevice = runGEMM(m: shape.m, n: shape.n, k: shape.k, transA: shape.transA, transB: shape.transB, backend: device)
+            row["device_gflops"] = onDevice.gflops
+            line += String(format: "   device %8.1f", onDevice.gflops)
         }
-        if let numpy = referenceGEMM[shape.name] {
-            row["numpy_gflops"] = numpy
-            line += String(format: "   numpy %7.1f   CPU/numpy %5.2f×", numpy, mine.gflops / numpy)
+        if theirs.count == mine.count {
+            let ratios = zip(mine, theirs).map { $0 / $1 }
+            row["numpy_gflops"] = middle(theirs)
+            row["cpu_over_numpy"] = middle(ratios)
+            row["cpu_over_numpy_rounds"] = ratios
+            line += String(format: "   numpy %7.1f   CPU/numpy %5.2f× (rounds %.2f–%.2f)", middle(theirs), middle(ratios),
+                           ratios.min()!, ratios.max()!)
         }
-        print(line + String(format: "   err %.1e", Double(mine.maxError)))
+        print(line + String(format: "   err %.1e", Double(gemm.maxError)))
         gemmRows.append(row)
     }
     results["gemm"] = gemmRows
@@ -392,7 +464,7 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
             row["device"] = theirs.json
             line += String(format: "  | device train %9.0f  predict %9.0f", theirs.samplesPerSecond, theirs.predictSamplesPerSecond)
         }
-        if let keras = referenceTrain[name], let kerasTrain = keras["samples_per_second"] as? Double,
+        if let keras = reference?.train(name), let kerasTrain = keras["samples_per_second"] as? Double,
            let kerasPredict = keras["predict_samples_per_second"] as? Double {
             row["keras"] = keras
             let kerasLosses = keras["epoch_losses"] as? [Double] ?? []

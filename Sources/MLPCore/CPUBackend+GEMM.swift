@@ -117,6 +117,8 @@ final class GEMMWorkspace {
     /// place, unpacked) when B is the larger operand, else by row panels (``computeRows``: each packs its own A
     /// panels; B packed beforehand, per k-block).
     var splitColumns = false
+    /// β = 0: the first k-block's tiles are stored, not added.
+    var overwrite = false
 
     /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major, zero-padded past n, at `base` (default: the
     /// panel's place in the current k-block).
@@ -204,7 +206,8 @@ final class GEMMWorkspace {
                 for panel in 0..<rowPanels {
                     let row0 = panel * mr, rows = min(mr, m - row0)
                     GEMMWorkspace.microKernel(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
-                                              step: step, b: b, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, columns: columns)
+                                              step: step, b: b, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, columns: columns,
+                                              overwrite: overwrite && p0 == 0)
                 }
                 p0 += kLength
             }
@@ -223,7 +226,7 @@ final class GEMMWorkspace {
             let rows = min(mr, m - row0)
             if aSource != nil {
                 GEMMWorkspace.microKernel(k: kLength, a: aRows(panel: panel, rows: rows), step: aStepStride, b: packedB, alpha: alpha,
-                                          c: c + row0 * n, ldc: n, rows: rows, columns: min(nr, n))
+                                          c: c + row0 * n, ldc: n, rows: rows, columns: min(nr, n), overwrite: overwrite && p0 == 0)
             } else {
                 packA(panel: panel)
                 let a = UnsafePointer(packedA + panel * kLength * mr)
@@ -231,18 +234,20 @@ final class GEMMWorkspace {
                     let b = packedB + column * kLength * nr
                     let col0 = column * nr
                     GEMMWorkspace.microKernel(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, alpha: alpha,
-                                              c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0))
+                                              c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
+                                              overwrite: overwrite && p0 == 0)
                 }
             }
             panel += participants
         }
     }
 
-    /// `C[0..<rows, 0..<columns] += alpha · A_panel · B_panel` over `k`: row r of A at `a.r[p·step]`
-    /// (r < 6), B panel k-major `nr` wide. Twelve `SIMD8` accumulators hold the 6×16 tile.
+    /// `C[0..<rows, 0..<columns] += alpha · A_panel · B_panel` over `k` (`=` when `overwrite`: the first k-block
+    /// of a product with β = 0, which saves zeroing C beforehand): row r of A at `a.r[p·step]` (r < 6), B panel
+    /// k-major `nr` wide. Twelve `SIMD8` accumulators hold the 6×16 tile.
     @inline(__always)
     static func microKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
+                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -278,24 +283,33 @@ final class GEMMWorkspace {
             c00 *= alpha; c01 *= alpha; c10 *= alpha; c11 *= alpha; c20 *= alpha; c21 *= alpha
             c30 *= alpha; c31 *= alpha; c40 *= alpha; c41 *= alpha; c50 *= alpha; c51 *= alpha
         }
+        // Rows and columns inside C only (edge tiles); whole vectors where a full 8 columns fit. No temporary
+        // array: nothing allocated.
+        @inline(__always) func put(_ value: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>) {
+            CPUBackend.store(overwrite ? value : CPUBackend.load(target) + value, target)
+        }
         if rows == 6 && columns == 16 {
-            let raw = UnsafeMutableRawPointer(c)
-            func add(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
-                let offset = row * ldc * 4
-                raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) + lo, toByteOffset: offset, as: SIMD8<Float>.self)
-                raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<Float>.self) + hi, toByteOffset: offset + 32,
-                               as: SIMD8<Float>.self)
-            }
-            add(0, c00, c01); add(1, c10, c11); add(2, c20, c21); add(3, c30, c31); add(4, c40, c41); add(5, c50, c51)
+            put(c00, c); put(c01, c + 8); put(c10, c + ldc); put(c11, c + ldc + 8); put(c20, c + 2 * ldc); put(c21, c + 2 * ldc + 8)
+            put(c30, c + 3 * ldc); put(c31, c + 3 * ldc + 8); put(c40, c + 4 * ldc); put(c41, c + 4 * ldc + 8)
+            put(c50, c + 5 * ldc); put(c51, c + 5 * ldc + 8)
             return
         }
-        // An edge tile: add only the rows and columns inside C (no temporary array: nothing allocated).
-        func addPartial(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+        func putRow(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
             guard row < rows else { return }
-            for column in 0..<columns { c[row * ldc + column] += column < 8 ? lo[column] : hi[column - 8] }
+            let target = c + row * ldc
+            var column = 0
+            if columns >= 8 {
+                put(lo, target)
+                column = 8
+            }
+            while column < columns {
+                let value = column < 8 ? lo[column] : hi[column - 8]
+                target[column] = overwrite ? value : target[column] + value
+                column += 1
+            }
         }
-        addPartial(0, c00, c01); addPartial(1, c10, c11); addPartial(2, c20, c21)
-        addPartial(3, c30, c31); addPartial(4, c40, c41); addPartial(5, c50, c51)
+        putRow(0, c00, c01); putRow(1, c10, c11); putRow(2, c20, c21)
+        putRow(3, c30, c31); putRow(4, c40, c41); putRow(5, c50, c51)
     }
 
     typealias RowPointers = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
@@ -317,9 +331,11 @@ extension CPUBackend {
                      "gemm: buffers (\(a.count), \(b.count), \(c.count)) too small for m=\(m) n=\(n) k=\(k)")
         guard m > 0, n > 0 else { return }
         let aPointer = ptr(a), bPointer = ptr(b), cPointer = ptr(c)
-        if beta == 0 {
+        // β = 0: the first k-block stores instead of adding (no zeroing pass), unless there is no product at all.
+        let overwrite = beta == 0 && k > 0 && alpha != 0
+        if beta == 0 && !overwrite {
             cPointer.update(repeating: 0, count: m * n)
-        } else if beta != 1 {
+        } else if beta != 1 && beta != 0 {
             for i in 0..<(m * n) { cPointer[i] *= beta }
         }
         guard k > 0, alpha != 0 else { return }
@@ -338,6 +354,7 @@ extension CPUBackend {
         work.transA = transA
         work.transB = transB
         work.k = k
+        work.overwrite = overwrite
         // Split by columns when B is the larger operand (each thread then packs its own share of it).
         work.splitColumns = columnPanels > 1 && n > m
         // Waking the pool costs ~10 µs: narrow products (one column panel) need more work to gain from it.

@@ -59,5 +59,17 @@ final class GEMMTests: XCTestCase {
         // k = 0: C = beta·C.
         host.backend.gemm(transA: false, transB: false, m: 1, n: 1, k: 0, alpha: 1, a: host.buffer([1]), b: host.buffer([1]), beta: 0.5, c: c)
         XCTAssertEqual(host.values(c), [3.5])
+        // β = 0 with no product (k = 0 or α = 0) still clears C; with a product, C's old contents (NaN here) are
+        // overwritten, not added to.
+        host.backend.gemm(transA: false, transB: false, m: 1, n: 1, k: 0, alpha: 1, a: host.buffer([1]), b: host.buffer([1]), beta: 0, c: c)
+        XCTAssertEqual(host.values(c), [0])
+        let stale = host.buffer([Float](repeating: .nan, count: 3 * 20))
+        host.backend.gemm(transA: false, transB: false, m: 3, n: 20, k: 2, alpha: 0, a: host.buffer([1, 1, 1, 1, 1, 1]),
+                          b: host.buffer([Float](repeating: 1, count: 40)), beta: 0, c: stale)
+        XCTAssertEqual(host.values(stale), [Float](repeating: 0, count: 60))
+        let nan = host.buffer([Float](repeating: .nan, count: 3 * 20))
+        host.backend.gemm(transA: false, transB: false, m: 3, n: 20, k: 300, alpha: 1, a: host.buffer([Float](repeating: 1, count: 900)),
+                          b: host.buffer([Float](repeating: 0.5, count: 6000)), beta: 0, c: nan)
+        XCTAssertEqual(host.values(nan), [Float](repeating: 150, count: 60))
     }
 }
