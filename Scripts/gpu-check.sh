@@ -45,6 +45,8 @@ echo "== mlp train --device gpu (embedded digits, 30 epochs)"
 "$bin/mlp" train --device gpu --epochs 30 --seed 1 --verbose 2 || status=1
 echo "== MLPKit benchmark (CPU backend and OpenCL GPU, same run)"
 "$bin/mlp-bench" gemm train --device gpu ${BENCH_ARGS:-} || status=1
+echo "== crossover sweep: CPU vs GPU step times, and the cost model --device auto reads ($out/cost-model.json)"
+MLPKIT_COST_MODEL="$out/cost-model.json" "$bin/mlp-bench" crossover --device gpu || status=1
 echo "== PyTorch-CUDA reference on the same GPU"
 python3 Scripts/torch-reference.py || status=1
 echo "== gpu-check finished with status $status"

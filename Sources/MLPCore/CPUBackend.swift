@@ -16,7 +16,8 @@ public final class CPUBuffer: DeviceBuffer {
 /// The pure-Swift backend: no BLAS, no C. GEMM runs a packed, vectorised, multi-threaded kernel
 /// (``CPUBackend/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)``) that the tests check against the reference
 /// triple loop; the hot element-wise ops (Adam, SGD, bias + ReLU, its backward, column sums) run `SIMD8` loops
-/// bit-identical to their ``CPUReference`` loops (CPUBackend+Elementwise.swift); the rest run the reference.
+/// bit-identical to their ``CPUReference`` loops (CPUBackend+Elementwise.swift); cross-entropy from logits takes
+/// one `exp` per logit (CPUBackend+Loss.swift); the rest run the reference.
 public final class CPUBackend: Backend {
     /// Threads for GEMM (a persistent pool of `threadCount − 1` workers plus the caller); 1 runs everything on
     /// the caller.
@@ -146,6 +147,12 @@ public final class CPUBackend: Backend {
     public func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer, sampleWeights: DeviceBuffer?,
                                     rows: Int, columns: Int, gradient: DeviceBuffer?, gradientScale: Float,
                                     accumulator: DeviceBuffer, accumulatorIndex: Int) {
+        if let sum = CPUBackend.crossEntropyFromLogitsFast(loss, logits: ptr(predictions), targets: ptr(targets),
+                                                           sampleWeights: sampleWeights.map { UnsafePointer(ptr($0)) }, rows: rows,
+                                                           columns: columns, gradient: gradient.map { ptr($0) }, scale: gradientScale) {
+            ptr(accumulator)[accumulatorIndex] += sum
+            return
+        }
         let sum = CPUReference.lossForwardBackward(loss, predictions: ptr(predictions), targets: ptr(targets),
                                                    sampleWeights: sampleWeights.map { UnsafePointer(ptr($0)) },
                                                    rows: rows, columns: columns, gradient: gradient.map { ptr($0) },
