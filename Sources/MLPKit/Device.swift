@@ -71,7 +71,7 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
             if model.cpuBeatsEveryGPU(work, cpuThreads: threads) {
                 // No OpenCL lookup: small models start at once.
                 return (CPUBackend.shared, String(format: "auto: CPU backend (%.1f MFLOP per step: estimated %@ per step, less than any GPU's estimate)",
-                                                  work.flops / 1e6, DeviceCostModel.format(cpuSeconds)))
+                                                  work.flops / 1e6, DeviceCostModel.format(cpuSeconds) as NSString))
             }
             guard let gpu = (try? OpenCLDevice.all())?.filter({ $0.kind == .gpu })
                 .max(by: { ($0.computeUnits, $0.globalMemory) < ($1.computeUnits, $1.globalMemory) }) else {
