@@ -39,8 +39,9 @@ enum ElementwiseKernel {
 
 /// The element-wise call the pool is running (read by its workers).
 final class ElementwiseWork {
-    var kernel = ElementwiseKernel.none
-    var count = 0
+    // Written before the pool runs, read while it does (no dynamic exclusivity checks needed).
+    @exclusivity(unchecked) var kernel = ElementwiseKernel.none
+    @exclusivity(unchecked) var count = 0
 
     /// Participant `participant`'s contiguous share, a multiple of 16 floats (no two threads write one cache line).
     func runChunk(participant: Int, participants: Int) {

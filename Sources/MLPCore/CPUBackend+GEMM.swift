@@ -74,13 +74,16 @@ final class GEMMWorkerPool {
 /// pool's threads when the product is large enough.
 final class GEMMWorkspace {
     static let mr = 6, nr = 16, kc = 256
-    var packedA: UnsafeMutablePointer<Float>
-    var packedACapacity = 0
-    var packedB: UnsafeMutablePointer<Float>
-    var packedBCapacity = 0
+    // The fields are written by the caller before the workers run and only read while they do (the pool's
+    // condition orders the two), so Swift's dynamic exclusivity checks, which cost a third of a small product's
+    // time, are off for them.
+    @exclusivity(unchecked) var packedA: UnsafeMutablePointer<Float>
+    @exclusivity(unchecked) var packedACapacity = 0
+    @exclusivity(unchecked) var packedB: UnsafeMutablePointer<Float>
+    @exclusivity(unchecked) var packedBCapacity = 0
     // The product being computed (read by the pool's workers).
-    var m = 0, n = 0, kLength = 0, rowPanels = 0, columnPanels = 0
-    var c: UnsafeMutablePointer<Float>?
+    @exclusivity(unchecked) var m = 0, n = 0, kLength = 0, rowPanels = 0, columnPanels = 0
+    @exclusivity(unchecked) var c: UnsafeMutablePointer<Float>?
 
     init() {
         packedA = .allocate(capacity: 1)
@@ -107,18 +110,18 @@ final class GEMMWorkspace {
 
     /// Where the micro-kernel reads A: the packed panels, or (narrow products, one column panel) `op(A)` in
     /// place, which saves a packing pass whose every element would be used once.
-    var aSource: UnsafePointer<Float>?
-    var aRowStride = 0, aStepStride = 0, alpha: Float = 1
+    @exclusivity(unchecked) var aSource: UnsafePointer<Float>?
+    @exclusivity(unchecked) var aRowStride = 0, aStepStride = 0, alpha: Float = 1
 
     // The operands of the product (read by the pool's workers).
-    var aPointer: UnsafePointer<Float>?, bPointer: UnsafePointer<Float>?
-    var transA = false, transB = false, k = 0, p0 = 0
+    @exclusivity(unchecked) var aPointer: UnsafePointer<Float>?, bPointer: UnsafePointer<Float>?
+    @exclusivity(unchecked) var transA = false, transB = false, k = 0, p0 = 0
     /// Work split: by column panels (``computeColumns``: each participant packs its own B panels; A is read in
     /// place, unpacked) when B is the larger operand, else by row panels (``computeRows``: each packs its own A
     /// panels; B packed beforehand, per k-block).
-    var splitColumns = false
+    @exclusivity(unchecked) var splitColumns = false
     /// β = 0: the first k-block's tiles are stored, not added.
-    var overwrite = false
+    @exclusivity(unchecked) var overwrite = false
 
     /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major, zero-padded past n, at `base` (default: the
     /// panel's place in the current k-block).
