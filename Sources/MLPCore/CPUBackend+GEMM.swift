@@ -74,6 +74,8 @@ final class GEMMWorkerPool {
 /// pool's threads when the product is large enough.
 final class GEMMWorkspace {
     static let mr = 6, nr = 16, kc = 256
+    /// Products with at most this many column panels read op(A) in place in the row split too.
+    static let inPlaceColumnPanels = 4
     // The fields are written by the caller before the workers run and only read while they do (the pool's
     // condition orders the two), so Swift's dynamic exclusivity checks, which cost a third of a small product's
     // time, are off for them.
@@ -108,8 +110,9 @@ final class GEMMWorkspace {
         }
     }
 
-    /// Where the micro-kernel reads A: the packed panels, or (narrow products, one column panel) `op(A)` in
-    /// place, which saves a packing pass whose every element would be used once.
+    /// Where the row split's micro-kernel reads A: the packed panels, or (products with at most
+    /// ``inPlaceColumnPanels`` column panels) `op(A)` in place, which saves a packing pass whose elements would be
+    /// used only a few times.
     @exclusivity(unchecked) var aSource: UnsafePointer<Float>?
     @exclusivity(unchecked) var aRowStride = 0, aStepStride = 0, alpha: Float = 1
 
@@ -228,8 +231,13 @@ final class GEMMWorkspace {
             let row0 = panel * mr
             let rows = min(mr, m - row0)
             if aSource != nil {
-                GEMMWorkspace.microKernel(k: kLength, a: aRows(panel: panel, rows: rows), step: aStepStride, b: packedB, alpha: alpha,
-                                          c: c + row0 * n, ldc: n, rows: rows, columns: min(nr, n), overwrite: overwrite && p0 == 0)
+                let a = aRows(panel: panel, rows: rows)
+                for column in 0..<columnPanels {
+                    let col0 = column * nr
+                    GEMMWorkspace.microKernel(k: kLength, a: a, step: aStepStride, b: packedB + column * kLength * nr, alpha: alpha,
+                                              c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
+                                              overwrite: overwrite && p0 == 0)
+                }
             } else {
                 packA(panel: panel)
                 let a = UnsafePointer(packedA + panel * kLength * mr)
@@ -375,8 +383,9 @@ extension CPUBackend {
             let kLength = min(kc, k - p0)
             work.kLength = kLength
             work.p0 = p0
-            if columnPanels == 1 {
-                // Narrow product: the kernel reads op(A)[:, p0...] in place (no serial packing).
+            if columnPanels <= GEMMWorkspace.inPlaceColumnPanels {
+                // Few column panels: each A panel would be used only that often, so the kernel reads
+                // op(A)[:, p0...] in place instead of packing it.
                 work.aSource = transA ? UnsafePointer(aPointer + p0 * m) : UnsafePointer(aPointer + p0)
                 work.aRowStride = transA ? 1 : k
                 work.aStepStride = transA ? m : 1
