@@ -211,7 +211,7 @@ final class GEMMWorkspace {
                 let source = transA ? aPointer + p0 * m : aPointer + p0
                 for panel in 0..<rowPanels {
                     let row0 = panel * mr, rows = min(mr, m - row0)
-                    GEMMWorkspace.microKernel(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
+                    GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
                                               step: step, b: b, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, columns: columns,
                                               overwrite: overwrite && p0 == 0)
                 }
@@ -234,7 +234,7 @@ final class GEMMWorkspace {
                 let a = aRows(panel: panel, rows: rows)
                 for column in 0..<columnPanels {
                     let col0 = column * nr
-                    GEMMWorkspace.microKernel(k: kLength, a: a, step: aStepStride, b: packedB + column * kLength * nr, alpha: alpha,
+                    GEMMWorkspace.runTile(k: kLength, a: a, step: aStepStride, b: packedB + column * kLength * nr, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
                                               overwrite: overwrite && p0 == 0)
                 }
@@ -244,13 +244,63 @@ final class GEMMWorkspace {
                 for column in 0..<columnPanels {
                     let b = packedB + column * kLength * nr
                     let col0 = column * nr
-                    GEMMWorkspace.microKernel(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, alpha: alpha,
+                    GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
                                               overwrite: overwrite && p0 == 0)
                 }
             }
             panel += participants
         }
+    }
+
+    /// One tile: the 6×16 ``microKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)``, or for a tile of at
+    /// most 8 columns the 6×8 ``narrowKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)``, which does half
+    /// the work (the output layer's products, the last panel of a 36-wide layer).
+    @inline(__always)
+    static func runTile(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
+                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
+        if columns <= 8 {
+            narrowKernel(k: k, a: a, step: step, b: b, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+        } else {
+            microKernel(k: k, a: a, step: step, b: b, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+        }
+    }
+
+    /// The 6×8 kernel: the first 8 columns of the B panel, six `SIMD8` accumulators. A separate function, so the
+    /// 6×16 kernel's loop is compiled exactly as before.
+    @inline(never)
+    static func narrowKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
+                             c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
+        let rawB = UnsafeRawPointer(b)
+        let a0 = a.0, a1 = a.1, a2 = a.2, a3 = a.3, a4 = a.4, a5 = a.5
+        var offset = 0
+        for p in 0..<k {
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
+            #if MLPKIT_FMA
+            c0.addProduct(SIMD8(repeating: a0[offset]), b0); c1.addProduct(SIMD8(repeating: a1[offset]), b0)
+            c2.addProduct(SIMD8(repeating: a2[offset]), b0); c3.addProduct(SIMD8(repeating: a3[offset]), b0)
+            c4.addProduct(SIMD8(repeating: a4[offset]), b0); c5.addProduct(SIMD8(repeating: a5[offset]), b0)
+            #else
+            c0 += SIMD8(repeating: a0[offset]) * b0; c1 += SIMD8(repeating: a1[offset]) * b0
+            c2 += SIMD8(repeating: a2[offset]) * b0; c3 += SIMD8(repeating: a3[offset]) * b0
+            c4 += SIMD8(repeating: a4[offset]) * b0; c5 += SIMD8(repeating: a5[offset]) * b0
+            #endif
+            offset += step
+        }
+        if alpha != 1 {
+            c0 *= alpha; c1 *= alpha; c2 *= alpha; c3 *= alpha; c4 *= alpha; c5 *= alpha
+        }
+        func putRow(_ row: Int, _ value: SIMD8<Float>) {
+            guard row < rows else { return }
+            let target = c + row * ldc
+            if columns == 8 {
+                CPUBackend.store(overwrite ? value : CPUBackend.load(target) + value, target)
+                return
+            }
+            for column in 0..<columns { target[column] = overwrite ? value[column] : target[column] + value[column] }
+        }
+        putRow(0, c0); putRow(1, c1); putRow(2, c2); putRow(3, c3); putRow(4, c4); putRow(5, c5)
     }
 
     /// `C[0..<rows, 0..<columns] += alpha · A_panel · B_panel` over `k` (`=` when `overwrite`: the first k-block
