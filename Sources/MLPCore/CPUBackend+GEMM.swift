@@ -253,17 +253,55 @@ final class GEMMWorkspace {
         }
     }
 
-    /// One tile: the 6×16 ``microKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)``, or for a tile of at
+    /// One tile: the 6×16 ``microKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)``; for a tile of at
     /// most 8 columns the 6×8 ``narrowKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)``, which does half
-    /// the work (the output layer's products, the last panel of a 36-wide layer).
+    /// the work (the output layer's products, the last panel of a 36-wide layer); for a tile of at most 2 rows the
+    /// 2×16 ``shortKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)`` (the last row panel of a 32-row batch).
     @inline(__always)
     static func runTile(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
         if columns <= 8 {
             narrowKernel(k: k, a: a, step: step, b: b, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+        } else if rows <= 2 {
+            shortKernel(k: k, a: a, step: step, b: b, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
         } else {
             microKernel(k: k, a: a, step: step, b: b, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
         }
+    }
+
+    /// The 2×16 kernel: rows 0 and 1 of the panel, four `SIMD8` accumulators.
+    @inline(never)
+    static func shortKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        let rawB = UnsafeRawPointer(b)
+        let a0 = a.0, a1 = a.1
+        var offset = 0
+        for p in 0..<k {
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
+            let b1 = rawB.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
+            let v0 = SIMD8<Float>(repeating: a0[offset]), v1 = SIMD8<Float>(repeating: a1[offset])
+            #if MLPKIT_FMA
+            c00.addProduct(v0, b0); c01.addProduct(v0, b1); c10.addProduct(v1, b0); c11.addProduct(v1, b1)
+            #else
+            c00 += v0 * b0; c01 += v0 * b1; c10 += v1 * b0; c11 += v1 * b1
+            #endif
+            offset += step
+        }
+        if alpha != 1 {
+            c00 *= alpha; c01 *= alpha; c10 *= alpha; c11 *= alpha
+        }
+        func putRow(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+            guard row < rows else { return }
+            let target = c + row * ldc
+            CPUBackend.store(overwrite ? lo : CPUBackend.load(target) + lo, target)
+            if columns == 16 {
+                CPUBackend.store(overwrite ? hi : CPUBackend.load(target + 8) + hi, target + 8)
+                return
+            }
+            for column in 8..<columns { target[column] = overwrite ? hi[column - 8] : target[column] + hi[column - 8] }
+        }
+        putRow(0, c00, c01); putRow(1, c10, c11)
     }
 
     /// The 6×8 kernel: the first 8 columns of the B panel, six `SIMD8` accumulators. A separate function, so the
