@@ -4,28 +4,10 @@ import MLPKit
 
 /// Optimizer settings and callbacks for `mlp train`.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "sgd | rmsprop | adagrad | adam | adamw | nadam. (default: adam)")
-    var optimizer: String?
-    @Option(help: "Learning rate (default: the optimizer's Keras default).")
-    var learningRate: Float?
-    @Option(help: "A learning-rate schedule: exponential:decay-steps=N,decay-rate=R[,staircase] or cosine:decay-steps=N[,alpha=A].")
-    var lrSchedule: String?
-    @Option(help: "Momentum (sgd, rmsprop).")
-    var momentum: Float?
-    @Flag(help: "Nesterov momentum (sgd).")
-    var nesterov = false
-    @Flag(help: "AMSGrad (adam, adamw).")
-    var amsgrad = false
-    @Flag(help: "Centered RMSprop (rmsprop).")
-    var centered = false
-    @Option(help: "Decoupled weight decay (any optimizer; adamw defaults to 0.004).")
-    var weightDecay: Float?
-    @Option(help: "Clip each gradient to this L2 norm.")
-    var clipnorm: Float?
-    @Option(help: "Clip all gradients together to this global L2 norm.")
-    var globalClipnorm: Float?
-    @Option(help: "Clip gradient values to [-X, X].")
-    var clipvalue: Float?
+    @OptionGroup var optimizerOptions: OptimizerOptions
+    var optimizer: String? { optimizerOptions.optimizer }
+    var learningRate: Float? { optimizerOptions.learningRate }
+    func makeOptimizer() throws -> Optimizer { try optimizerOptions.makeOptimizer() }
 
     @Option(help: "EarlyStopping: monitor=val_loss,patience=N,min-delta=X,mode=auto|min|max,baseline=X,restore-best-weights,start-from-epoch=N,verbose=N.")
     var earlyStopping: String?
@@ -80,6 +62,69 @@ struct TrainingOptions: ParsableArguments {
                            embeddingsSample: embeddings)
     }
 
+    /// The callbacks these flags ask for, in a fixed order.
+    func makeCallbacks() throws -> [Callback] {
+        var callbacks: [Callback] = []
+        if let earlyStopping {
+            let o = try KeyValueOptions(earlyStopping, flag: "--early-stopping",
+                                        valid: ["monitor", "patience", "min-delta", "mode", "baseline", "restore-best-weights",
+                                                "start-from-epoch", "verbose"])
+            callbacks.append(EarlyStopping(monitor: o.string("monitor") ?? "val_loss", minDelta: try o.float("min-delta") ?? 0,
+                                           patience: try o.int("patience") ?? 0, verbose: try o.int("verbose") ?? 1,
+                                           mode: try o.mode(), baseline: try o.float("baseline"),
+                                           restoreBestWeights: try o.bool("restore-best-weights"),
+                                           startFromEpoch: try o.int("start-from-epoch") ?? 0))
+        }
+        if let reduceLrOnPlateau {
+            let o = try KeyValueOptions(reduceLrOnPlateau, flag: "--reduce-lr-on-plateau",
+                                        valid: ["monitor", "factor", "patience", "min-delta", "cooldown", "min-lr", "mode", "verbose"])
+            let factor = try o.float("factor") ?? 0.1
+            guard factor < 1 else { throw MLPError.invalidArgument("--reduce-lr-on-plateau: factor must be below 1, got \(factor)") }
+            callbacks.append(ReduceLROnPlateau(monitor: o.string("monitor") ?? "val_loss", factor: factor,
+                                               patience: try o.int("patience") ?? 10, verbose: try o.int("verbose") ?? 1,
+                                               mode: try o.mode(), minDelta: try o.float("min-delta") ?? 1e-4,
+                                               cooldown: try o.int("cooldown") ?? 0, minLearningRate: try o.float("min-lr") ?? 0))
+        }
+        if let checkpoint {
+            let parts = checkpoint.split(separator: ",", maxSplits: 1).map(String.init)
+            let o = try KeyValueOptions(parts.count > 1 ? parts[1] : "", flag: "--checkpoint",
+                                        valid: ["save-best-only", "weights-only", "monitor", "mode", "verbose"])
+            callbacks.append(ModelCheckpoint(filepath: parts[0], monitor: o.string("monitor") ?? "val_loss",
+                                             verbose: try o.int("verbose") ?? 0, saveBestOnly: try o.bool("save-best-only"),
+                                             saveWeightsOnly: try o.bool("weights-only"), mode: try o.mode()))
+        }
+        if let csvLog { callbacks.append(CSVLogger(filename: csvLog)) }
+        if terminateOnNan { callbacks.append(TerminateOnNaN()) }
+        if let backupDir { callbacks.append(BackupAndRestore(backupDirectory: backupDir)) }
+        return callbacks
+    }
+}
+
+/// The optimizer flags (`mlp train`, `mlp diagnose`).
+struct OptimizerOptions: ParsableArguments {
+    @Option(help: "sgd | rmsprop | adagrad | adam | adamw | nadam. (default: adam)")
+    var optimizer: String?
+    @Option(help: "Learning rate (default: the optimizer's Keras default).")
+    var learningRate: Float?
+    @Option(help: "A learning-rate schedule: exponential:decay-steps=N,decay-rate=R[,staircase] or cosine:decay-steps=N[,alpha=A].")
+    var lrSchedule: String?
+    @Option(help: "Momentum (sgd, rmsprop).")
+    var momentum: Float?
+    @Flag(help: "Nesterov momentum (sgd).")
+    var nesterov = false
+    @Flag(help: "AMSGrad (adam, adamw).")
+    var amsgrad = false
+    @Flag(help: "Centered RMSprop (rmsprop).")
+    var centered = false
+    @Option(help: "Decoupled weight decay (any optimizer; adamw defaults to 0.004).")
+    var weightDecay: Float?
+    @Option(help: "Clip each gradient to this L2 norm.")
+    var clipnorm: Float?
+    @Option(help: "Clip all gradients together to this global L2 norm.")
+    var globalClipnorm: Float?
+    @Option(help: "Clip gradient values to [-X, X].")
+    var clipvalue: Float?
+
     /// The optimizer these flags describe; options that do not apply to it are an error.
     func makeOptimizer() throws -> Optimizer {
         let name = try OptimizerName(keras: optimizer ?? "adam")
@@ -92,7 +137,7 @@ struct TrainingOptions: ParsableArguments {
         try reject("--nesterov", nesterov, unless: [.sgd])
         try reject("--amsgrad", amsgrad, unless: [.adam, .adamw])
         try reject("--centered", centered, unless: [.rmsprop])
-        let schedule = try lrSchedule.map(TrainingOptions.schedule(_:))
+        let schedule = try lrSchedule.map(OptimizerOptions.schedule(_:))
         let optimizer: Optimizer
         switch name {
         case .sgd: optimizer = SGD(learningRate: learningRate ?? 0.01, momentum: momentum ?? 0, nesterov: nesterov)
@@ -131,42 +176,5 @@ struct TrainingOptions: ParsableArguments {
         default:
             throw MLPError.unknownName(kind: "learning-rate schedule", received: kind, valid: ["exponential", "cosine"])
         }
-    }
-
-    /// The callbacks these flags ask for, in a fixed order.
-    func makeCallbacks() throws -> [Callback] {
-        var callbacks: [Callback] = []
-        if let earlyStopping {
-            let o = try KeyValueOptions(earlyStopping, flag: "--early-stopping",
-                                        valid: ["monitor", "patience", "min-delta", "mode", "baseline", "restore-best-weights",
-                                                "start-from-epoch", "verbose"])
-            callbacks.append(EarlyStopping(monitor: o.string("monitor") ?? "val_loss", minDelta: try o.float("min-delta") ?? 0,
-                                           patience: try o.int("patience") ?? 0, verbose: try o.int("verbose") ?? 1,
-                                           mode: try o.mode(), baseline: try o.float("baseline"),
-                                           restoreBestWeights: try o.bool("restore-best-weights"),
-                                           startFromEpoch: try o.int("start-from-epoch") ?? 0))
-        }
-        if let reduceLrOnPlateau {
-            let o = try KeyValueOptions(reduceLrOnPlateau, flag: "--reduce-lr-on-plateau",
-                                        valid: ["monitor", "factor", "patience", "min-delta", "cooldown", "min-lr", "mode", "verbose"])
-            let factor = try o.float("factor") ?? 0.1
-            guard factor < 1 else { throw MLPError.invalidArgument("--reduce-lr-on-plateau: factor must be below 1, got \(factor)") }
-            callbacks.append(ReduceLROnPlateau(monitor: o.string("monitor") ?? "val_loss", factor: factor,
-                                               patience: try o.int("patience") ?? 10, verbose: try o.int("verbose") ?? 1,
-                                               mode: try o.mode(), minDelta: try o.float("min-delta") ?? 1e-4,
-                                               cooldown: try o.int("cooldown") ?? 0, minLearningRate: try o.float("min-lr") ?? 0))
-        }
-        if let checkpoint {
-            let parts = checkpoint.split(separator: ",", maxSplits: 1).map(String.init)
-            let o = try KeyValueOptions(parts.count > 1 ? parts[1] : "", flag: "--checkpoint",
-                                        valid: ["save-best-only", "weights-only", "monitor", "mode", "verbose"])
-            callbacks.append(ModelCheckpoint(filepath: parts[0], monitor: o.string("monitor") ?? "val_loss",
-                                             verbose: try o.int("verbose") ?? 0, saveBestOnly: try o.bool("save-best-only"),
-                                             saveWeightsOnly: try o.bool("weights-only"), mode: try o.mode()))
-        }
-        if let csvLog { callbacks.append(CSVLogger(filename: csvLog)) }
-        if terminateOnNan { callbacks.append(TerminateOnNaN()) }
-        if let backupDir { callbacks.append(BackupAndRestore(backupDirectory: backupDir)) }
-        return callbacks
     }
 }

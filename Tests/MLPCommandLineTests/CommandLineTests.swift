@@ -146,6 +146,25 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         XCTAssertTrue(auto.stdout.contains("auto: CPU backend ("), "a small model stays on the CPU: \(auto.stdout)")
     }
 
+    func testDiagnosePrintsATableAndJSONWithVerdicts() throws {
+        let table = try mlp("diagnose", "--seed", "1", "--device", "cpu", "--steps", "20")
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("Layer       Grad norm   ÷ output    Update/W    Dead    Saturated  Verdict\n"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("Recommendation: none;"), table.stdout)
+        let sigmoid = Array(repeating: "32:sigmoid", count: 9).joined(separator: ",")
+        let json = try mlp("diagnose", "--seed", "1", "--device", "cpu", "--layers", sigmoid, "--json")
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let layers = try XCTUnwrap(object?["layers"] as? [[String: Any]])
+        XCTAssertEqual(layers.count, 10)
+        XCTAssertEqual(Set(layers[0].keys), ["name", "grad_norm", "relative_grad_norm", "update_ratio", "dead_fraction", "saturated_fraction", "verdict"])
+        XCTAssertEqual(layers[0]["verdict"] as? String, "vanishing")
+        XCTAssertEqual(layers[9]["relative_grad_norm"] as? Double, 1)
+        let exploding = try mlp("diagnose", "--seed", "1", "--device", "cpu", "--optimizer", "sgd", "--learning-rate", "10000")
+        XCTAssertTrue(exploding.stdout.contains("Recommendation: exploding in dense"), exploding.stdout)
+        assertOneLineError(try mlp("diagnose", "--data", "missing.csv"), contains: "missing.csv")
+    }
+
     func testDeviceErrors() throws {
         assertOneLineError(try mlp("train", "--device", "opencl:9:0", "--epochs", "1"), contains: "no OpenCL device opencl:9:0; available: ")
         let empty = directory.appendingPathComponent("no-icd").path

@@ -116,6 +116,38 @@ final class OpenCLTrainingTests: XCTestCase {
         print("staged uploads: \(after.stagedUploads - before.stagedUploads), staging waits: \(after.stagingWaits - before.stagingWaits)")
     }
 
+    /// GradientMonitor's statistics on OpenCL equal the CPU backend's, and cost one read per layer per epoch.
+    func testGradientMonitorStatisticsMatchTheCPU() throws {
+        let data = randomClassification(samples: 256)
+        var results: [[[LayerStatistics]]] = []
+        var downloads = 0
+        for backend in [CPUBackend(threadCount: 1) as any Backend, gpu as any Backend] {
+            let model = Sequential(inputDim: 14, [Dense(25, activation: .relu), Dense(36, activation: .tanh), Dense(47, activation: .sigmoid),
+                                                  Dense(7, activation: .softmax)], seed: 2024, backend: backend)
+            model.output = { _ in }
+            try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false))
+            let monitor = GradientMonitor(every: 3)
+            let before = gpu.counts.downloads
+            try model.fit(x: data.x, y: data.y, batchSize: 16, epochs: 2, verbose: 0, shuffle: false, callbacks: [monitor])
+            downloads = gpu.counts.downloads - before
+            results.append(monitor.epochs)
+        }
+        XCTAssertEqual(downloads, 2 * (1 + 4), "per epoch: the loss accumulator and one statistics read per Dense layer")
+        for (cpuEpoch, gpuEpoch) in zip(results[0], results[1]) {
+            for (c, g) in zip(cpuEpoch, gpuEpoch) {
+                for (name, a, b) in [("grad", c.gradientNorm, g.gradientNorm), ("weight", c.weightNorm, g.weightNorm),
+                                     ("update", c.updateRatio, g.updateRatio), ("mean", c.activationMean, g.activationMean),
+                                     ("std", c.activationStd, g.activationStd)] {
+                    XCTAssertEqual(b, a, accuracy: 1e-4 * max(1, abs(a)), "\(c.layer) \(name)")
+                }
+                XCTAssertEqual(g.deadFraction ?? -1, c.deadFraction ?? -1, accuracy: 1e-3, c.layer)
+                XCTAssertEqual(g.saturatedFraction ?? -1, c.saturatedFraction ?? -1, accuracy: 1e-3, c.layer)
+            }
+        }
+        XCTAssertNotNil(results[0][0][1].saturatedFraction, "tanh layer")
+        XCTAssertNotNil(results[0][0][0].deadFraction, "relu layer")
+    }
+
     func testClearErrors() throws {
         XCTAssertThrowsError(try Device(name: "tpu")) {
             XCTAssertEqual("\($0)", "unknown device 'tpu'; expected one of: cpu, gpu, auto, opencl:P:D")

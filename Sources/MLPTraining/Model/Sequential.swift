@@ -33,6 +33,8 @@ public final class Sequential {
     public var stopTraining = false
     /// Set by BackupAndRestore at train begin: the first epoch to run.
     var resumeEpoch: Int?
+    /// Rows in the training batch being processed (for callbacks that look at the step's buffers).
+    var currentBatchRows = 0
     /// Receives progress and summary text; standard output by default.
     public var output: (String) -> Void = Sequential.standardOutput
     /// Whether the output is a terminal (progress bars redraw in place); detected for standard output.

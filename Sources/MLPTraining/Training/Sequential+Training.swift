@@ -260,6 +260,7 @@ extension Sequential {
             for step in 0..<feed.stepsPerEpoch {
                 for callback in callbacks { try callback.onTrainBatchBegin(step) }
                 let rows = try feed.loadStep(step)
+                currentBatchRows = rows
                 samples += rows
                 computeGradients(rows: rows, buffers: buffers, compiled: compiled)
                 compiled.optimizer.apply(to: parameters, on: backend)
