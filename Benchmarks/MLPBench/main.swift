@@ -7,6 +7,7 @@
 //   swift run -c release mlp-bench --json-out results.json  # … and the table as JSON
 //   mlp-bench train --workload seed|mnist|wide --device cpu|gpu --json
 //   mlp-bench gemm --m M --n N --k K [--trans-a] [--trans-b] --device cpu|gpu --json
+//   mlp-bench monitor [--device gpu]                        # GradientMonitor's cost per training epoch
 //   mlp-bench crossover [--device gpu]                      # step times CPU vs device; writes the cost model `auto` reads
 //   mlp-bench parity --device gpu                           # every op and a training run, device vs CPU
 //   mlp-bench data                                          # CSV parse MB/s, prefetch vs in-memory step time
@@ -476,6 +477,7 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
         trainRows[name] = row
     }
     results["train"] = trainRows
+    results["monitor"] = try benchMonitor(backend: cpu)
     if let device { results["crossover"] = try runCrossover(device: device) }
     if let jsonOut {
         let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
@@ -488,6 +490,36 @@ extension DeviceCostModel.Line {
     var json: [String: Double] {
         ["seconds_per_step": secondsPerStep, "seconds_per_flop": secondsPerFlop, "seconds_per_parameter": secondsPerParameter]
     }
+}
+
+/// GradientMonitor's cost: epochs of `workload` timed alternately without and with a monitor (every 10 steps, the
+/// default), five pairs after a warm-up epoch; the overhead is the median of the pairs' time ratios minus 1.
+func monitorOverhead(_ workload: Workload, backend: any Backend) throws -> (overhead: Double, ratios: [Double]) {
+    let (x, y) = workload.data(samples: nil)
+    let model = try workload.model(backend: backend)
+    model.output = { _ in }
+    try model.fit(x: x, y: y, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false)
+    var ratios: [Double] = []
+    for _ in 0..<5 {
+        let plain = try seconds { try model.fit(x: x, y: y, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false) }
+        let monitored = try seconds {
+            try model.fit(x: x, y: y, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false, callbacks: [GradientMonitor()])
+        }
+        ratios.append(monitored / plain)
+    }
+    return (middle(ratios) - 1, ratios)
+}
+
+func benchMonitor(backend: any Backend) throws -> [String: Any] {
+    print("GradientMonitor(every: 10) overhead per training epoch (median of 5 alternating pairs)")
+    var rows: [String: Any] = [:]
+    for name in ["seed", "mnist"] {
+        let result = try monitorOverhead(Workload.all[name]!, backend: backend)
+        print(String(format: "  %-6@ %+.1f%%  (pairs %@)", name as NSString, result.overhead * 100,
+                     result.ratios.map { String(format: "%.3f", $0) }.joined(separator: " ") as NSString))
+        rows[name] = ["overhead": result.overhead, "ratios": result.ratios]
+    }
+    return rows
 }
 
 /// The CPU-vs-device crossover sweep (width × batch; 784 inputs, two hidden layers of `width`, 10 classes):
@@ -601,6 +633,7 @@ do {
     if groups.contains("train") { try benchTraining(device: device, quick: quick) }
     if groups.contains("data") { try benchData() }
     if groups.contains("crossover") { _ = try runCrossover(device: device) }
+    if groups.contains("monitor") { _ = try benchMonitor(backend: device ?? CPUBackend.shared) }
     exit(ok ? 0 : 1)
 } catch {
     FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)

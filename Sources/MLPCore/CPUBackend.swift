@@ -16,7 +16,8 @@ public final class CPUBuffer: DeviceBuffer {
 /// The pure-Swift backend: no BLAS, no C. GEMM runs a packed, vectorised, multi-threaded kernel
 /// (``CPUBackend/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)``) that the tests check against the reference
 /// triple loop; the hot element-wise ops (Adam, SGD, bias + ReLU, its backward, column sums) run `SIMD8` loops
-/// bit-identical to their ``CPUReference`` loops (CPUBackend+Elementwise.swift); cross-entropy from logits takes
+/// bit-identical to their ``CPUReference`` loops (CPUBackend+Elementwise.swift), sums of squares in 4×8 lanes
+/// (another summation order: within 1e-6 relative); cross-entropy from logits takes
 /// one `exp` per logit (CPUBackend+Loss.swift); the rest run the reference.
 public final class CPUBackend: Backend {
     /// Threads for GEMM (a persistent pool of `threadCount − 1` workers plus the caller); 1 runs everything on
@@ -206,7 +207,7 @@ public final class CPUBackend: Backend {
     // MARK: Clipping and regularization
 
     public func accumulateSumOfSquares(_ buffer: DeviceBuffer, count: Int, accumulator: DeviceBuffer, index: Int) {
-        ptr(accumulator)[index] += CPUReference.sumOfSquares(ptr(buffer), count: count)
+        ptr(accumulator)[index] += CPUBackend.sumOfSquaresVectorised(ptr(buffer), count: count)
     }
 
     public func clipByNorm(_ buffer: DeviceBuffer, count: Int, sumOfSquares: DeviceBuffer, index: Int, clipNorm: Float) {
