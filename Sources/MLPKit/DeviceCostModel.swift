@@ -113,7 +113,7 @@ public struct DeviceCostModel: Codable, Equatable, Sendable {
     /// measurements of the CPU backend on a 2-core AMD EPYC with AVX2+FMA, rounded).
     public static let builtInCPU = Line(secondsPerStep: 25e-6, secondsPerFlop: 1 / 50e9, secondsPerParameter: 2.5e-9)
     /// Unmeasured GPU figures: 500 µs per step (dozens of kernel launches), 5 TFLOP/s, 0.01 ns per parameter.
-    /// With the CPU figures on 2 threads they cross at about 50 MFLOP per step.
+    /// With the CPU figures on 2 threads they cross at 21 MFLOP per step for batch 32, 42 MFLOP for batch 256.
     public static let builtInGPU = Line(secondsPerStep: 500e-6, secondsPerFlop: 1 / 5e12, secondsPerParameter: 1e-11)
 
     /// The CPU line for `threads` threads: the measured one (its arithmetic rate scaled if it was measured with
