@@ -1,6 +1,7 @@
 import XCTest
 import MLPKit
 import MLPTestSupport
+@testable import MLPTraining
 
 /// ``GradientMonitor``'s statistics against a hand computation on a tiny model (2 → 3 ReLU → 2 softmax, fixed
 /// weights, one SGD step on 4 samples).
@@ -42,23 +43,25 @@ final class GradientMonitorTests: XCTestCase {
         let y2 = z2.map { row -> [Float] in let e = row.map { exp($0 - row.max()!) }; let s = e.reduce(0, +); return e.map { $0 / s } }
         let n = Float(x.count)
         let dz2 = y2.enumerated().map { i, row in row.enumerated().map { j, p in (p - (Float(j) == labels[i] ? 1 : 0)) / n } }
-        let dw2 = matmul(transpose(y1), dz2)
+        let dw2 = matmul(transpose(y1), dz2), db2 = (0..<2).map { j in dz2.map { $0[j] }.reduce(0, +) }
         let dy1 = matmul(dz2, transpose(w2))
         let dz1 = zip(dy1, z1).map { zip($0, $1).map { $1 > 0 ? $0 : 0 } }
-        let dw1 = matmul(transpose(x), dz1)
+        let dw1 = matmul(transpose(x), dz1), db1 = (0..<3).map { j in dz1.map { $0[j] }.reduce(0, +) }
         let newW1 = zip(w1, dw1).map { zip($0, $1).map { $0 - learningRate * $1 } }
         let newW2 = zip(w2, dw2).map { zip($0, $1).map { $0 - learningRate * $1 } }
-        func stats(_ name: String, _ dw: [[Float]], _ newW: [[Float]], _ y: [[Float]], dead: Float?) -> LayerStatistics {
+        func stats(_ name: String, _ dw: [[Float]], _ db: [Float], _ newW: [[Float]], _ y: [[Float]], dead: Float?) -> LayerStatistics {
             let values = y.flatMap { $0 }, count = Float(values.count)
             let mean = values.reduce(0, +) / count
             let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / count).squareRoot()
-            return LayerStatistics(layer: name, gradientNorm: norm(dw), weightNorm: norm(newW),
-                                   updateRatio: learningRate * norm(dw) / norm(newW), deadFraction: dead, saturatedFraction: nil,
-                                   activationMean: mean, activationStd: std)
+            var statistics = LayerStatistics(layer: name, gradientNorm: norm(dw), weightNorm: norm(newW),
+                                             updateRatio: learningRate * norm(dw) / norm(newW), deadFraction: dead, saturatedFraction: nil,
+                                             activationMean: mean, activationStd: std)
+            statistics.biasGradientNorm = norm([db])
+            return statistics
         }
         let deadUnits = (0..<3).filter { j in y1.allSatisfy { $0[j] == 0 } }.count
         XCTAssertEqual(deadUnits, 1, "the fixture has one dead unit")
-        return [stats("hidden", dw1, newW1, y1, dead: Float(deadUnits) / 3), stats("out", dw2, newW2, y2, dead: nil)]
+        return [stats("hidden", dw1, db1, newW1, y1, dead: Float(deadUnits) / 3), stats("out", dw2, db2, newW2, y2, dead: nil)]
     }
 
     func assertMatches(_ actual: [LayerStatistics], _ expected: [LayerStatistics], tolerance: Float, _ label: String,
@@ -67,7 +70,8 @@ final class GradientMonitorTests: XCTestCase {
         for (a, e) in zip(actual, expected) {
             for (name, got, want) in [("gradientNorm", a.gradientNorm, e.gradientNorm), ("weightNorm", a.weightNorm, e.weightNorm),
                                       ("updateRatio", a.updateRatio, e.updateRatio), ("activationMean", a.activationMean, e.activationMean),
-                                      ("activationStd", a.activationStd, e.activationStd)] {
+                                      ("activationStd", a.activationStd, e.activationStd),
+                                      ("biasGradientNorm", a.biasGradientNorm ?? -1, e.biasGradientNorm ?? -2)] {
                 XCTAssertEqual(got, want, accuracy: tolerance * max(1, abs(want)), "\(label) \(a.layer).\(name)", file: file, line: line)
             }
             XCTAssertEqual(a.deadFraction, e.deadFraction, "\(label) \(a.layer).deadFraction", file: file, line: line)
@@ -154,5 +158,32 @@ final class GradientDiagnosisTests: XCTestCase {
         let layers = try diagnose(hidden: [Dense(64, activation: .relu, biasInitializer: .constant(-10)), Dense(64, activation: .relu)])
         XCTAssertEqual(layers[0].verdict, .dead, describe(layers))
         XCTAssertEqual(layers[0].statistics.deadFraction, 1, describe(layers))
+    }
+}
+
+/// GradientMonitor → TensorBoard: gradient norms and gradient and activation histograms in the `train` run.
+final class GradientMonitorTensorBoardTests: ScratchDirectoryTestCase {
+    func testNormsAndHistogramsReachTheTrainRun() throws {
+        let model = Sequential(inputDim: 64, [Dense(16, activation: .relu, name: "hidden"), Dense(10, activation: .softmax, name: "out")],
+                               seed: 1, backend: CPUBackend(threadCount: 1))
+        try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false))
+        model.output = { _ in }
+        let digits = Datasets.digits()
+        let board = TensorBoard(logDir: directory.path)
+        let monitor = GradientMonitor(every: 5, tensorBoard: board)
+        try model.fit(x: digits.x.rows(0..<320), y: digits.y.rows(0..<320), batchSize: 32, epochs: 2, verbose: 0, callbacks: [board, monitor])
+        let trainRun = directory.appendingPathComponent("train")
+        let file = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: trainRun.path).first { $0.hasPrefix("events.out.tfevents") })
+        let events = try RecordFraming.records(in: Data(contentsOf: trainRun.appendingPathComponent(file)))
+            .map { try Mlpkit_Tensorboard_Event(serializedBytes: $0) }
+        let values = events.filter { $0.step == 1 }.flatMap(\.summary.value)
+        let norm = try XCTUnwrap(values.first { $0.tag == "gradients/hidden/kernel/norm" })
+        XCTAssertEqual(norm.simpleValue, monitor.statistics[0].gradientNorm)
+        XCTAssertNotNil(values.first { $0.tag == "gradients/out/bias/norm" })
+        let histogram = try XCTUnwrap(values.first { $0.tag == "gradients/hidden/kernel/histogram" })
+        XCTAssertEqual(histogram.histo.num, Double(64 * 16))
+        let activations = try XCTUnwrap(values.first { $0.tag == "activations/hidden/histogram" })
+        XCTAssertEqual(activations.histo.num, Double(32 * 16), "the last batch's outputs")
+        XCTAssertGreaterThanOrEqual(activations.histo.min, 0, "ReLU outputs")
     }
 }

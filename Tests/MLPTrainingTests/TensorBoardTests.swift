@@ -80,7 +80,8 @@ final class TensorBoardTests: ScratchDirectoryTestCase {
         let logDir = directory.appendingPathComponent("logs/run-1").path
         let board = TensorBoard(logDir: logDir, histogramFreq: 1, updateFreq: .every(5), activationSample: x.rows(0..<20),
                                 embeddingsSample: (x.rows(0..<30), (0..<30).map { String(Int(y.scalars[$0])) }))
-        let history = try model.fit(x: x, y: y, batchSize: 32, epochs: 3, verbose: 0, validationSplit: 0.2, callbacks: [board])
+        let monitor = GradientMonitor(every: 2, tensorBoard: board)
+        let history = try model.fit(x: x, y: y, batchSize: 32, epochs: 3, verbose: 0, validationSplit: 0.2, callbacks: [board, monitor])
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Scripts/tensorboard-read.py").path
@@ -108,6 +109,13 @@ final class TensorBoardTests: ScratchDirectoryTestCase {
         XCTAssertEqual(validationScalars["evaluation_loss_vs_iterations"]?.map { Int($0[0]) }, [8, 16, 24], "steps = optimizer steps")
         XCTAssertGreaterThan(trainScalars["batch_loss"]?.count ?? 0, 3, "batch scalars every 5 steps")
         let histograms = train["histograms"] as! [String: [[Double]]]
+        // GradientMonitor's tags, read by the real TensorBoard: norms equal to History, histograms of the right size.
+        let gradientNorms = try XCTUnwrap(trainScalars["gradients/dense/kernel/norm"], "\(trainScalars.keys.sorted())")
+        XCTAssertEqual(gradientNorms.map { Int($0[0]) }, [0, 1, 2])
+        assertClose(gradientNorms.map { Float($0[1]) }, history.history["grad_norm/dense"]!, absolute: 1e-6, relative: 0, "grad_norm/dense")
+        XCTAssertEqual(trainScalars["gradients/dense_1/bias/norm"]?.count, 3)
+        XCTAssertEqual(histograms["gradients/dense/kernel/histogram"]?.map { Int($0[1]) }, [64 * 16, 64 * 16, 64 * 16])
+        XCTAssertEqual(histograms["activations/dense_1/histogram"]?.count, 3)
         for (tag, count) in [("sequential/dense/kernel/histogram", 64 * 16), ("sequential/dense/bias/histogram", 16),
                              ("sequential/batch_normalization/moving_mean/histogram", 16), ("sequential/dense_1/kernel/histogram", 160),
                              ("sequential/dense/activation/histogram", 20 * 16)] {

@@ -15,6 +15,8 @@ import MLPCore
 public struct LayerStatistics: Equatable, Sendable {
     public var layer: String
     public var gradientNorm: Float
+    /// The same for the bias (nil without one).
+    public var biasGradientNorm: Float? = nil
     public var weightNorm: Float
     public var updateRatio: Float
     public var deadFraction: Float?
@@ -34,13 +36,14 @@ public struct LayerStatistics: Equatable, Sendable {
         self.activationStd = activationStd
     }
 
-    /// The `History` keys and values: `grad_norm/<layer>`, `weight_norm/<layer>`, `update_ratio/<layer>`,
+    /// The `History` keys and values: `grad_norm/<layer>` (the kernel), `grad_norm/<layer>/bias`, `weight_norm/<layer>`, `update_ratio/<layer>`,
     /// `activation_mean/<layer>`, `activation_std/<layer>`, and where they apply `dead_fraction/<layer>`,
     /// `saturated_fraction/<layer>`.
     public var logs: Logs {
         var entries: Logs = [("grad_norm/" + layer, gradientNorm), ("weight_norm/" + layer, weightNorm),
                              ("update_ratio/" + layer, updateRatio), ("activation_mean/" + layer, activationMean),
                              ("activation_std/" + layer, activationStd)]
+        if let biasGradientNorm { entries.insert(("grad_norm/" + layer + "/bias", biasGradientNorm), at: 1) }
         if let deadFraction { entries.append(("dead_fraction/" + layer, deadFraction)) }
         if let saturatedFraction { entries.append(("saturated_fraction/" + layer, saturatedFraction)) }
         return entries
@@ -63,6 +66,8 @@ public struct LayerStatistics: Equatable, Sendable {
 public final class GradientMonitor: Callback {
     /// Steps between monitored steps (1 monitors every step).
     public let every: Int
+    /// Where the epoch's gradient norms and gradient and activation histograms also go (its `train` run).
+    public let tensorBoard: TensorBoard?
     /// The last epoch's statistics, in model order.
     public private(set) var statistics: [LayerStatistics] = []
     /// Every epoch's statistics.
@@ -77,10 +82,11 @@ public final class GradientMonitor: Callback {
     private var streaks: [String: (verdict: GradientVerdict, epochs: Int)] = [:]
     private var warned: Set<String> = []
 
-    public init(every: Int = 10, warnAfter: Int = 3) {
+    public init(every: Int = 10, warnAfter: Int = 3, tensorBoard: TensorBoard? = nil) {
         precondition(every >= 1, "GradientMonitor(every:) needs a positive interval")
         self.every = every
         self.warnAfter = warnAfter
+        self.tensorBoard = tensorBoard
     }
 
     public override func onTrainBegin(logs: Logs) throws {
@@ -114,6 +120,11 @@ public final class GradientMonitor: Callback {
         statistics = probes.map { $0.read(steps: monitoredSteps, rows: monitoredRows) }
         epochs.append(statistics)
         for layer in statistics { logs += layer.logs }
+        if let writer = tensorBoard?.train {
+            let rows = model?.currentBatchRows ?? 0
+            try writer.write(zip(probes, statistics).flatMap { $0.tensorBoardValues($1, rows: rows) }, step: epoch)
+            writer.flush()
+        }
         guard warnAfter > 0 else { return }
         for diagnosis in LayerDiagnosis.diagnose(statistics) {
             let name = diagnosis.statistics.layer, verdict = diagnosis.verdict
@@ -138,7 +149,8 @@ final class DenseProbe {
     static let gradientSquares = 0, weightSquares = 1, updateSquares = 2, outputSum = 3, outputSquares = 4
     static let deadCounts = 5 // 4 confusion counts at threshold 0 on the column sums
     static let saturationCounts = 9 // 4 counts at each of 2 thresholds on the outputs
-    static let slots = 17
+    static let biasGradientSquares = 17
+    static let slots = 18
 
     let layer: Dense
     let backend: any Backend
@@ -185,6 +197,9 @@ final class DenseProbe {
         let kernel = layer.kernel, units = layer.units, outputs = rows * units
         backend.fill(step, value: 0, offset: 0, count: DenseProbe.slots)
         backend.accumulateSumOfSquares(gradient, count: kernel.count, accumulator: step, index: DenseProbe.gradientSquares)
+        if let bias = layer.bias, let biasGradient = bias.gradient {
+            backend.accumulateSumOfSquares(biasGradient, count: bias.count, accumulator: step, index: DenseProbe.biasGradientSquares)
+        }
         backend.accumulateSumOfSquares(kernel.value, count: kernel.count, accumulator: step, index: DenseProbe.weightSquares)
         // previous − current = −ΔW, through the plain SGD update with learning rate 1.
         backend.sgdUpdate(weights: previousKernel, gradients: kernel.value, velocity: nil, count: kernel.count, learningRate: 1,
@@ -219,9 +234,26 @@ final class DenseProbe {
         let dead = tracksDeadUnits ? sums[DenseProbe.deadCounts + 2] / Float(steps * layer.units) : nil
         let saturated = saturationThresholds == nil ? nil
             : (sums[DenseProbe.saturationCounts + 2] + sums[DenseProbe.saturationCounts + 4 + 1]) / outputs
-        return LayerStatistics(layer: layer.name, gradientNorm: (sums[DenseProbe.gradientSquares] / Float(steps)).squareRoot(),
+        var statistics = LayerStatistics(layer: layer.name, gradientNorm: (sums[DenseProbe.gradientSquares] / Float(steps)).squareRoot(),
                                weightNorm: (sums[DenseProbe.weightSquares] / Float(steps)).squareRoot(),
                                updateRatio: (sums[DenseProbe.updateSquares] / max(sums[DenseProbe.weightSquares], .leastNormalMagnitude)).squareRoot(),
                                deadFraction: dead, saturatedFraction: saturated, activationMean: mean, activationStd: variance.squareRoot())
+        if layer.bias != nil { statistics.biasGradientNorm = (sums[DenseProbe.biasGradientSquares] / Float(steps)).squareRoot() }
+        return statistics
+    }
+
+    /// TensorBoard values for the epoch: the gradient norms, and histograms of the last monitored step's kernel
+    /// gradient and outputs (one read each, at epoch end).
+    func tensorBoardValues(_ statistics: LayerStatistics, rows: Int) -> [Mlpkit_Tensorboard_Summary.Value] {
+        let name = layer.name
+        var values = [EventFileWriter.scalar("gradients/\(name)/kernel/norm", statistics.gradientNorm)]
+        if let biasNorm = statistics.biasGradientNorm { values.append(EventFileWriter.scalar("gradients/\(name)/bias/norm", biasNorm)) }
+        if let gradient = layer.kernel.gradient {
+            values.append(EventFileWriter.histogram("gradients/\(name)/kernel/histogram", backend.download(gradient)))
+        }
+        if let y = layer.y, rows > 0 {
+            values.append(EventFileWriter.histogram("activations/\(name)/histogram", backend.download(y, offset: 0, count: rows * layer.units)))
+        }
+        return values
     }
 }
