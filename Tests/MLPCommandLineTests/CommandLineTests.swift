@@ -10,39 +10,12 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         return products.appendingPathComponent("mlp")
     }
 
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    func mlp(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+    func mlp(_ arguments: String..., environment: [String: String] = [:]) throws -> ProcessResult {
         try mlpArguments(arguments, environment: environment)
     }
 
-    func mlpArguments(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
-    }
-
-    func file(_ name: String, _ text: String) throws -> String {
-        let path = directory.appendingPathComponent(name).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+    func mlpArguments(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+        try runProcess(executable, arguments, environment: environment, currentDirectory: directory)
     }
 
     /// A separable 3-class problem as CSV: columns x0, x1, label.
@@ -53,10 +26,10 @@ final class CommandLineTests: ScratchDirectoryTestCase {
             let angle = Double(label) * 2.1 + Double(i % 7) * 0.05
             text += String(format: "%.4f,%.4f,%d\n", cos(angle) * 2 + Double(i % 5) * 0.03, sin(angle) * 2, label)
         }
-        return try file(name, text)
+        return try write(name, text)
     }
 
-    func assertOneLineError(_ result: Result, contains fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertOneLineError(_ result: ProcessResult, contains fragment: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(result.status, 1, "exit status; stderr: \(result.stderr)", file: file, line: line)
         let lines = result.stderr.split(separator: "\n")
         XCTAssertEqual(lines.count, 1, "one line on stderr: \(result.stderr)", file: file, line: line)
@@ -196,7 +169,7 @@ final class CommandLineTests: ScratchDirectoryTestCase {
             }
             text += row.joined(separator: ",") + ",\(sum > 0 ? 1 : 0)\n"
         }
-        let data = try file("big.csv", text)
+        let data = try write("big.csv", text)
         func arguments(backup: String, save: String) -> [String] {
             ["train", "--data", data, "--layers", "64:relu:dropout=0.2,64:relu", "--epochs", "12", "--seed", "7", "--device", "cpu",
              "--optimizer", "adam", "--backup-dir", backup, "--save", save, "--verbose", "0",
@@ -425,11 +398,11 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         XCTAssertGreaterThan(logs["accuracy"]!, 0.9, evaluation.stdout)
         let noShuffle = try mlp("train", "--data", train, "--shuffle", "false", "--epochs", "1", "--verbose", "0", "--device", "cpu")
         XCTAssertEqual(noShuffle.status, 0, noShuffle.stderr)
-        let holes = try file("holes.csv", "a,b,label\n1,2,0\n,3,1\n4,5,1\n6,NA,0\n")
+        let holes = try write("holes.csv", "a,b,label\n1,2,0\n,3,1\n4,5,1\n6,NA,0\n")
         assertOneLineError(try mlp("train", "--data", holes, "--epochs", "1"), contains: "holes.csv:3: column 'a': missing value ''")
         let skipped = try mlp("train", "--data", holes, "--missing", "skip", "--epochs", "1", "--verbose", "0", "--device", "cpu")
         XCTAssertEqual(skipped.status, 0, skipped.stderr)
-        let infinite = try file("inf.csv", "a,label\n1,0\ninf,1\n")
+        let infinite = try write("inf.csv", "a,label\n1,0\ninf,1\n")
         assertOneLineError(try mlp("train", "--data", infinite, "--epochs", "1"), contains: "inf.csv:3: column 'a': 'inf' is not a finite number")
         assertOneLineError(try mlp("train", "--data", train, "--stream", "--validation-split", "0.2"), contains: "--stream cannot take --validation-split")
         assertOneLineError(try mlp("train", "--idx", "no-such-folder"), contains: "train-images-idx3-ubyte': no such file (nor .gz)")
@@ -440,9 +413,9 @@ final class CommandLineTests: ScratchDirectoryTestCase {
     func testBadInputGetsOneClearLine() throws {
         let good = try threeClassCSV("good.csv")
         assertOneLineError(try mlp("train", "--data", "missing.csv"), contains: "cannot read 'missing.csv': no such file")
-        let ragged = try file("ragged.csv", "a,b,label\n1,2,0\n3,4\n")
+        let ragged = try write("ragged.csv", "a,b,label\n1,2,0\n3,4\n")
         assertOneLineError(try mlp("train", "--data", ragged), contains: "ragged.csv:3: 2 fields, but the header has 3")
-        let text = try file("text.csv", "a,b,label\n1,2,0\n3,abc,1\n")
+        let text = try write("text.csv", "a,b,label\n1,2,0\n3,abc,1\n")
         assertOneLineError(try mlp("train", "--data", text), contains: "text.csv:3: column 'b': 'abc' is not a number")
         assertOneLineError(try mlp("train", "--data", good, "--output", "2:softmax"),
                            contains: "good.csv:4: label 2 is out of range for an output layer of 2 units")
@@ -459,7 +432,7 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         // A model expecting other features than the data has.
         let train = try mlp("train", "--data", good, "--layers", "4:relu", "--epochs", "1", "--verbose", "0", "--save", "m.json")
         XCTAssertEqual(train.status, 0, train.stderr)
-        let wide = try file("wide.csv", "a,b,c,label\n1,2,3,0\n")
+        let wide = try write("wide.csv", "a,b,c,label\n1,2,3,0\n")
         assertOneLineError(try mlp("predict", "--model", "m.json", "--data", wide), contains: "wide.csv has 3 feature columns but the model expects 2")
         assertOneLineError(try mlp("evaluate", "--model", "nothing.json", "--data", good), contains: "cannot read 'nothing.json'")
     }

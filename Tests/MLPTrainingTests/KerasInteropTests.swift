@@ -8,18 +8,9 @@ import MLPTestSupport
 ///
 /// Needs Python with tensorflow-cpu and tf-keras: set `MLPKIT_KERAS_PYTHON` to that interpreter (`.ci/run` makes
 /// a virtual environment and sets it). Without it the test is skipped — except under `CI=true`, where it fails.
-final class KerasInteropTests: XCTestCase {
+final class KerasInteropTests: ScratchDirectoryTestCase {
     func testKerasLoadsOurFiles() throws {
-        guard let python = ProcessInfo.processInfo.environment["MLPKIT_KERAS_PYTHON"], !python.isEmpty else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                XCTFail("MLPKIT_KERAS_PYTHON is not set: CI must install tensorflow-cpu and tf-keras and point it at that python")
-                return
-            }
-            throw XCTSkip("set MLPKIT_KERAS_PYTHON to a python with tensorflow-cpu and tf-keras to run the Keras interop test")
-        }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlpkit-interop-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let python = try interopPython(with: "tensorflow-cpu and tf-keras", for: "Keras interop test")
 
         var random = PhiloxRandom(seed: 8)
         let x = Tensor(shape: [64, 6], scalars: (0..<384).map { _ in random.nextNormal() })
@@ -49,21 +40,9 @@ final class KerasInteropTests: XCTestCase {
         }
         let inputs = directory.appendingPathComponent("inputs.json")
         try JSONSerialization.data(withJSONObject: ["inputs": (0..<10).map { Array(x.row($0)).map(Double.init) }]).write(to: inputs)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Scripts/keras-interop-check.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, inputs.path] + files.keys.sorted()
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, String(decoding: errors, as: UTF8.self))
-        let results = try XCTUnwrap(try JSONSerialization.jsonObject(with: output) as? [String: Any],
-                                    String(decoding: output, as: UTF8.self) + String(decoding: errors, as: UTF8.self))
+        let run = try runProcess(python, [repositoryFile("Scripts/keras-interop-check.py").path, inputs.path] + files.keys.sorted())
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let results = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout + run.stderr)
         XCTAssertEqual(results.count, 6, "Keras 3 and Keras 2 for each .h5, Keras 3 for each .keras: \(results.keys.sorted())")
         for (key, value) in results {
             let file = String(key.split(separator: " ")[1])

@@ -66,13 +66,7 @@ final class TensorBoardTests: ScratchDirectoryTestCase {
     /// Train with the callback, read the logs with the real TensorBoard: tags in the right runs, values equal
     /// to History (1e-6), steps = epochs, histogram counts = number of weights, the graph and the projector.
     func testRealTensorBoardReadsTheLogs() throws {
-        guard let python = ProcessInfo.processInfo.environment["MLPKIT_KERAS_PYTHON"], !python.isEmpty else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                XCTFail("MLPKIT_KERAS_PYTHON is not set: CI must install tensorboard and point it at that python")
-                return
-            }
-            throw XCTSkip("set MLPKIT_KERAS_PYTHON to a python with tensorboard to run the TensorBoard interop test")
-        }
+        let python = try interopPython(with: "tensorboard", for: "TensorBoard interop test")
         let digits = Datasets.digits()
         let (x, y) = (digits.x.rows(0..<300), digits.y.rows(0..<300))
         let model = Sequential(inputDim: 64, [Dense(16, activation: .relu), BatchNormalization(), Dense(10, activation: .softmax)], seed: 2)
@@ -83,20 +77,9 @@ final class TensorBoardTests: ScratchDirectoryTestCase {
         let monitor = GradientMonitor(every: 2, tensorBoard: board)
         let history = try model.fit(x: x, y: y, batchSize: 32, epochs: 3, verbose: 0, validationSplit: 0.2, callbacks: [board, monitor])
 
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Scripts/tensorboard-read.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, logDir]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, String(decoding: errors, as: UTF8.self))
-        let logs = try XCTUnwrap(try JSONSerialization.jsonObject(with: output) as? [String: Any], String(decoding: errors, as: UTF8.self))
+        let run = try runProcess(python, [repositoryFile("Scripts/tensorboard-read.py").path, logDir])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let logs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stderr)
         let train = try XCTUnwrap(logs["train"] as? [String: Any]), validation = try XCTUnwrap(logs["validation"] as? [String: Any])
         let trainScalars = train["scalars"] as! [String: [[Double]]], validationScalars = validation["scalars"] as! [String: [[Double]]]
         for (tag, key, scalars) in [("epoch_loss", "loss", trainScalars), ("epoch_accuracy", "accuracy", trainScalars),
