@@ -53,7 +53,8 @@ final class ElementwiseWork {
 }
 
 extension CPUBackend {
-    /// Element count from which an element-wise op is split among the pool (waking it costs ~10 µs).
+    /// Element count from which an element-wise op is split among the pool (below it, handing over the task and
+    /// moving the operands' cache lines between cores cost more than the second core gains).
     static let elementwiseParallelThreshold = 1 << 16
 
     /// Runs `kernel` over elements `0..<count`: on the caller alone for small counts, else split among the pool.
@@ -74,23 +75,27 @@ extension CPUBackend {
                                      stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
         let keepM = SIMD8<Float>(repeating: 1 - beta1), keepV = SIMD8<Float>(repeating: 1 - beta2)
         let step = SIMD8<Float>(repeating: stepSize), eps = SIMD8<Float>(repeating: epsilon)
-        var i = range.lowerBound
-        while i + 8 <= range.upperBound {
-            let gi = load(g + i)
-            let mi = load(m + i) + (gi - load(m + i)) * keepM
-            let vi = load(v + i) + (gi * gi - load(v + i)) * keepV
-            store(mi, m + i)
-            store(vi, v + i)
+        // Lanes `0..<lanes` from i (8 in the loop; the tail as one partial vector, whose lanes are computed
+        // exactly as the scalar reference computes them, instead of a scalar square root and division each).
+        @inline(__always) func update(_ i: Int, lanes: Int) {
+            let gi = load(g + i, lanes: lanes), mOld = load(m + i, lanes: lanes), vOld = load(v + i, lanes: lanes)
+            let mi = mOld + (gi - mOld) * keepM
+            let vi = vOld + (gi * gi - vOld) * keepV
+            store(mi, m + i, lanes: lanes)
+            store(vi, v + i, lanes: lanes)
             var denominatorSource = vi
             if let vMax {
-                denominatorSource = pointwiseMax(load(vMax + i), vi)
-                store(denominatorSource, vMax + i)
+                denominatorSource = pointwiseMax(load(vMax + i, lanes: lanes), vi)
+                store(denominatorSource, vMax + i, lanes: lanes)
             }
-            store(load(w + i) - step * mi / (denominatorSource.squareRoot() + eps), w + i)
+            store(load(w + i, lanes: lanes) - step * mi / (denominatorSource.squareRoot() + eps), w + i, lanes: lanes)
+        }
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            update(i, lanes: 8)
             i += 8
         }
-        CPUReference.adamUpdate(w: w + i, g: g + i, m: m + i, v: v + i, vMax: vMax.map { $0 + i }, count: range.upperBound - i,
-                                stepSize: stepSize, beta1: beta1, beta2: beta2, epsilon: epsilon)
+        if i < range.upperBound { update(i, lanes: range.upperBound - i) }
     }
 
     /// ``CPUReference/sgdUpdate(w:g:velocity:count:learningRate:momentum:nesterov:)``, eight lanes at a time.
@@ -208,5 +213,28 @@ extension CPUBackend {
 
     @inline(__always) static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+    }
+
+    /// The first `lanes` values at `pointer` (a whole vector when `lanes` ≥ 8, none when it is ≤ 0), zeros in the
+    /// other lanes.
+    @inline(__always) static func load(_ pointer: UnsafePointer<Float>, lanes: Int) -> SIMD8<Float> {
+        if lanes >= 8 { return load(pointer) }
+        var value = SIMD8<Float>()
+        var lane = 0
+        while lane < lanes {
+            value[lane] = pointer[lane]
+            lane += 1
+        }
+        return value
+    }
+
+    @inline(__always) static func load(_ pointer: UnsafeMutablePointer<Float>, lanes: Int) -> SIMD8<Float> {
+        load(UnsafePointer(pointer), lanes: lanes)
+    }
+
+    /// Stores lanes `0..<lanes` (1...8) of `value` at `pointer`, nothing past them.
+    @inline(__always) static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>, lanes: Int) {
+        if lanes == 8 { return store(value, pointer) }
+        for lane in 0..<lanes { pointer[lane] = value[lane] }
     }
 }

@@ -1,70 +1,5 @@
 import Foundation
 
-/// Fixed worker threads for the CPU backend's GEMM: started once, woken per product, so a product allocates
-/// nothing (no closures, no dispatch blocks). The caller takes part; `workers.count + 1` threads in all.
-final class GEMMWorkerPool {
-    private let condition = NSCondition()
-    private var generation = 0
-    private var pending = 0
-    private var job: ((Int, Int) -> Void)?
-    private var stopping = false
-    let participants: Int
-
-    /// Starts `count` threads; they hold the pool until ``stop()``.
-    init(threads count: Int) {
-        participants = count + 1
-        for index in 0..<count {
-            let thread = Thread { self.work(index: index + 1) }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
-    }
-
-    /// Ends the worker threads (the owner calls this when it goes away).
-    func stop() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    private func work(index: Int) {
-        var seen = 0
-        while true {
-            condition.lock()
-            while generation == seen && !stopping { condition.wait() }
-            if stopping {
-                condition.unlock()
-                return
-            }
-            seen = generation
-            let task = job
-            condition.unlock()
-            task?(index, participants)
-            condition.lock()
-            pending -= 1
-            if pending == 0 { condition.broadcast() }
-            condition.unlock()
-        }
-    }
-
-    /// Runs `task(participant, participants)` on every participant (the caller is participant 0) and waits.
-    /// `task` must stay alive until this returns; it is not copied, so passing a stored method allocates nothing.
-    func run(_ task: @escaping (Int, Int) -> Void) {
-        condition.lock()
-        job = task
-        pending = participants - 1
-        generation += 1
-        condition.broadcast()
-        condition.unlock()
-        task(0, participants)
-        condition.lock()
-        while pending > 0 { condition.wait() }
-        job = nil
-        condition.unlock()
-    }
-}
-
 /// The packed, register-blocked GEMM of ``CPUBackend``.
 ///
 /// Layout (GotoBLAS style): for each block of `kc` along k, `op(B)` is packed into column panels of `nr`
@@ -134,11 +69,11 @@ final class GEMMWorkspace {
         let base = target ?? packedB + panel * kLength * nr
         let col0 = panel * nr
         let width = min(nr, n - col0)
-        if width < nr { base.update(repeating: 0, count: kLength * nr) }
         if transB {
-            for jj in 0..<width {
-                let source = bPointer + (col0 + jj) * k + p0
-                for p in 0..<kLength { base[p * nr + jj] = source[p] }
+            // op(B) = Bᵀ: the panel's columns are rows of B, contiguous along k.
+            for half in 0..<2 {
+                GEMMWorkspace.packTransposed(bPointer + (col0 + half * 8) * k + p0, rowStride: k, rows: max(0, min(8, width - half * 8)),
+                                             length: kLength, into: base + half * 8, targetStride: nr)
             }
         } else if width == nr {
             // Two vector copies per row (a `memmove` call per 64 bytes cost more than the copy).
@@ -148,7 +83,44 @@ final class GEMMWorkspace {
                 CPUBackend.store(CPUBackend.load(source + 8), target + 8)
             }
         } else {
-            for p in 0..<kLength { (base + p * nr).update(from: bPointer + (p0 + p) * n + col0, count: width) }
+            // An edge panel: the row's `width` values, zeros after them (no separate zeroing pass).
+            for p in 0..<kLength {
+                let source = bPointer + (p0 + p) * n + col0, target = base + p * nr
+                CPUBackend.store(CPUBackend.load(source, lanes: width), target)
+                CPUBackend.store(CPUBackend.load(source + 8, lanes: width - 8), target + 8)
+            }
+        }
+    }
+
+    /// `kc` zeros: the rows past the edge of an edge panel read them.
+    static let zeros: UnsafePointer<Float> = {
+        let zeros = UnsafeMutablePointer<Float>.allocate(capacity: kc)
+        zeros.initialize(repeating: 0, count: kc)
+        return UnsafePointer(zeros)
+    }()
+
+    /// Transposes `rows` (≤ 8) rows of `length` (≤ `kc`) values (row r at `source + r·rowStride`) into `length`
+    /// vectors of 8 at `target + p·targetStride`, lanes past `rows` zero: eight vector loads and eight vector
+    /// stores per 8×8 block rather than 64 scalar stores 64 bytes apart (the packing of `Bᵀ` for `dZ·Wᵀ` had cost
+    /// as much as the multiply-adds of a small product).
+    @inline(__always)
+    static func packTransposed(_ source: UnsafePointer<Float>, rowStride: Int, rows: Int, length: Int,
+                               into target: UnsafeMutablePointer<Float>, targetStride: Int) {
+        func row(_ r: Int) -> UnsafePointer<Float> { r < rows ? source + r * rowStride : zeros }
+        let s0 = row(0), s1 = row(1), s2 = row(2), s3 = row(3), s4 = row(4), s5 = row(5), s6 = row(6), s7 = row(7)
+        var p = 0
+        while p + 8 <= length {
+            let r0 = CPUBackend.load(s0 + p), r1 = CPUBackend.load(s1 + p), r2 = CPUBackend.load(s2 + p), r3 = CPUBackend.load(s3 + p)
+            let r4 = CPUBackend.load(s4 + p), r5 = CPUBackend.load(s5 + p), r6 = CPUBackend.load(s6 + p), r7 = CPUBackend.load(s7 + p)
+            let out = target + p * targetStride
+            for q in 0..<8 {
+                CPUBackend.store(SIMD8(r0[q], r1[q], r2[q], r3[q], r4[q], r5[q], r6[q], r7[q]), out + q * targetStride)
+            }
+            p += 8
+        }
+        while p < length {
+            CPUBackend.store(SIMD8(s0[p], s1[p], s2[p], s3[p], s4[p], s5[p], s6[p], s7[p]), target + p * targetStride)
+            p += 1
         }
     }
 
@@ -221,13 +193,14 @@ final class GEMMWorkspace {
         }
     }
 
-    /// Row split, the current k-block: row panels `participant, participant + participants, …`, each packed here
+    /// Row split, the current k-block: the participant's `1/participants` of the row panels, each packed here
     /// (or read in place for narrow products) and run against every packed B panel.
     func computeRows(participant: Int, participants: Int) {
         let mr = GEMMWorkspace.mr, nr = GEMMWorkspace.nr
         guard let c else { return }
-        var panel = participant
-        while panel < rowPanels {
+        // A contiguous run of row panels per participant: neighbours share at most one cache line of C.
+        let share = (rowPanels + participants - 1) / participants
+        for panel in min(rowPanels, participant * share)..<min(rowPanels, (participant + 1) * share) {
             let row0 = panel * mr
             let rows = min(mr, m - row0)
             if aSource != nil {
@@ -249,7 +222,6 @@ final class GEMMWorkspace {
                                               overwrite: overwrite && p0 == 0)
                 }
             }
-            panel += participants
         }
     }
 
@@ -456,7 +428,10 @@ extension CPUBackend {
         work.overwrite = overwrite
         // Split by columns when B is the larger operand (each thread then packs its own share of it).
         work.splitColumns = columnPanels > 1 && n > m
-        // Waking the pool costs ~10 µs: narrow products (one column panel) need more work to gain from it.
+        // Handing a product to the pool costs ~0.25 µs while its workers spin and ~10 µs to wake them, and the
+        // operands' cache lines then move between cores: splitting pays from 2^20 multiply-adds (narrow products,
+        // one column panel: 2^22). Measured: splitting from 2^14 made the seed's products 2–3× slower, from
+        // 2^18 the mnist training 5% slower.
         let parallel = pool != nil && m * n * k >= (columnPanels == 1 ? 1 << 22 : 1 << 20) && (work.splitColumns ? columnPanels : rowPanels) > 1
         if work.splitColumns {
             if parallel, let pool {

@@ -25,7 +25,7 @@ public final class CPUBackend: Backend {
     public let threadCount: Int
     /// Packing buffers and the current product, grown on demand and reused (no allocation per step).
     let workspace = GEMMWorkspace()
-    let pool: GEMMWorkerPool?
+    let pool: WorkerPool?
     /// The pool's tasks, made once (stored closures: running one allocates nothing).
     lazy var rowTask: (Int, Int) -> Void = { [workspace] participant, participants in
         workspace.computeRows(participant: participant, participants: participants)
@@ -41,7 +41,7 @@ public final class CPUBackend: Backend {
 
     public init(threadCount: Int = CPUBackend.defaultThreadCount) {
         self.threadCount = max(1, threadCount)
-        pool = self.threadCount > 1 ? GEMMWorkerPool(threads: self.threadCount - 1) : nil
+        pool = self.threadCount > 1 ? WorkerPool(threads: self.threadCount - 1) : nil
     }
 
     deinit { pool?.stop() }
