@@ -71,40 +71,57 @@ def gemm_gflops(m, n, k, trans_a, trans_b):
     return statistics.median(gemm_block(m, n, k, trans_a, trans_b) for _ in range(5))
 
 
-def keras_workload(spec):
+# Built models by workload name, so that paired rounds (mlp-bench --compare) time the same model again instead of
+# building and tracing a new one each round.
+MODELS = {}
+
+
+def keras_workload(spec, name=None):
+    """One round: the first call per workload builds the model and trains the warm-up epoch; every call then times
+    two epochs and the median of three prediction passes. epoch_losses are the first round's three epochs."""
     import tensorflow as tf
     keras = tf.keras
-    rng = np.random.default_rng(11)
-    # Same recipe as mlp-bench (its Philox stream is not reproduced here): normal inputs, labels from a random
-    # linear teacher, so the loss can go down and the two loss curves can be compared.
-    x = rng.standard_normal((spec["samples"], spec["inputs"]), dtype=np.float32)
-    teacher = rng.standard_normal((spec["inputs"], spec["classes"]), dtype=np.float32)
-    y = np.argmax(x @ teacher, axis=1).astype(np.int32)
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((spec["inputs"],))]
-                             + [keras.layers.Dense(u, activation="relu") for u in spec["hidden"]]
-                             + [keras.layers.Dense(spec["classes"], activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    losses = model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, shuffle=False).history["loss"]
+    if name is None or name not in MODELS:
+        rng = np.random.default_rng(11)
+        # Same recipe as mlp-bench (its Philox stream is not reproduced here): normal inputs, labels from a random
+        # linear teacher, so the loss can go down and the two loss curves can be compared.
+        x = rng.standard_normal((spec["samples"], spec["inputs"]), dtype=np.float32)
+        teacher = rng.standard_normal((spec["inputs"], spec["classes"]), dtype=np.float32)
+        y = np.argmax(x @ teacher, axis=1).astype(np.int32)
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((spec["inputs"],))]
+                                 + [keras.layers.Dense(u, activation="relu") for u in spec["hidden"]]
+                                 + [keras.layers.Dense(spec["classes"], activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        losses = model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, shuffle=False).history["loss"]
+        entry = {"model": model, "x": x, "y": y, "losses": losses, "first": True}
+        if name is not None:
+            MODELS[name] = entry
+    else:
+        entry = MODELS[name]
+    model, x, y = entry["model"], entry["x"], entry["y"]
     start = time.perf_counter()
     history = model.fit(x, y, batch_size=spec["batch"], epochs=2, verbose=0, shuffle=False)
     train = 2 * spec["samples"] / (time.perf_counter() - start)
-    losses += history.history["loss"]
-    model.predict(x[:1024], batch_size=spec["batch"], verbose=0)
+    if entry["first"]:
+        entry["losses"] = entry["losses"] + history.history["loss"]
+        entry["first"] = False
+        model.predict(x[:1024], batch_size=spec["batch"], verbose=0)
     times = []
     for _ in range(3):  # the median of three passes, as mlp-bench
         start = time.perf_counter()
         model.predict(x, batch_size=spec["batch"], verbose=0)
         times.append(time.perf_counter() - start)
     predict = spec["samples"] / statistics.median(times)
-    return {"samples_per_second": train, "predict_samples_per_second": predict, "epoch_losses": [float(v) for v in losses]}
+    return {"samples_per_second": train, "predict_samples_per_second": predict,
+            "epoch_losses": [float(v) for v in entry["losses"]]}
 
 
 def serve():
     """`--serve`: one JSON request per stdin line, one JSON answer per stdout line, so mlp-bench can alternate
     its own measurements with these (noise on a shared machine then hits both sides alike):
       {"gemm": [m, n, k, trans_a, trans_b]} -> {"gflops": g}   (one timed block)
-      {"train": "seed"|"mnist"|"wide"}       -> keras_workload's object
+      {"train": "seed"|"mnist"|"wide"}       -> keras_workload's object (one round; the model is kept for the next)
     """
     for line in sys.stdin:
         request = json.loads(line)
@@ -112,7 +129,7 @@ def serve():
             m, n, k, trans_a, trans_b = request["gemm"]
             answer = {"gflops": gemm_block(m, n, k, bool(trans_a), bool(trans_b))}
         else:
-            answer = keras_workload(WORKLOADS[request["train"]])
+            answer = keras_workload(WORKLOADS[request["train"]], request["train"])
         # OpenBLAS's and TF's worker threads spin for a while after their last call (OpenBLAS: 2^28 cycles by
         # default) before they sleep; answering at once would let them steal cores from mlp-bench's next timing.
         time.sleep(0.3)

@@ -223,6 +223,15 @@ struct Workload {
         return (x, Tensor(shape: [n, 1], scalars: labels))
     }
 
+    /// Floating-point operations of one training sample: forward `2·m·n` per Dense layer, backward `2·m·n` for
+    /// the weight gradient and `2·m·n` for the input gradient (not for the first layer: neither MLPKit nor Keras
+    /// computes the gradient of the data). Bias, activation, loss and optimizer work are left out.
+    var trainingFlopsPerSample: Double {
+        let widths = [inputs] + hidden + [classes]
+        let products = zip(widths, widths.dropFirst()).map { Double($0 * $1) }
+        return 6 * products.reduce(0, +) - 2 * products[0]
+    }
+
     func model(backend: any Backend) throws -> Sequential {
         let model = Sequential(inputDim: inputs, hidden.map { Dense($0, activation: .relu) } + [Dense(classes, activation: .softmax)],
                                seed: 1, backend: backend)
@@ -249,14 +258,14 @@ struct TrainResult {
 /// Steady state: one warm-up epoch, then timed epochs; prediction: the median of three timed passes after a
 /// warm-up call; allocations per
 /// step from two epochs of different lengths (their difference cancels the per-epoch allocations).
-func runWorkload(_ workload: Workload, backend: any Backend, samples: Int? = nil) throws -> TrainResult {
+func runWorkload(_ workload: Workload, backend: any Backend, samples: Int? = nil, timedEpochs: Int = 2) throws -> TrainResult {
     let (x, y) = workload.data(samples: samples)
     let model = try workload.model(backend: backend)
     model.output = { _ in }
     var losses: [Float] = []
     losses += try model.fit(x: x, y: y, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false).history["loss"]!
     var history = History()
-    let time = try seconds { history = try model.fit(x: x, y: y, batchSize: workload.batch, epochs: 2, verbose: 0, shuffle: false) }
+    let time = try seconds { history = try model.fit(x: x, y: y, batchSize: workload.batch, epochs: timedEpochs, verbose: 0, shuffle: false) }
     losses += history.history["loss"]!
     _ = try model.predict(x.rows(0..<min(x.rowCount, 1024)), batchSize: workload.batch)
     let predictTime = middle(try (0..<3).map { _ in try seconds { _ = try model.predict(x, batchSize: workload.batch) } })
@@ -271,7 +280,7 @@ func runWorkload(_ workload: Workload, backend: any Backend, samples: Int? = nil
     try model.fit(x: long, y: longY, batchSize: workload.batch, epochs: 1, verbose: 0, shuffle: false)
     let a2 = mlp_allocation_count()
     let perStep = (Double(a2 - a1) - Double(a1 - a0)) / 8
-    return TrainResult(samplesPerSecond: Double(2 * x.rowCount) / time, predictSamplesPerSecond: Double(x.rowCount) / predictTime,
+    return TrainResult(samplesPerSecond: Double(timedEpochs * x.rowCount) / time, predictSamplesPerSecond: Double(x.rowCount) / predictTime,
                        losses: losses, allocationsPerStep: perStep, peakMemoryMiB: peakMemoryMiB())
 }
 
@@ -411,8 +420,114 @@ final class ReferenceServer {
     }
 }
 
+/// The machine's multiply-add peak, GFLOP/s: every thread (`threads`, default the CPU backend's) runs twelve
+/// independent `SIMD8` multiply-add chains on registers only (no memory traffic), the fastest of five runs. A
+/// GEMM or a training run can approach this bound, not pass it, so it says how far any implementation can get
+/// ahead of another on this machine.
+func peakGFLOPS(threads: Int = CPUBackend.defaultThreadCount) -> Double {
+    let iterations = 20_000_000
+    let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+    defer { sink.deallocate() }
+    var best = 0.0
+    for _ in 0..<5 {
+        let time = seconds {
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                let x = SIMD8<Float>(repeating: 0.999_999), y = SIMD8<Float>(repeating: 1e-7)
+                var a0 = SIMD8<Float>(repeating: 1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0
+                var a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
+                for _ in 0..<iterations {
+                    #if MLPKIT_FMA
+                    a0.addProduct(a0, x); a1.addProduct(a1, x); a2.addProduct(a2, x); a3.addProduct(a3, x)
+                    a4.addProduct(a4, x); a5.addProduct(a5, x); a6.addProduct(a6, x); a7.addProduct(a7, x)
+                    a8.addProduct(a8, x); a9.addProduct(a9, x); a10.addProduct(a10, x); a11.addProduct(a11, x)
+                    #else
+                    a0 = a0 * x + y; a1 = a1 * x + y; a2 = a2 * x + y; a3 = a3 * x + y; a4 = a4 * x + y; a5 = a5 * x + y
+                    a6 = a6 * x + y; a7 = a7 * x + y; a8 = a8 * x + y; a9 = a9 * x + y; a10 = a10 * x + y; a11 = a11 * x + y
+                    #endif
+                }
+                sink[thread] = ((a0 + a1 + a2 + a3) + (a4 + a5 + a6 + a7) + (a8 + a9 + a10 + a11)).sum()
+            }
+        }
+        best = max(best, Double(threads * iterations * 12 * 8 * 2) / time / 1e9)
+    }
+    return best
+}
+
+/// Where a training step's time goes: every backend op of one step of `workload` (forward, loss, backward, Adam)
+/// timed alone on its own shapes, repeated until 20 ms have passed, µs per call; beside the measured step time.
+/// (An op alone runs with warm caches and no neighbours, so the sum is a lower bound of the step.)
+func benchOps(_ workload: Workload, backend: any Backend) throws {
+    let widths = [workload.inputs] + workload.hidden + [workload.classes]
+    let batch = workload.batch
+    func buffer(_ count: Int, seed: UInt64) -> DeviceBuffer { backend.makeBuffer(randomValues(count, seed: seed)) }
+    var rows: [(String, Double)] = []
+    func time(_ name: String, _ body: () -> Void) {
+        body()
+        var calls = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var elapsed: UInt64 = 0
+        repeat {
+            for _ in 0..<32 { body() }
+            calls += 32
+            elapsed = DispatchTime.now().uptimeNanoseconds - start
+        } while elapsed < 20_000_000
+        rows.append((name, Double(elapsed) / 1e3 / Double(calls)))
+    }
+    for layer in 0..<(widths.count - 1) {
+        let m = widths[layer], n = widths[layer + 1]
+        let x = buffer(batch * m, seed: 1), w = buffer(m * n, seed: 2), z = buffer(batch * n, seed: 3), y = backend.makeBuffer(count: batch * n)
+        let bias = buffer(n, seed: 4), dz = buffer(batch * n, seed: 5), dw = backend.makeBuffer(count: m * n), dx = backend.makeBuffer(count: batch * m)
+        let db = backend.makeBuffer(count: n), mState = buffer(m * n, seed: 6), vState = backend.makeBuffer(randomValues(m * n, seed: 7).map { $0 + 0.5 })
+        let relu = layer < widths.count - 2
+        time("layer \(layer + 1) forward GEMM \(batch)×\(m)·\(m)×\(n)") {
+            backend.gemm(transA: false, transB: false, m: batch, n: n, k: m, alpha: 1, a: x, b: w, beta: 0, c: z)
+        }
+        time("layer \(layer + 1) bias + \(relu ? "relu" : "linear")") {
+            backend.biasActivationForward(preActivation: z, bias: bias, output: y, rows: batch, columns: n, activation: relu ? .relu : .linear)
+        }
+        if relu {
+            time("layer \(layer + 1) relu backward") {
+                backend.activationBackward(outputGradient: dz, preActivation: z, output: y, inputGradient: dz, rows: batch, columns: n, activation: .relu)
+            }
+        }
+        time("layer \(layer + 1) weight gradient TN \(m)×\(batch)·\(batch)×\(n)") {
+            backend.gemm(transA: true, transB: false, m: m, n: n, k: batch, alpha: 1, a: x, b: dz, beta: 0, c: dw)
+        }
+        time("layer \(layer + 1) bias gradient (column sums)") { backend.columnSums(dz, rows: batch, columns: n, into: db) }
+        if layer > 0 {
+            time("layer \(layer + 1) input gradient NT \(batch)×\(n)·\(n)×\(m)") {
+                backend.gemm(transA: false, transB: true, m: batch, n: m, k: n, alpha: 1, a: dz, b: w, beta: 0, c: dx)
+            }
+        }
+        time("layer \(layer + 1) Adam, \(m * n) weights") {
+            backend.adamUpdate(weights: w, gradients: dw, m: mState, v: vState, vMax: nil, count: m * n, stepSize: 1e-9, beta1: 0.9,
+                               beta2: 0.999, epsilon: 1e-7)
+        }
+        time("layer \(layer + 1) Adam, \(n) biases") {
+            backend.adamUpdate(weights: bias, gradients: db, m: mState, v: vState, vMax: nil, count: n, stepSize: 1e-9, beta1: 0.9,
+                               beta2: 0.999, epsilon: 1e-7)
+        }
+    }
+    let classes = workload.classes
+    let logits = buffer(batch * classes, seed: 8), gradient = backend.makeBuffer(count: batch * classes)
+    let labels = backend.makeBuffer((0..<batch).map { Float($0 % classes) }), accumulator = backend.makeBuffer(count: 1)
+    time("loss and gradient, \(batch)×\(classes) logits") {
+        backend.lossForwardBackward(.sparseCategoricalCrossentropy(fromLogits: true), predictions: logits, targets: labels, sampleWeights: nil,
+                                    rows: batch, columns: classes, gradient: gradient, gradientScale: 1 / Float(batch),
+                                    accumulator: accumulator, accumulatorIndex: 0)
+    }
+    let step = Double(batch) / (try runWorkload(workload, backend: backend, timedEpochs: 4).samplesPerSecond) * 1e6
+    let total = rows.map(\.1).reduce(0, +)
+    print("Backend ops of one \(workload.name) training step, each timed alone (µs per call)")
+    for (name, micros) in rows { print(String(format: "  %-48@ %7.3f  %5.1f%%", name as NSString, micros, 100 * micros / step)) }
+    print(String(format: "  %-48@ %7.3f  %5.1f%%", "sum" as NSString, total, 100 * total / step))
+    print(String(format: "  %-48@ %7.3f", "measured training step" as NSString, step))
+}
+
 /// Paired rounds per GEMM shape in `--compare` (MLPKit block, numpy block, …; the first pair is a warm-up).
 let comparisonRounds = 7
+/// Paired rounds per workload in `--compare` (MLPKit run, tf.keras run, …).
+let workloadRounds = 3
 
 func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
     var results: [String: Any] = [:]
@@ -451,32 +566,75 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
         gemmRows.append(row)
     }
     results["gemm"] = gemmRows
+    let peak = peakGFLOPS(threads: cpu.threadCount)
+    results["peak_gflops"] = peak
+    print(String(format: "Multiply-add peak of this machine (%d threads, registers only): %.1f GFLOP/s", cpu.threadCount, peak))
     print("Training and prediction, samples/s (steady state, after a warm-up epoch)")
     var trainRows: [String: Any] = [:]
+    var rooflines: [String] = []
     for name in ["seed", "mnist", "wide"] {
         let workload = Workload.all[name]!
-        let mine = try runWorkload(workload, backend: cpu)
+        // With tf.keras beside it: paired rounds (MLPKit, then tf.keras on its kept model), the ratio the median
+        // of the rounds' ratios, as for the GEMM shapes.
+        var rounds: [(mine: TrainResult, keras: [String: Any]?)] = []
+        for _ in 0..<(reference == nil ? 1 : workloadRounds) {
+            let mine = try runWorkload(workload, backend: cpu)
+            rounds.append((mine, reference?.train(name)))
+        }
+        let mine = rounds[0].mine
+        let train = middle(rounds.map(\.mine.samplesPerSecond)), predict = middle(rounds.map(\.mine.predictSamplesPerSecond))
         var row = mine.json
+        row["samples_per_second"] = train
+        row["predict_samples_per_second"] = predict
         var line = String(format: "  %-6@ CPU train %9.0f  predict %9.0f  loss %.3f→%.3f  allocations/step %.1f  peak %.0f MiB", name as NSString,
-                          mine.samplesPerSecond, mine.predictSamplesPerSecond, Double(mine.losses.first!), Double(mine.losses.last!),
-                          mine.allocationsPerStep, mine.peakMemoryMiB)
+                          train, predict, Double(mine.losses.first!), Double(mine.losses.last!),
+                          rounds.map(\.mine.allocationsPerStep).max()!, mine.peakMemoryMiB)
         if let device {
             let theirs = try runWorkload(workload, backend: device)
             row["device"] = theirs.json
             line += String(format: "  | device train %9.0f  predict %9.0f", theirs.samplesPerSecond, theirs.predictSamplesPerSecond)
         }
-        if let keras = reference?.train(name), let kerasTrain = keras["samples_per_second"] as? Double,
-           let kerasPredict = keras["predict_samples_per_second"] as? Double {
-            row["keras"] = keras
-            let kerasLosses = keras["epoch_losses"] as? [Double] ?? []
-            line += String(format: "  | tf.keras train %8.0f predict %8.0f loss %.3f→%.3f → %.1f× / %.1f×", kerasTrain, kerasPredict,
-                           kerasLosses.first ?? .nan, kerasLosses.last ?? .nan,
-                           mine.samplesPerSecond / kerasTrain, mine.predictSamplesPerSecond / kerasPredict)
+        let keras = rounds.compactMap { round -> (mine: TrainResult, train: Double, predict: Double, answer: [String: Any])? in
+            guard let answer = round.keras, let train = answer["samples_per_second"] as? Double,
+                  let predict = answer["predict_samples_per_second"] as? Double else { return nil }
+            return (round.mine, train, predict, answer)
+        }
+        if keras.count == rounds.count, let first = keras.first {
+            let kerasTrain = middle(keras.map(\.train)), kerasPredict = middle(keras.map(\.predict))
+            let trainRatios = keras.map { $0.mine.samplesPerSecond / $0.train }
+            let predictRatios = keras.map { $0.mine.predictSamplesPerSecond / $0.predict }
+            var answer = first.answer
+            answer["samples_per_second"] = kerasTrain
+            answer["predict_samples_per_second"] = kerasPredict
+            answer["rounds"] = keras.map { ["samples_per_second": $0.train, "predict_samples_per_second": $0.predict] }
+            row["keras"] = answer
+            row["rounds"] = rounds.map { ["samples_per_second": $0.mine.samplesPerSecond, "predict_samples_per_second": $0.mine.predictSamplesPerSecond] }
+            row["train_over_keras"] = middle(trainRatios)
+            row["train_over_keras_rounds"] = trainRatios
+            row["predict_over_keras"] = middle(predictRatios)
+            row["predict_over_keras_rounds"] = predictRatios
+            let kerasLosses = first.answer["epoch_losses"] as? [Double] ?? []
+            line += String(format: "  | tf.keras train %8.0f predict %8.0f loss %.3f→%.3f → %.1f× (rounds %.1f–%.1f) / %.1f× (%.1f–%.1f)",
+                           kerasTrain, kerasPredict, kerasLosses.first ?? .nan, kerasLosses.last ?? .nan,
+                           middle(trainRatios), trainRatios.min()!, trainRatios.max()!,
+                           middle(predictRatios), predictRatios.min()!, predictRatios.max()!)
+            // How far ahead anyone could be: the GEMM arithmetic of both runs as a share of the peak.
+            let flops = workload.trainingFlopsPerSample
+            let ours = train * flops / 1e9, theirs = kerasTrain * flops / 1e9
+            row["train_gflops"] = ours
+            row["keras_train_gflops"] = theirs
+            rooflines.append(String(format: "  %-6@ MLPKit %6.1f GFLOP/s (%4.1f%% of peak), tf.keras %6.1f (%4.1f%%): the most any "
+                                    + "implementation could be ahead of this tf.keras run is %.1f×", name as NSString, ours,
+                                    100 * ours / peak, theirs, 100 * theirs / peak, peak / theirs))
         }
         print(line)
         trainRows[name] = row
     }
     results["train"] = trainRows
+    if !rooflines.isEmpty {
+        print("Training GEMM arithmetic (\(Int(Workload.all["wide"]!.trainingFlopsPerSample / 1e6)) MFLOP per wide sample) against the peak")
+        rooflines.forEach { print($0) }
+    }
     results["monitor"] = try benchMonitor(backend: cpu)
     if let device { results["crossover"] = try runCrossover(device: device) }
     if let jsonOut {
@@ -591,7 +749,10 @@ do {
         guard let name = value(after: "--workload", in: arguments), let workload = Workload.all[name] else {
             throw MLPError.unknownName(kind: "workload", received: value(after: "--workload", in: arguments) ?? "", valid: ["seed", "mnist", "wide"])
         }
-        let result = try runWorkload(workload, backend: try deviceBackend(deviceName ?? "cpu"))
+        // --epochs N: more timed epochs (default 2), e.g. for a profiler.
+        let epochs = value(after: "--epochs", in: arguments).flatMap(Int.init) ?? 2
+        guard epochs > 0 else { throw MLPError.invalidArgument("--epochs needs a positive count") }
+        let result = try runWorkload(workload, backend: try deviceBackend(deviceName ?? "cpu"), timedEpochs: epochs)
         if wantsJSON { printJSON(result.json) } else { print(result.json) }
         exit(0)
     case "gemm" where arguments.contains("--m"):
@@ -617,7 +778,7 @@ do {
     arguments.removeAll { $0 == "--quick" }
     let compare = arguments.contains("--compare")
     let jsonOut = value(after: "--json-out", in: arguments)
-    let groups = Set(arguments.filter { !$0.hasPrefix("--") && $0 != jsonOut })
+    let groups = Set(arguments.filter { !$0.hasPrefix("--") && $0 != jsonOut && $0 != value(after: "--workload", in: arguments) })
     let device = try deviceName.map(deviceBackend)
     if let device { print("Device: \(device.deviceDescription)") }
     if groups.isEmpty {
@@ -633,6 +794,14 @@ do {
     if groups.contains("train") { try benchTraining(device: device, quick: quick) }
     if groups.contains("data") { try benchData() }
     if groups.contains("crossover") { _ = try runCrossover(device: device) }
+    if groups.contains("ops") {
+        let name = value(after: "--workload", in: arguments) ?? "seed"
+        guard let workload = Workload.all[name] else {
+            throw MLPError.unknownName(kind: "workload", received: name, valid: ["seed", "mnist", "wide"])
+        }
+        try benchOps(workload, backend: device ?? CPUBackend.shared)
+    }
+    if groups.contains("peak") { print(String(format: "Multiply-add peak (%d threads, registers only): %.1f GFLOP/s", CPUBackend.defaultThreadCount, peakGFLOPS())) }
     if groups.contains("monitor") { _ = try benchMonitor(backend: device ?? CPUBackend.shared) }
     exit(ok ? 0 : 1)
 } catch {

@@ -75,27 +75,36 @@ extension CPUBackend {
                                      stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
         let keepM = SIMD8<Float>(repeating: 1 - beta1), keepV = SIMD8<Float>(repeating: 1 - beta2)
         let step = SIMD8<Float>(repeating: stepSize), eps = SIMD8<Float>(repeating: epsilon)
-        // Lanes `0..<lanes` from i (8 in the loop; the tail as one partial vector, whose lanes are computed
-        // exactly as the scalar reference computes them, instead of a scalar square root and division each).
-        @inline(__always) func update(_ i: Int, lanes: Int) {
+        typealias Lanes = (w: SIMD8<Float>, m: SIMD8<Float>, v: SIMD8<Float>, vMax: SIMD8<Float>)
+        // The updated lanes `0..<lanes` from i (the arithmetic of the scalar reference, lane by lane).
+        @inline(__always) func updated(_ i: Int, lanes: Int) -> Lanes {
             let gi = load(g + i, lanes: lanes), mOld = load(m + i, lanes: lanes), vOld = load(v + i, lanes: lanes)
             let mi = mOld + (gi - mOld) * keepM
             let vi = vOld + (gi * gi - vOld) * keepV
-            store(mi, m + i, lanes: lanes)
-            store(vi, v + i, lanes: lanes)
-            var denominatorSource = vi
-            if let vMax {
-                denominatorSource = pointwiseMax(load(vMax + i, lanes: lanes), vi)
-                store(denominatorSource, vMax + i, lanes: lanes)
-            }
-            store(load(w + i, lanes: lanes) - step * mi / (denominatorSource.squareRoot() + eps), w + i, lanes: lanes)
+            let denominatorSource = vMax.map { pointwiseMax(load($0 + i, lanes: lanes), vi) } ?? vi
+            return (load(w + i, lanes: lanes) - step * mi / (denominatorSource.squareRoot() + eps), mi, vi, denominatorSource)
         }
+        @inline(__always) func put(_ values: Lanes, _ i: Int, lanes: Int) {
+            store(values.m, m + i, lanes: lanes)
+            store(values.v, v + i, lanes: lanes)
+            if let vMax { store(values.vMax, vMax + i, lanes: lanes) }
+            store(values.w, w + i, lanes: lanes)
+        }
+        // A tail of 1–7 elements: the last 8 elements are computed first, from their old values, and stored after
+        // the loop (the lanes the loop also wrote get the same values again), so there is no scalar square root
+        // and division per element; a range under 8 elements takes one partial vector.
+        let upper = range.upperBound
+        let overlappingTail = range.count > 8 && range.count % 8 != 0 ? updated(upper - 8, lanes: 8) : nil
         var i = range.lowerBound
-        while i + 8 <= range.upperBound {
-            update(i, lanes: 8)
+        while i + 8 <= upper {
+            put(updated(i, lanes: 8), i, lanes: 8)
             i += 8
         }
-        if i < range.upperBound { update(i, lanes: range.upperBound - i) }
+        if let overlappingTail {
+            put(overlappingTail, upper - 8, lanes: 8)
+        } else if i < upper {
+            put(updated(i, lanes: upper - i), i, lanes: upper - i)
+        }
     }
 
     /// ``CPUReference/sgdUpdate(w:g:velocity:count:learningRate:momentum:nesterov:)``, eight lanes at a time.
@@ -121,12 +130,20 @@ extension CPUBackend {
                                learningRate: learningRate, momentum: momentum, nesterov: nesterov)
     }
 
-    /// `Z += bias` (if any), `Y = relu(Z)` or `Y = Z`, rows `range` of a (rows, columns) matrix.
+    /// `Z += bias` (if any), `Y = relu(Z)` or `Y = Z`, rows `range` of a (rows, columns) matrix. A row's last
+    /// `columns mod 8` values come from one vector over its last 8 columns, computed from the old values before
+    /// the loop and stored after it (the overlapping lanes get the same values twice); rows under 8 wide are scalar.
     static func biasReLUForwardVectorised(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                           rows range: Range<Int>, columns: Int, relu: Bool) {
         let zero = SIMD8<Float>()
+        let tail = columns > 8 && columns % 8 != 0 ? columns - 8 : nil
         for r in range {
             let zRow = z + r * columns, yRow = y + r * columns
+            var tailZ: SIMD8<Float>?
+            if let tail {
+                tailZ = load(zRow + tail)
+                if let bias { tailZ! += load(bias + tail) }
+            }
             var j = 0
             while j + 8 <= columns {
                 var zj = load(zRow + j)
@@ -137,6 +154,11 @@ extension CPUBackend {
                 store(relu ? zero.replacing(with: zj, where: zj .> zero) : zj, yRow + j)
                 j += 8
             }
+            if let tail, let tailZ {
+                if bias != nil { store(tailZ, zRow + tail) }
+                store(relu ? zero.replacing(with: tailZ, where: tailZ .> zero) : tailZ, yRow + tail)
+                continue
+            }
             while j < columns {
                 if let bias { zRow[j] += bias[j] }
                 yRow[j] = relu ? Activation.relu.value(zRow[j]) : zRow[j]
@@ -145,17 +167,26 @@ extension CPUBackend {
         }
     }
 
-    /// `dZ = dY ⊙ relu'(Z)` (or `dZ = dY ⊙ 1` for linear) over elements `range`.
+    /// `dZ = dY ⊙ relu'(Z)` (or `dZ = dY ⊙ 1` for linear) over elements `range`; a tail of 1–7 elements from the
+    /// last 8, computed before the loop (dZ may be dY) and stored after it.
     static func reluBackwardVectorised(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
                                        range: Range<Int>, relu: Bool) {
         let zero = SIMD8<Float>(), one = SIMD8<Float>(repeating: 1)
+        @inline(__always) func gradient(_ i: Int) -> SIMD8<Float> {
+            load(dy + i) * (relu ? zero.replacing(with: one, where: load(z + i) .> zero) : one)
+        }
+        let upper = range.upperBound
+        let tail = range.count > 8 && range.count % 8 != 0 ? gradient(upper - 8) : nil
         var i = range.lowerBound
-        while i + 8 <= range.upperBound {
-            let derivative = relu ? zero.replacing(with: one, where: load(z + i) .> zero) : one
-            store(load(dy + i) * derivative, dz + i)
+        while i + 8 <= upper {
+            store(gradient(i), dz + i)
             i += 8
         }
-        while i < range.upperBound {
+        if let tail {
+            store(tail, dz + upper - 8)
+            return
+        }
+        while i < upper {
             dz[i] = dy[i] * (relu ? Activation.relu : .linear).derivative(z: z[i], y: 0)
             i += 1
         }
@@ -188,20 +219,38 @@ extension CPUBackend {
         return sum
     }
 
-    /// ``CPUReference/columnSums(_:rows:columns:into:)`` with eight columns at a time (same summation order).
+    /// ``CPUReference/columnSums(_:rows:columns:into:)``, 32 columns per pass over the rows in four `SIMD8` sums
+    /// (four independent addition chains); every column's sum adds the rows in order, as the reference. The last
+    /// `columns mod 8` columns come from a vector over the last 8 columns (the overlapping ones are summed twice,
+    /// identically); matrices under 8 columns wide are scalar.
     static func columnSumsVectorised(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        var j = 0
-        while j + 8 <= columns {
-            var sum = SIMD8<Float>()
-            for i in 0..<rows { sum += load(matrix + i * columns + j) }
-            store(sum, out + j)
-            j += 8
+        guard columns >= 8 else {
+            for j in 0..<columns {
+                var sum: Float = 0
+                for i in 0..<rows { sum += matrix[i * columns + j] }
+                out[j] = sum
+            }
+            return
         }
-        while j < columns {
-            var sum: Float = 0
-            for i in 0..<rows { sum += matrix[i * columns + j] }
-            out[j] = sum
-            j += 1
+        let vectors = (columns + 7) / 8
+        // Vector v covers columns offset(v) ..< +8; the last one may start before 8·v.
+        func offset(_ v: Int) -> Int { min(min(v, vectors - 1) * 8, columns - 8) }
+        var v = 0
+        while v < vectors {
+            let o0 = offset(v), o1 = offset(v + 1), o2 = offset(v + 2), o3 = offset(v + 3)
+            var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+            for i in 0..<rows {
+                let row = matrix + i * columns
+                s0 += load(row + o0)
+                s1 += load(row + o1)
+                s2 += load(row + o2)
+                s3 += load(row + o3)
+            }
+            store(s0, out + o0)
+            store(s1, out + o1)
+            store(s2, out + o2)
+            store(s3, out + o3)
+            v += 4
         }
     }
 

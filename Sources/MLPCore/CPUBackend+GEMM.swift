@@ -61,8 +61,8 @@ final class GEMMWorkspace {
     /// β = 0: the first k-block's tiles are stored, not added.
     @exclusivity(unchecked) var overwrite = false
 
-    /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major, zero-padded past n, at `base` (default: the
-    /// panel's place in the current k-block).
+    /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major at `target` (default: the panel's place in the
+    /// current k-block); lanes past n hold zeros (Bᵀ) or whatever follows in memory (B), never stored by a kernel.
     func packB(panel: Int, p0: Int, kLength: Int, into target: UnsafeMutablePointer<Float>? = nil) {
         let nr = GEMMWorkspace.nr
         guard let bPointer else { return }
@@ -83,11 +83,12 @@ final class GEMMWorkspace {
                 CPUBackend.store(CPUBackend.load(source + 8), target + 8)
             }
         } else {
-            // An edge panel: the row's `width` values, zeros after them (no separate zeroing pass).
+            // An edge panel: 16 values from each row all the same, the lanes past `width` holding the next row's
+            // first values (or, after the last row, the buffer's slack): the kernels never store their results.
             for p in 0..<kLength {
                 let source = bPointer + (p0 + p) * n + col0, target = base + p * nr
-                CPUBackend.store(CPUBackend.load(source, lanes: width), target)
-                CPUBackend.store(CPUBackend.load(source + 8, lanes: width - 8), target + 8)
+                CPUBackend.store(CPUBackend.load(source), target)
+                CPUBackend.store(CPUBackend.load(source + 8), target + 8)
             }
         }
     }
@@ -160,9 +161,32 @@ final class GEMMWorkspace {
         return (row(0), row(1), row(2), row(3), row(4), row(5))
     }
 
-    /// Packs every B panel of the current k-block (the row split shares them).
+    /// Packs every B panel of the current k-block that is not read in place (the row split shares them).
     func packShared() {
-        for panel in 0..<columnPanels { packB(panel: panel, p0: p0, kLength: kLength) }
+        for panel in 0..<columnPanels where !readsInPlace(panel) { packB(panel: panel, p0: p0, kLength: kLength) }
+    }
+
+    /// B (not transposed) small enough to stay in the L1 cache: the kernels read the rows of its full column
+    /// panels in place (row stride n) instead of from packed copies, which had cost more than the multiply-adds
+    /// of the seed's products. Edge panels are still packed (read in place, their rows' unaligned loads made the
+    /// narrow products slower).
+    @exclusivity(unchecked) var bInPlace = false
+    static let inPlaceBLimit = 8192
+
+    @inline(__always)
+    func readsInPlace(_ column: Int) -> Bool { bInPlace && n - column * GEMMWorkspace.nr >= GEMMWorkspace.nr }
+
+    /// Column panel `column` of op(B) for the k-block from `p0` and its row stride: in place, or packed (by the
+    /// caller beforehand, or here into `target`).
+    @inline(__always)
+    func bPanel(_ column: Int, p0: Int, kLength: Int, packInto target: UnsafeMutablePointer<Float>?) -> (UnsafePointer<Float>, Int) {
+        let nr = GEMMWorkspace.nr
+        if readsInPlace(column), let bPointer { return (bPointer + p0 * n + column * nr, n) }
+        if let target {
+            packB(panel: column, p0: p0, kLength: kLength, into: target)
+            return (UnsafePointer(target), nr)
+        }
+        return (UnsafePointer(packedB + column * kLength * nr), nr)
     }
 
     /// Column split, the whole product: column panels `participant, participant + participants, …`; for each,
@@ -174,18 +198,18 @@ final class GEMMWorkspace {
         let rowStride = transA ? 1 : k, step = transA ? m : 1
         var column = participant
         while column < columnPanels {
-            let b = packedB + column * min(k, kc) * nr
+            let target = packedB + column * min(k, kc) * nr
             let col0 = column * nr, columns = min(nr, n - col0)
             var p0 = 0
             while p0 < k {
                 let kLength = min(kc, k - p0)
-                packB(panel: column, p0: p0, kLength: kLength, into: b)
+                let (b, ldb) = bPanel(column, p0: p0, kLength: kLength, packInto: target)
                 let source = transA ? aPointer + p0 * m : aPointer + p0
                 for panel in 0..<rowPanels {
                     let row0 = panel * mr, rows = min(mr, m - row0)
                     GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
-                                              step: step, b: b, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, columns: columns,
-                                              overwrite: overwrite && p0 == 0)
+                                              step: step, b: b, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows,
+                                              columns: columns, overwrite: overwrite && p0 == 0)
                 }
                 p0 += kLength
             }
@@ -207,7 +231,8 @@ final class GEMMWorkspace {
                 let a = aRows(panel: panel, rows: rows)
                 for column in 0..<columnPanels {
                     let col0 = column * nr
-                    GEMMWorkspace.runTile(k: kLength, a: a, step: aStepStride, b: packedB + column * kLength * nr, alpha: alpha,
+                    let (b, ldb) = bPanel(column, p0: p0, kLength: kLength, packInto: nil)
+                    GEMMWorkspace.runTile(k: kLength, a: a, step: aStepStride, b: b, ldb: ldb, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
                                               overwrite: overwrite && p0 == 0)
                 }
@@ -215,9 +240,9 @@ final class GEMMWorkspace {
                 packA(panel: panel)
                 let a = UnsafePointer(packedA + panel * kLength * mr)
                 for column in 0..<columnPanels {
-                    let b = packedB + column * kLength * nr
+                    let (b, ldb) = bPanel(column, p0: p0, kLength: kLength, packInto: nil)
                     let col0 = column * nr
-                    GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, alpha: alpha,
+                    GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, ldb: ldb, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
                                               overwrite: overwrite && p0 == 0)
                 }
@@ -225,41 +250,65 @@ final class GEMMWorkspace {
         }
     }
 
-    /// One tile: the 6×16 ``microKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)``; for a tile of at
+    /// One tile: the 6×16 ``microKernel(k:a:step:b:ldb:alpha:c:ldc:rows:columns:overwrite:)``; for a tile of at
     /// most 8 columns the 6×8 ``narrowKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)``, which does half
     /// the work (the output layer's products, the last panel of a 36-wide layer); for a tile of at most 2 rows the
-    /// 2×16 ``shortKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)`` (the last row panel of a 32-row batch).
+    /// 2×16 ``shortKernel(k:a:step:b:ldb:alpha:c:ldc:rows:columns:overwrite:)`` (the last row panel of a 32-row batch).
     @inline(__always)
-    static func runTile(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
+    static func runTile(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, ldb: Int, alpha: Float,
                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
         if columns <= 8 {
+            // (Always a packed panel: only full panels are read in place.)
             narrowKernel(k: k, a: a, step: step, b: b, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
         } else if rows <= 2 {
-            shortKernel(k: k, a: a, step: step, b: b, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+            shortKernel(k: k, a: a, step: step, b: b, ldb: ldb, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+        } else if ldb == nr {
+            // A packed panel: the stride a constant in this copy of the loop, as before B could be read in place.
+            microKernel(k: k, a: a, step: step, b: b, ldb: nr, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
         } else {
-            microKernel(k: k, a: a, step: step, b: b, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+            microKernel(k: k, a: a, step: step, b: b, ldb: ldb, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
         }
     }
 
-    /// The 2×16 kernel: rows 0 and 1 of the panel, four `SIMD8` accumulators.
+    /// The 2×16 kernel: rows 0 and 1 of the panel, four `SIMD8` accumulators for even and four for odd steps of
+    /// k (eight independent chains: with four, each step waited on the previous step's multiply-add latency).
     @inline(never)
-    static func shortKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
+    static func shortKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, ldb: Int, alpha: Float,
                             c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-        let rawB = UnsafeRawPointer(b)
+        var d00 = SIMD8<Float>(), d01 = SIMD8<Float>(), d10 = SIMD8<Float>(), d11 = SIMD8<Float>()
+        let rawB = UnsafeRawPointer(b), ldbBytes = ldb * MemoryLayout<Float>.stride
         let a0 = a.0, a1 = a.1
         var offset = 0
-        for p in 0..<k {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
-            let b1 = rawB.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
+        var p = 0
+        while p + 2 <= k {
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
+            let b1 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes + 32, as: SIMD8<Float>.self)
+            let e0 = rawB.loadUnaligned(fromByteOffset: (p + 1) * ldbBytes, as: SIMD8<Float>.self)
+            let e1 = rawB.loadUnaligned(fromByteOffset: (p + 1) * ldbBytes + 32, as: SIMD8<Float>.self)
+            let v0 = SIMD8<Float>(repeating: a0[offset]), v1 = SIMD8<Float>(repeating: a1[offset])
+            let w0 = SIMD8<Float>(repeating: a0[offset + step]), w1 = SIMD8<Float>(repeating: a1[offset + step])
+            #if MLPKIT_FMA
+            c00.addProduct(v0, b0); c01.addProduct(v0, b1); c10.addProduct(v1, b0); c11.addProduct(v1, b1)
+            d00.addProduct(w0, e0); d01.addProduct(w0, e1); d10.addProduct(w1, e0); d11.addProduct(w1, e1)
+            #else
+            c00 += v0 * b0; c01 += v0 * b1; c10 += v1 * b0; c11 += v1 * b1
+            d00 += w0 * e0; d01 += w0 * e1; d10 += w1 * e0; d11 += w1 * e1
+            #endif
+            offset += 2 * step
+            p += 2
+        }
+        if p < k {
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
+            let b1 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes + 32, as: SIMD8<Float>.self)
             let v0 = SIMD8<Float>(repeating: a0[offset]), v1 = SIMD8<Float>(repeating: a1[offset])
             #if MLPKIT_FMA
             c00.addProduct(v0, b0); c01.addProduct(v0, b1); c10.addProduct(v1, b0); c11.addProduct(v1, b1)
             #else
             c00 += v0 * b0; c01 += v0 * b1; c10 += v1 * b0; c11 += v1 * b1
             #endif
-            offset += step
         }
+        c00 += d00; c01 += d01; c10 += d10; c11 += d11
         if alpha != 1 {
             c00 *= alpha; c01 *= alpha; c10 *= alpha; c11 *= alpha
         }
@@ -276,17 +325,42 @@ final class GEMMWorkspace {
         putRow(0, c00, c01); putRow(1, c10, c11)
     }
 
-    /// The 6×8 kernel: the first 8 columns of the B panel, six `SIMD8` accumulators. A separate function, so the
-    /// 6×16 kernel's loop is compiled exactly as before.
+    /// The 6×8 kernel: the first 8 columns of the B panel, six `SIMD8` accumulators for even and six for odd steps
+    /// of k (twelve independent chains: with six, the loop waited on the multiply-add latency). A separate
+    /// function, so the 6×16 kernel's loop is compiled exactly as before.
     @inline(never)
     static func narrowKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
                              c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
         var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
-        let rawB = UnsafeRawPointer(b)
+        var d0 = SIMD8<Float>(), d1 = SIMD8<Float>(), d2 = SIMD8<Float>(), d3 = SIMD8<Float>(), d4 = SIMD8<Float>(), d5 = SIMD8<Float>()
+        let rawB = UnsafeRawPointer(b), ldbBytes = GEMMWorkspace.nr * MemoryLayout<Float>.stride
         let a0 = a.0, a1 = a.1, a2 = a.2, a3 = a.3, a4 = a.4, a5 = a.5
         var offset = 0
-        for p in 0..<k {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
+        var p = 0
+        while p + 2 <= k {
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
+            let e0 = rawB.loadUnaligned(fromByteOffset: (p + 1) * ldbBytes, as: SIMD8<Float>.self)
+            let next = offset + step
+            #if MLPKIT_FMA
+            c0.addProduct(SIMD8(repeating: a0[offset]), b0); c1.addProduct(SIMD8(repeating: a1[offset]), b0)
+            c2.addProduct(SIMD8(repeating: a2[offset]), b0); c3.addProduct(SIMD8(repeating: a3[offset]), b0)
+            c4.addProduct(SIMD8(repeating: a4[offset]), b0); c5.addProduct(SIMD8(repeating: a5[offset]), b0)
+            d0.addProduct(SIMD8(repeating: a0[next]), e0); d1.addProduct(SIMD8(repeating: a1[next]), e0)
+            d2.addProduct(SIMD8(repeating: a2[next]), e0); d3.addProduct(SIMD8(repeating: a3[next]), e0)
+            d4.addProduct(SIMD8(repeating: a4[next]), e0); d5.addProduct(SIMD8(repeating: a5[next]), e0)
+            #else
+            c0 += SIMD8(repeating: a0[offset]) * b0; c1 += SIMD8(repeating: a1[offset]) * b0
+            c2 += SIMD8(repeating: a2[offset]) * b0; c3 += SIMD8(repeating: a3[offset]) * b0
+            c4 += SIMD8(repeating: a4[offset]) * b0; c5 += SIMD8(repeating: a5[offset]) * b0
+            d0 += SIMD8(repeating: a0[next]) * e0; d1 += SIMD8(repeating: a1[next]) * e0
+            d2 += SIMD8(repeating: a2[next]) * e0; d3 += SIMD8(repeating: a3[next]) * e0
+            d4 += SIMD8(repeating: a4[next]) * e0; d5 += SIMD8(repeating: a5[next]) * e0
+            #endif
+            offset += 2 * step
+            p += 2
+        }
+        if p < k {
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
             #if MLPKIT_FMA
             c0.addProduct(SIMD8(repeating: a0[offset]), b0); c1.addProduct(SIMD8(repeating: a1[offset]), b0)
             c2.addProduct(SIMD8(repeating: a2[offset]), b0); c3.addProduct(SIMD8(repeating: a3[offset]), b0)
@@ -296,8 +370,8 @@ final class GEMMWorkspace {
             c2 += SIMD8(repeating: a2[offset]) * b0; c3 += SIMD8(repeating: a3[offset]) * b0
             c4 += SIMD8(repeating: a4[offset]) * b0; c5 += SIMD8(repeating: a5[offset]) * b0
             #endif
-            offset += step
         }
+        c0 += d0; c1 += d1; c2 += d2; c3 += d3; c4 += d4; c5 += d5
         if alpha != 1 {
             c0 *= alpha; c1 *= alpha; c2 *= alpha; c3 *= alpha; c4 *= alpha; c5 *= alpha
         }
@@ -317,17 +391,17 @@ final class GEMMWorkspace {
     /// of a product with β = 0, which saves zeroing C beforehand): row r of A at `a.r[p·step]` (r < 6), B panel
     /// k-major `nr` wide. Twelve `SIMD8` accumulators hold the 6×16 tile.
     @inline(__always)
-    static func microKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
+    static func microKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, ldb: Int, alpha: Float,
                             c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
-        let rawB = UnsafeRawPointer(b)
+        let rawB = UnsafeRawPointer(b), ldbBytes = ldb * MemoryLayout<Float>.stride
         let a0 = a.0, a1 = a.1, a2 = a.2, a3 = a.3, a4 = a.4, a5 = a.5
         var offset = 0
         for p in 0..<k {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
-            let b1 = rawB.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
+            let b1 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes + 32, as: SIMD8<Float>.self)
             let v0 = SIMD8<Float>(repeating: a0[offset]), v1 = SIMD8<Float>(repeating: a1[offset])
             let v2 = SIMD8<Float>(repeating: a2[offset]), v3 = SIMD8<Float>(repeating: a3[offset])
             let v4 = SIMD8<Float>(repeating: a4[offset]), v5 = SIMD8<Float>(repeating: a5[offset])
@@ -426,6 +500,7 @@ extension CPUBackend {
         work.transB = transB
         work.k = k
         work.overwrite = overwrite
+        work.bInPlace = !transB && k * n <= GEMMWorkspace.inPlaceBLimit
         // Split by columns when B is the larger operand (each thread then packs its own share of it).
         work.splitColumns = columnPanels > 1 && n > m
         // Handing a product to the pool costs ~0.25 µs while its workers spin and ~10 µs to wake them, and the

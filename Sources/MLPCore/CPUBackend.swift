@@ -3,10 +3,13 @@ import Dispatch
 /// Host memory for ``CPUBackend``: a plain allocation of `count` floats.
 public final class CPUBuffer: DeviceBuffer {
     public let pointer: UnsafeMutablePointer<Float>
+    /// Zeros allocated past `count`: a vector kernel may read up to this many floats beyond the end (results
+    /// from them are never stored), as the GEMM does for the edge panel of a matrix read in place.
+    public static let slack = 16
 
     public override init(count: Int) {
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        pointer = .allocate(capacity: count + CPUBuffer.slack)
+        pointer.initialize(repeating: 0, count: count + CPUBuffer.slack)
         super.init(count: count)
     }
 

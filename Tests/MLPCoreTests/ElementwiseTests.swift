@@ -3,10 +3,10 @@ import XCTest
 import MLPTestSupport
 
 /// The CPU backend's vectorised element-wise ops against their ``CPUReference`` loops: the same arithmetic in the
-/// same order, so the results must be bit-identical — for counts that are not multiples of 8 (the scalar tail)
-/// and above ``CPUBackend/elementwiseParallelThreshold`` (split among the pool).
+/// same order, so the results must be bit-identical — for counts that are not multiples of 8 (the tails: a
+/// partial vector under 8, an overlapping vector above) and above ``CPUBackend/elementwiseParallelThreshold`` (split among the pool).
 final class ElementwiseTests: XCTestCase {
-    static let counts = [1, 7, 8, 9, 100, CPUBackend.elementwiseParallelThreshold + 13]
+    static let counts = [1, 7, 8, 9, 15, 16, 100, CPUBackend.elementwiseParallelThreshold + 13]
 
     /// `count` values and pointers to a copy of them, for the reference.
     func withCopies(_ arrays: [[Float]], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
@@ -75,7 +75,7 @@ final class ElementwiseTests: XCTestCase {
         let host = Host(threads: 2)
         // (rows, columns): tails in both directions, and one above the parallel threshold with rows not
         // dividing the chunks.
-        for (rows, columns) in [(1, 1), (3, 5), (4, 8), (17, 20), (300, 301)] {
+        for (rows, columns) in [(1, 1), (3, 5), (4, 8), (2, 9), (5, 15), (17, 20), (32, 47), (300, 301)] {
             for activation in [Activation.relu, .linear] {
                 for withBias in [false, true] {
                     let count = rows * columns
@@ -101,7 +101,7 @@ final class ElementwiseTests: XCTestCase {
 
     func testColumnSumsAreBitIdenticalToTheReference() {
         let host = Host()
-        for (rows, columns) in [(1, 1), (5, 3), (33, 8), (128, 517)] {
+        for (rows, columns) in [(1, 1), (5, 3), (33, 8), (4, 9), (32, 25), (32, 47), (3, 64), (7, 65), (128, 517)] {
             let matrix = randomValues(rows * columns, seed: 7)
             let out = host.backend.makeBuffer(count: columns)
             host.backend.columnSums(host.buffer(matrix), rows: rows, columns: columns, into: out)
