@@ -13,7 +13,8 @@ __kernel void sgd_update(__global float *w, __global const float *g, __global fl
     w[i] += nesterov ? momentum * velocity - lr * g[i] : velocity;
 }
 
-// Adam: m += (g − m)(1 − β1), v += (g² − v)(1 − β2), w −= step·m/(√v + ε), step = lr·√(1−β2ᵗ)/(1−β1ᵗ).
+// Adam: m += (g − m)(1 − β1), v += (g² − v)(1 − β2) (each stored as 0 under FLT_MIN), w −= step·m/(√v + ε),
+// step = lr·√(1−β2ᵗ)/(1−β1ᵗ).
 // AMSGrad (has_vmax): vmax = max(vmax, v) takes v's place in the step.
 __kernel void adam_update(__global float *w, __global const float *g, __global float *m, __global float *v,
                           __global float *vmax, const int has_vmax, const int n, const float step, const float beta1,
@@ -23,6 +24,8 @@ __kernel void adam_update(__global float *w, __global const float *g, __global f
     float gi = g[i];
     float mi = m[i] + (gi - m[i]) * (1.0f - beta1);
     float vi = v[i] + (gi * gi - v[i]) * (1.0f - beta2);
+    if (fabs(mi) < FLT_MIN) mi = 0.0f;  // subnormal moments stored as zero, as on the CPU backend
+    if (fabs(vi) < FLT_MIN) vi = 0.0f;
     m[i] = mi;
     v[i] = vi;
     if (has_vmax) { vi = fmax(vmax[i], vi); vmax[i] = vi; }
@@ -75,6 +78,8 @@ __kernel void nadam_update(__global float *w, __global const float *g, __global 
     float gi = g[i];
     float mi = m[i] + (gi - m[i]) * (1.0f - beta1);
     float vi = v[i] + (gi * gi - v[i]) * (1.0f - beta2);
+    if (fabs(mi) < FLT_MIN) mi = 0.0f;  // subnormal moments stored as zero, as on the CPU backend
+    if (fabs(vi) < FLT_MIN) vi = 0.0f;
     m[i] = mi;
     v[i] = vi;
     float m_hat = u_next * mi / (1.0f - product_next) + (1.0f - u_t) * gi / (1.0f - product_t);

@@ -79,8 +79,9 @@ extension CPUBackend {
         // The updated lanes `0..<lanes` from i (the arithmetic of the scalar reference, lane by lane).
         @inline(__always) func updated(_ i: Int, lanes: Int) -> Lanes {
             let gi = load(g + i, lanes: lanes), mOld = load(m + i, lanes: lanes), vOld = load(v + i, lanes: lanes)
-            let mi = mOld + (gi - mOld) * keepM
-            let vi = vOld + (gi * gi - vOld) * keepV
+            // Subnormal moments stored as zero, as in the reference.
+            let mi = flushSubnormals(mOld + (gi - mOld) * keepM)
+            let vi = flushSubnormals(vOld + (gi * gi - vOld) * keepV)
             let denominatorSource = vMax.map { pointwiseMax(load($0 + i, lanes: lanes), vi) } ?? vi
             return (load(w + i, lanes: lanes) - step * mi / (denominatorSource.squareRoot() + eps), mi, vi, denominatorSource)
         }
@@ -105,6 +106,13 @@ extension CPUBackend {
         } else if i < upper {
             put(updated(i, lanes: upper - i), i, lanes: upper - i)
         }
+    }
+
+    /// Lanes whose magnitude is under `Float.leastNormalMagnitude` (subnormals, ±0) as +0, the others unchanged
+    /// (NaN too): `if abs(x) < leastNormal { x = 0 }` lane by lane.
+    @inline(__always) static func flushSubnormals(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let tiny = SIMD8<Float>(repeating: Float.leastNormalMagnitude)
+        return x.replacing(with: SIMD8(), where: (x .< tiny) .& (x .> -tiny))
     }
 
     /// ``CPUReference/sgdUpdate(w:g:velocity:count:learningRate:momentum:nesterov:)``, eight lanes at a time.

@@ -109,20 +109,58 @@ final class GEMMWorkspace {
                                into target: UnsafeMutablePointer<Float>, targetStride: Int) {
         func row(_ r: Int) -> UnsafePointer<Float> { r < rows ? source + r * rowStride : zeros }
         let s0 = row(0), s1 = row(1), s2 = row(2), s3 = row(3), s4 = row(4), s5 = row(5), s6 = row(6), s7 = row(7)
+        @inline(__always) func block(_ p: Int) {
+            let columns = transpose8x8(CPUBackend.load(s0 + p), CPUBackend.load(s1 + p), CPUBackend.load(s2 + p), CPUBackend.load(s3 + p),
+                                       CPUBackend.load(s4 + p), CPUBackend.load(s5 + p), CPUBackend.load(s6 + p), CPUBackend.load(s7 + p))
+            let out = target + p * targetStride
+            CPUBackend.store(columns.0, out)
+            CPUBackend.store(columns.1, out + targetStride)
+            CPUBackend.store(columns.2, out + 2 * targetStride)
+            CPUBackend.store(columns.3, out + 3 * targetStride)
+            CPUBackend.store(columns.4, out + 4 * targetStride)
+            CPUBackend.store(columns.5, out + 5 * targetStride)
+            CPUBackend.store(columns.6, out + 6 * targetStride)
+            CPUBackend.store(columns.7, out + 7 * targetStride)
+        }
         var p = 0
         while p + 8 <= length {
-            let r0 = CPUBackend.load(s0 + p), r1 = CPUBackend.load(s1 + p), r2 = CPUBackend.load(s2 + p), r3 = CPUBackend.load(s3 + p)
-            let r4 = CPUBackend.load(s4 + p), r5 = CPUBackend.load(s5 + p), r6 = CPUBackend.load(s6 + p), r7 = CPUBackend.load(s7 + p)
-            let out = target + p * targetStride
-            for q in 0..<8 {
-                CPUBackend.store(SIMD8(r0[q], r1[q], r2[q], r3[q], r4[q], r5[q], r6[q], r7[q]), out + q * targetStride)
-            }
+            block(p)
             p += 8
+        }
+        guard p < length else { return }
+        if length >= 8 {
+            // The last 1–7 columns: one more block ending at `length` (its first columns are stored again, the same).
+            block(length - 8)
+            return
         }
         while p < length {
             CPUBackend.store(SIMD8(s0[p], s1[p], s2[p], s3[p], s4[p], s5[p], s6[p], s7[p]), target + p * targetStride)
             p += 1
         }
+    }
+
+    typealias Block8 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+    /// The 8×8 transpose (rows in, columns out) as the usual three shuffle stages — interleave pairs of rows
+    /// within each 128-bit half, pick 64-bit pairs, swap 128-bit halves — written as lane selections that the
+    /// compiler turns into one shuffle instruction each (24 in all; element by element it had built every column
+    /// from eight inserts).
+    @inline(__always)
+    static func transpose8x8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>,
+                             _ r4: SIMD8<Float>, _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>) -> Block8 {
+        @inline(__always) func low(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]) }
+        @inline(__always) func high(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]) }
+        @inline(__always) func pairsLow(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5]) }
+        @inline(__always) func pairsHigh(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7]) }
+        let t0 = low(r0, r1), t1 = high(r0, r1), t2 = low(r2, r3), t3 = high(r2, r3)
+        let t4 = low(r4, r5), t5 = high(r4, r5), t6 = low(r6, r7), t7 = high(r6, r7)
+        // u_c: column c (rows 0–3) in the low half, column c + 4 in the high half; v_c the same for rows 4–7.
+        let u0 = pairsLow(t0, t2), u1 = pairsHigh(t0, t2), u2 = pairsLow(t1, t3), u3 = pairsHigh(t1, t3)
+        let v0 = pairsLow(t4, t6), v1 = pairsHigh(t4, t6), v2 = pairsLow(t5, t7), v3 = pairsHigh(t5, t7)
+        return (SIMD8(lowHalf: u0.lowHalf, highHalf: v0.lowHalf), SIMD8(lowHalf: u1.lowHalf, highHalf: v1.lowHalf),
+                SIMD8(lowHalf: u2.lowHalf, highHalf: v2.lowHalf), SIMD8(lowHalf: u3.lowHalf, highHalf: v3.lowHalf),
+                SIMD8(lowHalf: u0.highHalf, highHalf: v0.highHalf), SIMD8(lowHalf: u1.highHalf, highHalf: v1.highHalf),
+                SIMD8(lowHalf: u2.highHalf, highHalf: v2.highHalf), SIMD8(lowHalf: u3.highHalf, highHalf: v3.highHalf))
     }
 
     /// Packs op(A)[panel·mr ..< +mr, p0..<p0+kLength] k-major, zero-padded past m.

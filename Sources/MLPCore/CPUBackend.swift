@@ -20,8 +20,8 @@ public final class CPUBuffer: DeviceBuffer {
 /// (``CPUBackend/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)``) that the tests check against the reference
 /// triple loop; the hot element-wise ops (Adam, SGD, bias + ReLU, its backward, column sums) run `SIMD8` loops
 /// bit-identical to their ``CPUReference`` loops (CPUBackend+Elementwise.swift), sums of squares in 4×8 lanes
-/// (another summation order: within 1e-6 relative); cross-entropy from logits takes
-/// one `exp` per logit (CPUBackend+Loss.swift); the rest run the reference.
+/// (another summation order: within 1e-6 relative); softmax and cross-entropy from logits run eight rows at a
+/// time with a vectorised `exp` (CPUBackend+Loss.swift, within 1e-6); the rest run the reference.
 public final class CPUBackend: Backend {
     /// Threads for GEMM (a persistent pool of `threadCount − 1` workers plus the caller); 1 runs everything on
     /// the caller.
@@ -101,6 +101,10 @@ public final class CPUBackend: Backend {
         if activation == .relu || activation == .linear {
             run(.biasReLU(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), columns: columns, relu: activation == .relu),
                 count: rows * columns)
+            return
+        }
+        if activation == .softmax {
+            CPUBackend.softmaxForwardVectorised(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), rows: rows, columns: columns)
             return
         }
         CPUReference.biasActivationForward(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y),

@@ -53,6 +53,29 @@ final class ElementwiseTests: XCTestCase {
         }
     }
 
+    /// A zero gradient decays m and v towards subnormals; both backends store them as zero at the same step.
+    func testAdamStoresSubnormalMomentsAsZeroLikeTheReference() {
+        let host = Host(threads: 2)
+        let count = 37
+        let w = randomValues(count, seed: 1), g = [Float](repeating: 0, count: count)
+        let m = (0..<count).map { Float($0 % 2 == 0 ? 1 : -1) * Float.leastNormalMagnitude * (1 + Float($0) * 0.05) }
+        let v = (0..<count).map { Float.leastNormalMagnitude * (1 + Float($0) * 0.0001) }
+        let buffers = [w, g, m, v].map(host.buffer)
+        host.backend.adamUpdate(weights: buffers[0], gradients: buffers[1], m: buffers[2], v: buffers[3], vMax: nil, count: count,
+                                stepSize: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+        withCopies([w, g, m, v]) { r in
+            CPUReference.adamUpdate(w: r[0], g: r[1], m: r[2], v: r[3], vMax: nil, count: count, stepSize: 0.01, beta1: 0.9, beta2: 0.999,
+                                    epsilon: 1e-7)
+            for (index, name) in [(0, "w"), (2, "m"), (3, "v")] {
+                assertIdentical(host.values(buffers[index]), r[index], "adam \(name) with subnormal moments")
+            }
+        }
+        let newM = host.values(buffers[2]), newV = host.values(buffers[3])
+        XCTAssertTrue(newM.allSatisfy { $0 == 0 || abs($0) >= Float.leastNormalMagnitude }, "\(newM)")
+        XCTAssertTrue(newM.contains(0) && newM.contains { $0 != 0 }, "m: some flushed, some still normal: \(newM)")
+        XCTAssertTrue(newV.allSatisfy { $0 == 0 || $0 >= Float.leastNormalMagnitude } && newV.contains(0), "\(newV)")
+    }
+
     func testSGDVariantsAreBitIdenticalToTheReference() {
         let host = Host(threads: 2)
         for count in Self.counts {

@@ -64,6 +64,27 @@ final class LossFastPathTests: XCTestCase {
         XCTAssertEqual(Array(result.fast.1[12..<16]), [0, 0, 0, 0])
     }
 
+    func testSoftmaxForwardMatchesTheReference() {
+        let host = Host()
+        // Blocks of eight rows and the reference for the rest; logits up to ±40, with and without bias.
+        for (rows, columns) in [(8, 1), (8, 7), (19, 10), (32, 7), (3, 5)] {
+            for withBias in [false, true] {
+                let z = randomValues(rows * columns, seed: 11, low: -40, high: 40), bias = randomValues(columns, seed: 12, low: -3, high: 3)
+                let zBuffer = host.buffer(z), y = host.backend.makeBuffer(count: rows * columns)
+                host.backend.biasActivationForward(preActivation: zBuffer, bias: withBias ? host.buffer(bias) : nil, output: y, rows: rows,
+                                                   columns: columns, activation: .softmax)
+                var expectedZ = z, expectedY = [Float](repeating: 0, count: rows * columns)
+                expectedZ.withUnsafeMutableBufferPointer { zp in expectedY.withUnsafeMutableBufferPointer { yp in bias.withUnsafeBufferPointer { bp in
+                    CPUReference.biasActivationForward(z: zp.baseAddress!, bias: withBias ? bp.baseAddress! : nil, y: yp.baseAddress!, rows: rows,
+                                                       columns: columns, activation: .softmax)
+                } } }
+                let label = "\(rows)×\(columns) bias=\(withBias)"
+                XCTAssertEqual(host.values(zBuffer), expectedZ, "z " + label)
+                assertClose(host.values(y), expectedY, absolute: 1e-7, relative: 1e-6, "softmax " + label)
+            }
+        }
+    }
+
     func testVectorisedExpEqualsTheInlineExp() {
         var x: Float = -110
         while x <= 90 {
