@@ -313,40 +313,27 @@ final class GEMMWorkspace {
     @inline(never)
     static func shortKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, ldb: Int, alpha: Float,
                             c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
-        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-        var d00 = SIMD8<Float>(), d01 = SIMD8<Float>(), d10 = SIMD8<Float>(), d11 = SIMD8<Float>()
+        typealias Tile = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
         let rawB = UnsafeRawPointer(b), ldbBytes = ldb * MemoryLayout<Float>.stride
         let a0 = a.0, a1 = a.1
+        // One step of k into one accumulator set.
+        @inline(__always) func accumulate(_ tile: inout Tile, _ p: Int, _ offset: Int) {
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
+            let b1 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes + 32, as: SIMD8<Float>.self)
+            multiplyAdd(&tile.0, a0[offset], b0); multiplyAdd(&tile.1, a0[offset], b1)
+            multiplyAdd(&tile.2, a1[offset], b0); multiplyAdd(&tile.3, a1[offset], b1)
+        }
+        var even: Tile = (SIMD8(), SIMD8(), SIMD8(), SIMD8()), odd: Tile = (SIMD8(), SIMD8(), SIMD8(), SIMD8())
         var offset = 0
         var p = 0
         while p + 2 <= k {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
-            let b1 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes + 32, as: SIMD8<Float>.self)
-            let e0 = rawB.loadUnaligned(fromByteOffset: (p + 1) * ldbBytes, as: SIMD8<Float>.self)
-            let e1 = rawB.loadUnaligned(fromByteOffset: (p + 1) * ldbBytes + 32, as: SIMD8<Float>.self)
-            let v0 = SIMD8<Float>(repeating: a0[offset]), v1 = SIMD8<Float>(repeating: a1[offset])
-            let w0 = SIMD8<Float>(repeating: a0[offset + step]), w1 = SIMD8<Float>(repeating: a1[offset + step])
-            #if MLPKIT_FMA
-            c00.addProduct(v0, b0); c01.addProduct(v0, b1); c10.addProduct(v1, b0); c11.addProduct(v1, b1)
-            d00.addProduct(w0, e0); d01.addProduct(w0, e1); d10.addProduct(w1, e0); d11.addProduct(w1, e1)
-            #else
-            c00 += v0 * b0; c01 += v0 * b1; c10 += v1 * b0; c11 += v1 * b1
-            d00 += w0 * e0; d01 += w0 * e1; d10 += w1 * e0; d11 += w1 * e1
-            #endif
+            accumulate(&even, p, offset)
+            accumulate(&odd, p + 1, offset + step)
             offset += 2 * step
             p += 2
         }
-        if p < k {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
-            let b1 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes + 32, as: SIMD8<Float>.self)
-            let v0 = SIMD8<Float>(repeating: a0[offset]), v1 = SIMD8<Float>(repeating: a1[offset])
-            #if MLPKIT_FMA
-            c00.addProduct(v0, b0); c01.addProduct(v0, b1); c10.addProduct(v1, b0); c11.addProduct(v1, b1)
-            #else
-            c00 += v0 * b0; c01 += v0 * b1; c10 += v1 * b0; c11 += v1 * b1
-            #endif
-        }
-        c00 += d00; c01 += d01; c10 += d10; c11 += d11
+        if p < k { accumulate(&even, p, offset) }
+        var c00 = even.0 + odd.0, c01 = even.1 + odd.1, c10 = even.2 + odd.2, c11 = even.3 + odd.3
         if alpha != 1 {
             c00 *= alpha; c01 *= alpha; c10 *= alpha; c11 *= alpha
         }
@@ -369,47 +356,27 @@ final class GEMMWorkspace {
     @inline(never)
     static func narrowKernel(k: Int, a: RowPointers, step: Int, b: UnsafePointer<Float>, alpha: Float,
                              c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, overwrite: Bool) {
-        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
-        var d0 = SIMD8<Float>(), d1 = SIMD8<Float>(), d2 = SIMD8<Float>(), d3 = SIMD8<Float>(), d4 = SIMD8<Float>(), d5 = SIMD8<Float>()
+        typealias Tile = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
         let rawB = UnsafeRawPointer(b), ldbBytes = GEMMWorkspace.nr * MemoryLayout<Float>.stride
         let a0 = a.0, a1 = a.1, a2 = a.2, a3 = a.3, a4 = a.4, a5 = a.5
+        // One step of k into one accumulator set.
+        @inline(__always) func accumulate(_ tile: inout Tile, _ p: Int, _ offset: Int) {
+            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
+            multiplyAdd(&tile.0, a0[offset], b0); multiplyAdd(&tile.1, a1[offset], b0); multiplyAdd(&tile.2, a2[offset], b0)
+            multiplyAdd(&tile.3, a3[offset], b0); multiplyAdd(&tile.4, a4[offset], b0); multiplyAdd(&tile.5, a5[offset], b0)
+        }
+        let zero = SIMD8<Float>()
+        var even: Tile = (zero, zero, zero, zero, zero, zero), odd: Tile = (zero, zero, zero, zero, zero, zero)
         var offset = 0
         var p = 0
         while p + 2 <= k {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
-            let e0 = rawB.loadUnaligned(fromByteOffset: (p + 1) * ldbBytes, as: SIMD8<Float>.self)
-            let next = offset + step
-            #if MLPKIT_FMA
-            c0.addProduct(SIMD8(repeating: a0[offset]), b0); c1.addProduct(SIMD8(repeating: a1[offset]), b0)
-            c2.addProduct(SIMD8(repeating: a2[offset]), b0); c3.addProduct(SIMD8(repeating: a3[offset]), b0)
-            c4.addProduct(SIMD8(repeating: a4[offset]), b0); c5.addProduct(SIMD8(repeating: a5[offset]), b0)
-            d0.addProduct(SIMD8(repeating: a0[next]), e0); d1.addProduct(SIMD8(repeating: a1[next]), e0)
-            d2.addProduct(SIMD8(repeating: a2[next]), e0); d3.addProduct(SIMD8(repeating: a3[next]), e0)
-            d4.addProduct(SIMD8(repeating: a4[next]), e0); d5.addProduct(SIMD8(repeating: a5[next]), e0)
-            #else
-            c0 += SIMD8(repeating: a0[offset]) * b0; c1 += SIMD8(repeating: a1[offset]) * b0
-            c2 += SIMD8(repeating: a2[offset]) * b0; c3 += SIMD8(repeating: a3[offset]) * b0
-            c4 += SIMD8(repeating: a4[offset]) * b0; c5 += SIMD8(repeating: a5[offset]) * b0
-            d0 += SIMD8(repeating: a0[next]) * e0; d1 += SIMD8(repeating: a1[next]) * e0
-            d2 += SIMD8(repeating: a2[next]) * e0; d3 += SIMD8(repeating: a3[next]) * e0
-            d4 += SIMD8(repeating: a4[next]) * e0; d5 += SIMD8(repeating: a5[next]) * e0
-            #endif
+            accumulate(&even, p, offset)
+            accumulate(&odd, p + 1, offset + step)
             offset += 2 * step
             p += 2
         }
-        if p < k {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
-            #if MLPKIT_FMA
-            c0.addProduct(SIMD8(repeating: a0[offset]), b0); c1.addProduct(SIMD8(repeating: a1[offset]), b0)
-            c2.addProduct(SIMD8(repeating: a2[offset]), b0); c3.addProduct(SIMD8(repeating: a3[offset]), b0)
-            c4.addProduct(SIMD8(repeating: a4[offset]), b0); c5.addProduct(SIMD8(repeating: a5[offset]), b0)
-            #else
-            c0 += SIMD8(repeating: a0[offset]) * b0; c1 += SIMD8(repeating: a1[offset]) * b0
-            c2 += SIMD8(repeating: a2[offset]) * b0; c3 += SIMD8(repeating: a3[offset]) * b0
-            c4 += SIMD8(repeating: a4[offset]) * b0; c5 += SIMD8(repeating: a5[offset]) * b0
-            #endif
-        }
-        c0 += d0; c1 += d1; c2 += d2; c3 += d3; c4 += d4; c5 += d5
+        if p < k { accumulate(&even, p, offset) }
+        var c0 = even.0 + odd.0, c1 = even.1 + odd.1, c2 = even.2 + odd.2, c3 = even.3 + odd.3, c4 = even.4 + odd.4, c5 = even.5 + odd.5
         if alpha != 1 {
             c0 *= alpha; c1 *= alpha; c2 *= alpha; c3 *= alpha; c4 *= alpha; c5 *= alpha
         }
@@ -493,6 +460,16 @@ final class GEMMWorkspace {
         }
         putRow(0, c00, c01); putRow(1, c10, c11); putRow(2, c20, c21)
         putRow(3, c30, c31); putRow(4, c40, c41); putRow(5, c50, c51)
+    }
+
+    /// `acc += a·b` lane by lane: a fused multiply-add where the build targets FMA (Scripts/cpu-flags.sh).
+    @inline(__always)
+    static func multiplyAdd(_ acc: inout SIMD8<Float>, _ a: Float, _ b: SIMD8<Float>) {
+        #if MLPKIT_FMA
+        acc.addProduct(SIMD8(repeating: a), b)
+        #else
+        acc += SIMD8(repeating: a) * b
+        #endif
     }
 
     typealias RowPointers = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,

