@@ -78,8 +78,6 @@ __kernel void nadam_update(__global float *w, __global const float *g, __global 
     float gi = g[i];
     float mi = m[i] + (gi - m[i]) * (1.0f - beta1);
     float vi = v[i] + (gi * gi - v[i]) * (1.0f - beta2);
-    if (fabs(mi) < FLT_MIN) mi = 0.0f;  // subnormal moments stored as zero, as on the CPU backend
-    if (fabs(vi) < FLT_MIN) vi = 0.0f;
     m[i] = mi;
     v[i] = vi;
     float m_hat = u_next * mi / (1.0f - product_next) + (1.0f - u_t) * gi / (1.0f - product_t);

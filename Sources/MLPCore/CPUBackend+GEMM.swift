@@ -66,12 +66,17 @@ final class GEMMWorkspace {
     /// β = 0: the first k-block's tiles are stored, not added.
     @exclusivity(unchecked) var overwrite = false
 
-    /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major at `target` (default: the panel's place in the
-    /// current k-block); lanes past n hold zeros (Bᵀ) or whatever follows in memory (B), never stored by a kernel.
-    func packB(panel: Int, p0: Int, kLength: Int, into target: UnsafeMutablePointer<Float>? = nil) {
+    /// Where column panel `panel` of op(B) is packed: one slot of `min(k, kc)·nr` floats per panel, for the
+    /// current k-block.
+    @inline(__always)
+    func packedPanel(_ panel: Int) -> UnsafeMutablePointer<Float> { packedB + panel * min(k, GEMMWorkspace.kc) * GEMMWorkspace.nr }
+
+    /// Packs op(B)[p0..<p0+kLength, panel·nr ..< +nr] k-major into the panel's slot; lanes past n hold zeros (Bᵀ)
+    /// or whatever follows in memory (B), never stored by a kernel.
+    func packB(panel: Int, p0: Int, kLength: Int) {
         let nr = GEMMWorkspace.nr
         guard let bPointer else { return }
-        let base = target ?? packedB + panel * kLength * nr
+        let base = packedPanel(panel)
         let col0 = panel * nr
         let width = min(nr, n - col0)
         if transB {
@@ -219,22 +224,18 @@ final class GEMMWorkspace {
     @inline(__always)
     func readsInPlace(_ column: Int) -> Bool { bInPlace && n - column * GEMMWorkspace.nr >= GEMMWorkspace.nr }
 
-    /// Column panel `column` of op(B) for the k-block from `p0` and its row stride: in place, or packed (by the
-    /// caller beforehand, or here into `target`).
+    /// Column panel `column` of op(B) for the k-block from `p0` and its row stride: in place, or its packed slot
+    /// (filled beforehand).
     @inline(__always)
-    func bPanel(_ column: Int, p0: Int, kLength: Int, packInto target: UnsafeMutablePointer<Float>?) -> (UnsafePointer<Float>, Int) {
+    func bPanel(_ column: Int, p0: Int) -> (UnsafePointer<Float>, Int) {
         let nr = GEMMWorkspace.nr
         if readsInPlace(column), let bPointer { return (bPointer + p0 * n + column * nr, n) }
-        if let target {
-            packB(panel: column, p0: p0, kLength: kLength, into: target)
-            return (UnsafePointer(target), nr)
-        }
-        return (UnsafePointer(packedB + column * kLength * nr), nr)
+        return (UnsafePointer(packedPanel(column)), nr)
     }
 
     /// Column split, the whole product: groups of neighbouring column panels (``columnGroup`` when B is wide, else
-    /// one), handed out in turn
-    /// (a shared counter: whoever is done first takes the next group); for each group and k-block, the group's B
+    /// one), handed out in turn (a shared counter: whoever is done first takes the next group); for each group and
+    /// k-block, the group's B
     /// panels are packed here, a row of B at a time (64 floats read together: one 16-float panel at a time, every
     /// read of a large B had been a 64-byte piece of another page), and run against all row panels of op(A) read
     /// in place. The groups' columns of C are disjoint, so nothing waits for another participant (one pool run).
@@ -246,7 +247,6 @@ final class GEMMWorkspace {
         let group = !transB && n >= 1024 ? GEMMWorkspace.columnGroup : 1
         guard let c, let aPointer else { return }
         let rowStride = transA ? 1 : k, step = transA ? m : 1
-        let slot = min(k, kc) * nr
         while true {
             let first = nextGroup.wrappingAdd(1, ordering: .relaxed).oldValue * group
             guard first < columnPanels else { return }
@@ -257,7 +257,7 @@ final class GEMMWorkspace {
                 packGroup(first..<last, p0: p0, kLength: kLength)
                 let source = transA ? aPointer + p0 * m : aPointer + p0
                 for column in first..<last {
-                    let (b, ldb) = readsInPlace(column) ? (bPointer! + p0 * n + column * nr, n) : (UnsafePointer(packedB + column * slot), nr)
+                    let (b, ldb) = bPanel(column, p0: p0)
                     let col0 = column * nr, columns = min(nr, n - col0)
                     for panel in 0..<rowPanels {
                         let row0 = panel * mr, rows = min(mr, m - row0)
@@ -275,7 +275,7 @@ final class GEMMWorkspace {
     /// (``computeColumns(participant:participants:)``): full panels of B (not transposed) row by row across the
     /// group, the others one at a time.
     func packGroup(_ columns: Range<Int>, p0: Int, kLength: Int) {
-        let nr = GEMMWorkspace.nr, slot = min(k, GEMMWorkspace.kc) * nr
+        let nr = GEMMWorkspace.nr
         guard let bPointer else { return }
         var full = columns.lowerBound
         if !transB {
@@ -285,17 +285,15 @@ final class GEMMWorkspace {
                 for p in 0..<kLength {
                     let source = bPointer + (p0 + p) * n
                     for column in columns.lowerBound..<full {
-                        let from = source + column * nr, to = packedB + column * slot + p * nr
+                        let from = source + column * nr, to = packedPanel(column) + p * nr
                         CPUBackend.store(CPUBackend.load(from), to)
                         CPUBackend.store(CPUBackend.load(from + 8), to + 8)
                     }
                 }
             }
-        } else {
-            full = columns.lowerBound
         }
         for column in full..<columns.upperBound where !readsInPlace(column) {
-            packB(panel: column, p0: p0, kLength: kLength, into: packedB + column * slot)
+            packB(panel: column, p0: p0, kLength: kLength)
         }
     }
 
@@ -313,7 +311,7 @@ final class GEMMWorkspace {
                 let a = aRows(panel: panel, rows: rows)
                 for column in 0..<columnPanels {
                     let col0 = column * nr
-                    let (b, ldb) = bPanel(column, p0: p0, kLength: kLength, packInto: nil)
+                    let (b, ldb) = bPanel(column, p0: p0)
                     GEMMWorkspace.runTile(k: kLength, a: a, step: aStepStride, b: b, ldb: ldb, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
                                               overwrite: overwrite && p0 == 0)
@@ -322,7 +320,7 @@ final class GEMMWorkspace {
                 packA(panel: panel)
                 let a = UnsafePointer(packedA + panel * kLength * mr)
                 for column in 0..<columnPanels {
-                    let (b, ldb) = bPanel(column, p0: p0, kLength: kLength, packInto: nil)
+                    let (b, ldb) = bPanel(column, p0: p0)
                     let col0 = column * nr
                     GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, ldb: ldb, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),

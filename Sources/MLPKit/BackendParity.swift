@@ -201,6 +201,15 @@ public enum BackendParity {
                 }
             }
         }
+        // A zero gradient takes m and v just under the smallest normal float: both backends store them as 0, exactly
+        // (tolerance 0; a backend that kept the subnormals would differ by them), and w does not move.
+        let edge = (0..<n).map { Float.leastNormalMagnitude * (1 + Float($0) / Float(n) * 0.0009) }
+        checks += try check("adam subnormal moments", reference: reference, candidate: candidate,
+                            inputs: [values(n, seed: 24), [Float](repeating: 0, count: n), edge.enumerated().map { $1 * ($0 % 2 == 0 ? 1 : -1) }, edge],
+                            outputs: [0, 2, 3], tolerance: 0) { b, x in
+            b.adamUpdate(weights: x[0], gradients: x[1], m: x[2], v: x[3], vMax: nil, count: n, stepSize: 0.01, beta1: 0.9, beta2: 0.999,
+                         epsilon: 1e-7)
+        }
         for (momentum, centered) in [(Float(0), false), (0.9, false), (0, true), (0.9, true)] {
             checks += try check("rmsprop momentum=\(momentum) centered=\(centered)", reference: reference, candidate: candidate,
                                 inputs: inputs + [[Float](repeating: 0, count: n)], outputs: [0, 2, 3, 4]) { b, x in
