@@ -73,44 +73,73 @@ extension CPUBackend {
     static func adamUpdateVectorised(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
                                      v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, range: Range<Int>,
                                      stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
-        let keepM = SIMD8<Float>(repeating: 1 - beta1), keepV = SIMD8<Float>(repeating: 1 - beta2)
-        let step = SIMD8<Float>(repeating: stepSize), eps = SIMD8<Float>(repeating: epsilon)
-        typealias Lanes = (w: SIMD8<Float>, m: SIMD8<Float>, v: SIMD8<Float>, vMax: SIMD8<Float>)
-        // The updated lanes `0..<lanes` from i (the arithmetic of the scalar reference, lane by lane).
-        @inline(__always) func updated(_ i: Int, lanes: Int) -> Lanes {
-            let gi = load(g + i, lanes: lanes), mOld = load(m + i, lanes: lanes), vOld = load(v + i, lanes: lanes)
-            // Subnormal moments stored as zero, as in the reference.
-            let mi = flushSubnormals(mOld + (gi - mOld) * keepM)
-            let vi = flushSubnormals(vOld + (gi * gi - vOld) * keepV)
-            let denominatorSource = vMax.map { pointwiseMax(load($0 + i, lanes: lanes), vi) } ?? vi
-            return (load(w + i, lanes: lanes) - step * mi / (denominatorSource.squareRoot() + eps), mi, vi, denominatorSource)
+        let factors = AdamFactors(keepM: SIMD8(repeating: 1 - beta1), keepV: SIMD8(repeating: 1 - beta2),
+                                  step: SIMD8(repeating: stepSize), epsilon: SIMD8(repeating: epsilon))
+        // Two copies of the loop, so that the one without AMSGrad's running maximum has no branch on it.
+        if let vMax {
+            adamLoop(w: w, g: g, m: m, v: v, vMax: vMax, range: range, factors: factors)
+        } else {
+            adamLoop(w: w, g: g, m: m, v: v, vMax: nil, range: range, factors: factors)
         }
-        @inline(__always) func put(_ values: Lanes, _ i: Int, lanes: Int) {
-            store(values.m, m + i, lanes: lanes)
-            store(values.v, v + i, lanes: lanes)
-            if let vMax { store(values.vMax, vMax + i, lanes: lanes) }
-            store(values.w, w + i, lanes: lanes)
-        }
-        // A tail of 1–7 elements: the last 8 elements are computed first, from their old values, and stored after
-        // the loop (the lanes the loop also wrote get the same values again), so there is no scalar square root
-        // and division per element; a range under 8 elements takes one partial vector.
+    }
+
+    /// Adam's per-call constants, one per lane.
+    struct AdamFactors {
+        let keepM: SIMD8<Float>, keepV: SIMD8<Float>, step: SIMD8<Float>, epsilon: SIMD8<Float>
+    }
+
+    /// Adam over `range`. A tail of 1–7 elements: the last 8 elements are computed first, from their old values, and
+    /// stored after the loop (the lanes the loop also wrote get the same values again), so there is no scalar square
+    /// root and division per element; a range under 8 elements takes one partial vector.
+    @inline(always) static func adamLoop(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                                           v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, range: Range<Int>,
+                                           factors: AdamFactors) {
         let upper = range.upperBound
-        let overlappingTail = range.count > 8 && range.count % 8 != 0 ? updated(upper - 8, lanes: 8) : nil
+        guard range.count >= 8 else {
+            let lanes = range.count, i = range.lowerBound
+            if lanes > 0 {
+                adamStore(adamLanes(w: w, g: g, m: m, v: v, vMax: vMax, at: i, lanes: lanes, factors: factors),
+                          w: w, m: m, v: v, vMax: vMax, at: i, lanes: lanes)
+            }
+            return
+        }
+        let tail = adamLanes(w: w, g: g, m: m, v: v, vMax: vMax, at: upper - 8, lanes: 8, factors: factors)
         var i = range.lowerBound
         while i + 8 <= upper {
-            put(updated(i, lanes: 8), i, lanes: 8)
+            adamStore(adamLanes(w: w, g: g, m: m, v: v, vMax: vMax, at: i, lanes: 8, factors: factors),
+                      w: w, m: m, v: v, vMax: vMax, at: i, lanes: 8)
             i += 8
         }
-        if let overlappingTail {
-            put(overlappingTail, upper - 8, lanes: 8)
-        } else if i < upper {
-            put(updated(i, lanes: upper - i), i, lanes: upper - i)
-        }
+        if i < upper { adamStore(tail, w: w, m: m, v: v, vMax: vMax, at: upper - 8, lanes: 8) }
+    }
+
+    typealias AdamLanes = (w: SIMD8<Float>, m: SIMD8<Float>, v: SIMD8<Float>, vMax: SIMD8<Float>)
+
+    /// Adam's new values for lanes `0..<lanes` from `i`: the arithmetic of the scalar reference, lane by lane.
+    @inline(always) static func adamLanes(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                                            v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, at i: Int,
+                                            lanes: Int, factors: AdamFactors) -> AdamLanes {
+        let gi = load(g + i, lanes: lanes), mOld = load(m + i, lanes: lanes), vOld = load(v + i, lanes: lanes)
+        // Subnormal moments stored as zero, as in the reference.
+        let mi = flushSubnormals(mOld + (gi - mOld) * factors.keepM)
+        let vi = flushSubnormals(vOld + (gi * gi - vOld) * factors.keepV)
+        var denominatorSource = vi
+        if let vMax { denominatorSource = pointwiseMax(load(vMax + i, lanes: lanes), vi) }
+        return (load(w + i, lanes: lanes) - factors.step * mi / (denominatorSource.squareRoot() + factors.epsilon),
+                mi, vi, denominatorSource)
+    }
+
+    @inline(always) static func adamStore(_ values: AdamLanes, w: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+                                            v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, at i: Int, lanes: Int) {
+        store(values.m, m + i, lanes: lanes)
+        store(values.v, v + i, lanes: lanes)
+        if let vMax { store(values.vMax, vMax + i, lanes: lanes) }
+        store(values.w, w + i, lanes: lanes)
     }
 
     /// Lanes whose magnitude is under `Float.leastNormalMagnitude` (subnormals, ±0) as +0, the others unchanged
     /// (NaN too): `if abs(x) < leastNormal { x = 0 }` lane by lane.
-    @inline(__always) static func flushSubnormals(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    @inline(always) static func flushSubnormals(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let tiny = SIMD8<Float>(repeating: Float.leastNormalMagnitude)
         return x.replacing(with: SIMD8(), where: (x .< tiny) .& (x .> -tiny))
     }
@@ -274,7 +303,7 @@ extension CPUBackend {
 
     /// The first `lanes` values at `pointer` (a whole vector when `lanes` ≥ 8, none when it is ≤ 0), zeros in the
     /// other lanes.
-    @inline(__always) static func load(_ pointer: UnsafePointer<Float>, lanes: Int) -> SIMD8<Float> {
+    @inline(always) static func load(_ pointer: UnsafePointer<Float>, lanes: Int) -> SIMD8<Float> {
         if lanes >= 8 { return load(pointer) }
         var value = SIMD8<Float>()
         var lane = 0
@@ -285,12 +314,12 @@ extension CPUBackend {
         return value
     }
 
-    @inline(__always) static func load(_ pointer: UnsafeMutablePointer<Float>, lanes: Int) -> SIMD8<Float> {
+    @inline(always) static func load(_ pointer: UnsafeMutablePointer<Float>, lanes: Int) -> SIMD8<Float> {
         load(UnsafePointer(pointer), lanes: lanes)
     }
 
     /// Stores lanes `0..<lanes` (1...8) of `value` at `pointer`, nothing past them.
-    @inline(__always) static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>, lanes: Int) {
+    @inline(always) static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>, lanes: Int) {
         if lanes == 8 { return store(value, pointer) }
         for lane in 0..<lanes { pointer[lane] = value[lane] }
     }

@@ -52,6 +52,52 @@ final class TrainingTests: XCTestCase {
         XCTAssertNotEqual(try run(seed: 7), try run(seed: 8))
     }
 
+    /// With the loss fused into the last softmax/sigmoid and no metric reading the probabilities, a training step
+    /// leaves that activation out; the losses and weights are bit-identical to a run that computes it (an accuracy
+    /// metric reads the probabilities, so it keeps the activation), and predict still applies it.
+    func testLeavingTheFusedOutputActivationOutChangesNoNumber() throws {
+        let data = tinyProblem()
+        let classes = Tensor(shape: [40, 1], scalars: (0..<40).map { Float(abs(Int((data.x[$0, 0] * 7).rounded())) % 3) })
+        let cases: [(name: String, layers: () -> [Layer], loss: Loss, y: Tensor)] = [
+            ("Dense softmax", { [Dense(8, activation: .relu), Dense(3, activation: .softmax)] },
+             .sparseCategoricalCrossentropy(fromLogits: false), classes),
+            ("Activation softmax", { [Dense(8, activation: .relu), Dense(3), ActivationLayer(.softmax)] },
+             .sparseCategoricalCrossentropy(fromLogits: false), classes),
+            ("Dense sigmoid", { [Dense(8, activation: .relu), Dense(1, activation: .sigmoid)] },
+             .binaryCrossentropy(fromLogits: false), data.y)]
+        for test in cases {
+            func run(metrics: [Metric]) throws -> (model: Sequential, losses: [Float]) {
+                let model = Sequential(inputDim: 3, test.layers(), seed: 5)
+                try model.compile(optimizer: Adam(learningRate: 0.01), loss: test.loss,
+                                  metrics: metrics)
+                let losses = try model.fit(x: data.x, y: test.y, batchSize: 8, epochs: 3, verbose: 0).history["loss"]!
+                return (model, losses)
+            }
+            let skipping = try run(metrics: []), computing = try run(metrics: [.accuracy])
+            XCTAssertEqual(skipping.losses.map(\.bitPattern), computing.losses.map(\.bitPattern), test.name)
+            for (a, b) in zip(skipping.model.weights(), computing.model.weights()) {
+                XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), test.name)
+            }
+            // The skipping run's activated output is the pre-activation copy (Dense) or was never written
+            // (Activation layer); the other run's is the activation of it.
+            func outputs(_ model: Sequential) -> (preActivation: [Float], activated: [Float]?) {
+                let layer = model.layers[model.layers.count - 1]
+                let activated = (layer as? Dense)?.y ?? (layer as! ActivationLayer).y
+                return (model.backend.download(layer.preActivationOutput!), activated.map { model.backend.download($0) })
+            }
+            let skipped = outputs(skipping.model), computed = outputs(computing.model)
+            if test.layers().last is Dense {
+                XCTAssertEqual(skipped.activated.map { Array($0.prefix(skipped.preActivation.count)) }, skipped.preActivation, test.name)
+            } else {
+                XCTAssertNil(skipped.activated, test.name)
+            }
+            XCTAssertNotEqual(computed.activated.map { Array($0.prefix(computed.preActivation.count)) }, computed.preActivation, test.name)
+            let predicted = try skipping.model.predict(data.x)
+            XCTAssertTrue(predicted.scalars.allSatisfy { $0 >= 0 && $0 <= 1 }, test.name)
+            XCTAssertEqual(predicted.scalars, try computing.model.predict(data.x).scalars, test.name)
+        }
+    }
+
     func testHistoryKeysAndValidationSplitTakesTheLastSamples() throws {
         let data = tinyProblem()
         let model = Sequential(inputDim: 3, [Dense(1, activation: .sigmoid)], seed: 1)

@@ -19,6 +19,7 @@ public final class ActivationLayer: Layer {
     public override func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
         capacity = max(capacity, rows)
         self.input = input
+        if training && skipsOutputActivation { return input }
         let y = workBuffer(&self.y, rows: rows, width: inputUnits)
         // No bias: the backend leaves `input` untouched and writes f(input) into y.
         backend.biasActivationForward(preActivation: input, bias: nil, output: y, rows: rows, columns: inputUnits,

@@ -81,7 +81,7 @@ public final class Dense: Layer {
         backend.gemm(transA: false, transB: false, m: rows, n: units, k: inputUnits, alpha: 1,
                      a: input, b: kernel.value, beta: 0, c: z)
         backend.biasActivationForward(preActivation: z, bias: bias?.value, output: y, rows: rows, columns: units,
-                                      activation: activation)
+                                      activation: training && skipsOutputActivation ? .linear : activation)
         return y
     }
 

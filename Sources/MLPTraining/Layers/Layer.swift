@@ -59,6 +59,11 @@ open class Layer {
     /// The values before ``outputActivation`` from the last forward pass.
     open var preActivationOutput: DeviceBuffer? { nil }
 
+    /// Set by the model around a training forward pass whose loss is fused with this (last) layer's
+    /// ``outputActivation`` and whose metrics read no activated output: the layer may then leave the activation
+    /// out (its output buffer is then unspecified), since only ``preActivationOutput`` is read.
+    var skipsOutputActivation = false
+
     /// Runs the layer on `rows` samples of `input` (rows × inputUnits); returns its output buffer
     /// (rows × outputUnits), valid until the next call.
     open func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {

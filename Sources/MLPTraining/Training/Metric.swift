@@ -96,6 +96,13 @@ struct MetricSlot {
         return 1
     }
 
+    /// Whether the slot reads only the last layer's pre-activation values (a loss fused with `lastActivation`),
+    /// not its activated output.
+    func readsOnlyPreActivation(lastActivation: Activation?) -> Bool {
+        if case .loss(let metricLoss) = kind { return metricLoss.fused(with: lastActivation) != nil }
+        return false
+    }
+
     /// Keras' AUC thresholds: −ε, 1/(n−1), …, (n−2)/(n−1), 1+ε.
     static let aucThresholds: [Float] = [0 - 1e-7] + (1...198).map { Float($0) / 199 } + [1 + 1e-7]
 

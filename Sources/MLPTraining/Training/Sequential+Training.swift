@@ -358,7 +358,13 @@ extension Sequential {
     /// Forward and backward on the batch in `buffers.x`, `buffers.y`: leaves `∂loss/∂w` in every
     /// parameter's gradient buffer and adds the batch's loss and metric sums to the accumulator.
     func computeGradients(rows: Int, buffers: StepBuffers, compiled: Compilation) {
+        // With the loss fused into the last activation and no metric reading its activated output, that
+        // activation (a softmax: an exp per value) is left out of the forward pass: nothing would read it.
+        let last = layers[layers.count - 1]
+        last.skipsOutputActivation = compiled.loss.fused(with: last.outputActivation) != nil
+            && compiled.slots.allSatisfy { $0.readsOnlyPreActivation(lastActivation: last.outputActivation) }
         let output = forward(buffers.x, rows: rows, training: true)
+        last.skipsOutputActivation = false
         let fused = accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled,
                                              gradient: buffers.gradient)
         var gradient: DeviceBuffer? = buffers.gradient
