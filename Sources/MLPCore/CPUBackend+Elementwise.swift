@@ -92,8 +92,8 @@ extension CPUBackend {
     /// stored after the loop (the lanes the loop also wrote get the same values again), so there is no scalar square
     /// root and division per element; a range under 8 elements takes one partial vector.
     @inline(always) static func adamLoop(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
-                                           v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, range: Range<Int>,
-                                           factors: AdamFactors) {
+                                         v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, range: Range<Int>,
+                                         factors: AdamFactors) {
         let upper = range.upperBound
         guard range.count >= 8 else {
             let lanes = range.count, i = range.lowerBound
@@ -103,22 +103,24 @@ extension CPUBackend {
             }
             return
         }
-        let tail = adamLanes(w: w, g: g, m: m, v: v, vMax: vMax, at: upper - 8, lanes: 8, factors: factors)
+        let hasTail = range.count % 8 != 0
+        var tail: AdamLanes = (SIMD8(), SIMD8(), SIMD8(), SIMD8())
+        if hasTail { tail = adamLanes(w: w, g: g, m: m, v: v, vMax: vMax, at: upper - 8, lanes: 8, factors: factors) }
         var i = range.lowerBound
         while i + 8 <= upper {
             adamStore(adamLanes(w: w, g: g, m: m, v: v, vMax: vMax, at: i, lanes: 8, factors: factors),
                       w: w, m: m, v: v, vMax: vMax, at: i, lanes: 8)
             i += 8
         }
-        if i < upper { adamStore(tail, w: w, m: m, v: v, vMax: vMax, at: upper - 8, lanes: 8) }
+        if hasTail { adamStore(tail, w: w, m: m, v: v, vMax: vMax, at: upper - 8, lanes: 8) }
     }
 
     typealias AdamLanes = (w: SIMD8<Float>, m: SIMD8<Float>, v: SIMD8<Float>, vMax: SIMD8<Float>)
 
     /// Adam's new values for lanes `0..<lanes` from `i`: the arithmetic of the scalar reference, lane by lane.
     @inline(always) static func adamLanes(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
-                                            v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, at i: Int,
-                                            lanes: Int, factors: AdamFactors) -> AdamLanes {
+                                          v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, at i: Int,
+                                          lanes: Int, factors: AdamFactors) -> AdamLanes {
         let gi = load(g + i, lanes: lanes), mOld = load(m + i, lanes: lanes), vOld = load(v + i, lanes: lanes)
         // Subnormal moments stored as zero, as in the reference.
         let mi = flushSubnormals(mOld + (gi - mOld) * factors.keepM)
@@ -130,7 +132,7 @@ extension CPUBackend {
     }
 
     @inline(always) static func adamStore(_ values: AdamLanes, w: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
-                                            v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, at i: Int, lanes: Int) {
+                                          v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, at i: Int, lanes: Int) {
         store(values.m, m + i, lanes: lanes)
         store(values.v, v + i, lanes: lanes)
         if let vMax { store(values.vMax, vMax + i, lanes: lanes) }
