@@ -68,7 +68,7 @@ __kernel void adagrad_update(__global float *w, __global const float *g, __globa
     w[i] -= lr * g[i] / sqrt(a + epsilon);
 }
 
-// Nadam (Keras 3): m, v as Adam; m̂ = u_next·m/(1 − Π_next) + (1 − u_t)·g/(1 − Π_t); v̂ = v/(1 − β2ᵗ);
+// Nadam (Keras 3): m, v as Adam (stored as 0 under FLT_MIN); m̂ = u_next·m/(1 − Π_next) + (1 − u_t)·g/(1 − Π_t); v̂ = v/(1 − β2ᵗ);
 // w −= m̂·lr/(√v̂ + ε). The host computes the schedule scalars u_t, u_next, Π_t, Π_next, β2ᵗ.
 __kernel void nadam_update(__global float *w, __global const float *g, __global float *m, __global float *v, const int n,
                            const float lr, const float beta1, const float beta2, const float epsilon, const float u_t,
@@ -78,6 +78,8 @@ __kernel void nadam_update(__global float *w, __global const float *g, __global 
     float gi = g[i];
     float mi = m[i] + (gi - m[i]) * (1.0f - beta1);
     float vi = v[i] + (gi * gi - v[i]) * (1.0f - beta2);
+    if (fabs(mi) < FLT_MIN) mi = 0.0f;  // subnormal moments stored as zero, as Adam's and the CPU backend's
+    if (fabs(vi) < FLT_MIN) vi = 0.0f;
     m[i] = mi;
     v[i] = vi;
     float m_hat = u_next * mi / (1.0f - product_next) + (1.0f - u_t) * gi / (1.0f - product_t);

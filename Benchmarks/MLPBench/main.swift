@@ -35,6 +35,12 @@ func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     return (0..<count).map { _ in random.nextUniform() - 0.5 }
 }
 
+/// `count` uniform values in [low, high).
+func randomValues(_ count: Int, seed: UInt64, low: Float, high: Float) -> [Float] {
+    var random = PhiloxRandom(seed: seed)
+    return (0..<count).map { _ in low + (high - low) * random.nextUniform() }
+}
+
 /// GEMM rates: the reference loop (small shapes only), the optimised CPU kernel, and the device's GEMM.
 func benchGEMM(device: (any Backend)?) {
     print("GEMM C = A·B (Float32), GFLOP/s; every kernel checked against the reference loop first")
@@ -472,6 +478,76 @@ func peakGFLOPS(threads: Int = CPUBackend.defaultThreadCount) -> Double {
     return best
 }
 
+/// `body`'s time per call in µs: after one untimed call, repeated in groups of 32 until 20 ms have passed.
+func microsecondsPerCall(_ body: () -> Void) -> Double {
+    body()
+    var calls = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    var elapsed: UInt64 = 0
+    repeat {
+        for _ in 0..<32 { body() }
+        calls += 32
+        elapsed = DispatchTime.now().uptimeNanoseconds - start
+    } while elapsed < 20_000_000
+    return Double(elapsed) / 1e3 / Double(calls)
+}
+
+/// Every optimizer's update on `count` values (the size of a workload's largest kernel), ns per value: the backend's
+/// op beside the scalar ``CPUReference`` loop it must match.
+func benchOptimizers(count: Int, backend: any Backend) {
+    func buffer(_ seed: UInt64, low: Float = -1, high: Float = 1) -> DeviceBuffer {
+        backend.makeBuffer(randomValues(count, seed: seed, low: low, high: high))
+    }
+    // Small steps keep every value in its normal range however often the timing loop repeats the update.
+    let w = buffer(1), g = buffer(2, low: -1e-3, high: 1e-3), s1 = buffer(3, low: 0.5, high: 1), s2 = buffer(4, low: 0.5, high: 1)
+    let s3 = buffer(5, low: -1e-3, high: 1e-3)
+    let schedule = NadamScalars(uT: 0.882, uNext: 0.8835, productT: 0.7793, productNext: 0.6885, beta2Power: 0.997)
+    let cases: [(String, () -> Void)] = [
+        ("SGD", { backend.sgdUpdate(weights: w, gradients: g, velocity: nil, count: count, learningRate: 1e-9, momentum: 0, nesterov: false) }),
+        ("SGD, Nesterov momentum", { backend.sgdUpdate(weights: w, gradients: g, velocity: s3, count: count, learningRate: 1e-9, momentum: 0.9,
+                                                       nesterov: true) }),
+        ("RMSprop", { backend.rmspropUpdate(weights: w, gradients: g, v: s1, momentumBuffer: nil, average: nil, count: count,
+                                            learningRate: 1e-9, rho: 0.9, momentum: 0, epsilon: 1e-7) }),
+        ("RMSprop, centered, momentum", { backend.rmspropUpdate(weights: w, gradients: g, v: s1, momentumBuffer: s3, average: s2,
+                                                                count: count, learningRate: 1e-9, rho: 0.9, momentum: 0.9, epsilon: 1e-7) }),
+        ("Adagrad", { backend.adagradUpdate(weights: w, gradients: g, accumulator: s1, count: count, learningRate: 1e-9, epsilon: 1e-7) }),
+        ("Adam", { backend.adamUpdate(weights: w, gradients: g, m: s3, v: s1, vMax: nil, count: count, stepSize: 1e-9, beta1: 0.9,
+                                      beta2: 0.999, epsilon: 1e-7) }),
+        ("AMSGrad", { backend.adamUpdate(weights: w, gradients: g, m: s3, v: s1, vMax: s2, count: count, stepSize: 1e-9, beta1: 0.9,
+                                         beta2: 0.999, epsilon: 1e-7) }),
+        ("Nadam", { backend.nadamUpdate(weights: w, gradients: g, m: s3, v: s1, count: count, learningRate: 1e-9, beta1: 0.9, beta2: 0.999,
+                                        epsilon: 1e-7, schedule: schedule) })]
+    // The reference loops on host copies (CPU backend only: its buffers are host memory).
+    let host = backend is CPUBackend
+    let hw = randomValues(count, seed: 1), hg = randomValues(count, seed: 2, low: -1e-3, high: 1e-3)
+    var h1 = randomValues(count, seed: 3, low: 0.5, high: 1), h2 = randomValues(count, seed: 4, low: 0.5, high: 1)
+    var h3 = randomValues(count, seed: 5, low: -1e-3, high: 1e-3), hwv = hw
+    let references: [() -> Void] = [
+        { CPUReference.sgdUpdate(w: &hwv, g: hg, velocity: nil, count: count, learningRate: 1e-9, momentum: 0, nesterov: false) },
+        { CPUReference.sgdUpdate(w: &hwv, g: hg, velocity: &h3, count: count, learningRate: 1e-9, momentum: 0.9, nesterov: true) },
+        { CPUReference.rmspropUpdate(w: &hwv, g: hg, v: &h1, momentumBuffer: nil, average: nil, count: count, learningRate: 1e-9,
+                                     rho: 0.9, momentum: 0, epsilon: 1e-7) },
+        { CPUReference.rmspropUpdate(w: &hwv, g: hg, v: &h1, momentumBuffer: &h3, average: &h2, count: count, learningRate: 1e-9,
+                                     rho: 0.9, momentum: 0.9, epsilon: 1e-7) },
+        { CPUReference.adagradUpdate(w: &hwv, g: hg, accumulator: &h1, count: count, learningRate: 1e-9, epsilon: 1e-7) },
+        { CPUReference.adamUpdate(w: &hwv, g: hg, m: &h3, v: &h1, vMax: nil, count: count, stepSize: 1e-9, beta1: 0.9, beta2: 0.999,
+                                  epsilon: 1e-7) },
+        { CPUReference.adamUpdate(w: &hwv, g: hg, m: &h3, v: &h1, vMax: &h2, count: count, stepSize: 1e-9, beta1: 0.9, beta2: 0.999,
+                                  epsilon: 1e-7) },
+        { CPUReference.nadamUpdate(w: &hwv, g: hg, m: &h3, v: &h1, count: count, learningRate: 1e-9, beta1: 0.9, beta2: 0.999,
+                                   epsilon: 1e-7, schedule: schedule) }]
+    print("Optimizer updates of \(count) values, ns per value" + (host ? " (backend op, and the scalar reference loop it matches)" : ""))
+    for (index, (name, body)) in cases.enumerated() {
+        let mine = microsecondsPerCall(body) * 1e3 / Double(count)
+        if host {
+            let reference = microsecondsPerCall(references[index]) * 1e3 / Double(count)
+            print(String(format: "  %-28@ %6.3f   reference %6.3f   %5.1f×", name as NSString, mine, reference, reference / mine))
+        } else {
+            print(String(format: "  %-28@ %6.3f", name as NSString, mine))
+        }
+    }
+}
+
 /// Where a training step's time goes: every backend op of one step of `workload` (forward, loss, backward, Adam)
 /// timed alone on its own shapes, repeated until 20 ms have passed, µs per call; beside the measured step time.
 /// (An op alone runs with warm caches and no neighbours, so the sum is a lower bound of the step.)
@@ -480,18 +556,7 @@ func benchOps(_ workload: Workload, backend: any Backend) throws {
     let batch = workload.batch
     func buffer(_ count: Int, seed: UInt64) -> DeviceBuffer { backend.makeBuffer(randomValues(count, seed: seed)) }
     var rows: [(String, Double)] = []
-    func time(_ name: String, _ body: () -> Void) {
-        body()
-        var calls = 0
-        let start = DispatchTime.now().uptimeNanoseconds
-        var elapsed: UInt64 = 0
-        repeat {
-            for _ in 0..<32 { body() }
-            calls += 32
-            elapsed = DispatchTime.now().uptimeNanoseconds - start
-        } while elapsed < 20_000_000
-        rows.append((name, Double(elapsed) / 1e3 / Double(calls)))
-    }
+    func time(_ name: String, _ body: () -> Void) { rows.append((name, microsecondsPerCall(body))) }
     for layer in 0..<(widths.count - 1) {
         let m = widths[layer], n = widths[layer + 1]
         let x = buffer(batch * m, seed: 1), w = buffer(m * n, seed: 2), z = buffer(batch * n, seed: 3), y = backend.makeBuffer(count: batch * n)
@@ -541,6 +606,7 @@ func benchOps(_ workload: Workload, backend: any Backend) throws {
     for (name, micros) in rows { print(String(format: "  %-48@ %7.3f  %5.1f%%", name as NSString, micros, 100 * micros / step)) }
     print(String(format: "  %-48@ %7.3f  %5.1f%%", "sum" as NSString, total, 100 * total / step))
     print(String(format: "  %-48@ %7.3f", "measured training step" as NSString, step))
+    benchOptimizers(count: zip(widths, widths.dropFirst()).map { $0 * $1 }.max()!, backend: backend)
 }
 
 /// Paired rounds per GEMM shape in `--compare` (MLPKit block, numpy block, …; the first pair is a warm-up).

@@ -2,9 +2,9 @@
 /// in the same order (so their results are bit-identical to it, which the tests assert), with the last
 /// `count mod 8` elements handed to the reference loop. Large tensors are split among the GEMM worker pool.
 ///
-/// Covered: Adam/AMSGrad and SGD (plain, momentum, Nesterov) updates, bias + ReLU/linear forward, the ReLU/linear
-/// backward, column sums; and sums of squares (not bit-identical: see ``sumOfSquaresVectorised(_:count:)``). The
-/// other activations and optimizers run the reference loops.
+/// Covered: every optimizer update (Adam/AMSGrad, SGD plain, momentum and Nesterov, RMSprop with and without momentum
+/// and centering, Adagrad, Nadam), bias + ReLU/linear forward, the ReLU/linear backward, column sums; and sums of
+/// squares (not bit-identical: see ``sumOfSquaresVectorised(_:count:)``). The other activations run the reference loops.
 /// One vectorised element-wise call, with its operands, so the pool can run it in chunks (a stored value: handing
 /// it to the pool allocates nothing, unlike a closure that captures the operands).
 enum ElementwiseKernel {
@@ -13,6 +13,13 @@ enum ElementwiseKernel {
               vMax: UnsafeMutablePointer<Float>?, stepSize: Float, beta1: Float, beta2: Float, epsilon: Float)
     case sgd(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, velocity: UnsafeMutablePointer<Float>?, learningRate: Float,
              momentum: Float, nesterov: Bool)
+    case rmsprop(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
+                 momentumBuffer: UnsafeMutablePointer<Float>?, average: UnsafeMutablePointer<Float>?, learningRate: Float, rho: Float,
+                 momentum: Float, epsilon: Float)
+    case adagrad(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, accumulator: UnsafeMutablePointer<Float>, learningRate: Float,
+                 epsilon: Float)
+    case nadam(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+               learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, schedule: NadamScalars)
     /// Elements are whole rows of `columns`.
     case biasReLU(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: Int, relu: Bool)
     case reluBackward(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>, relu: Bool)
@@ -28,6 +35,15 @@ enum ElementwiseKernel {
         case let .sgd(w, g, velocity, learningRate, momentum, nesterov):
             CPUBackend.sgdUpdateVectorised(w: w, g: g, velocity: velocity, range: range, learningRate: learningRate, momentum: momentum,
                                            nesterov: nesterov)
+        case let .rmsprop(w, g, v, momentumBuffer, average, learningRate, rho, momentum, epsilon):
+            CPUBackend.rmspropUpdateVectorised(w: w, g: g, v: v, momentumBuffer: momentumBuffer, average: average, range: range,
+                                               learningRate: learningRate, rho: rho, momentum: momentum, epsilon: epsilon)
+        case let .adagrad(w, g, accumulator, learningRate, epsilon):
+            CPUBackend.adagradUpdateVectorised(w: w, g: g, accumulator: accumulator, range: range, learningRate: learningRate,
+                                               epsilon: epsilon)
+        case let .nadam(w, g, m, v, learningRate, beta1, beta2, epsilon, schedule):
+            CPUBackend.nadamUpdateVectorised(w: w, g: g, m: m, v: v, range: range, learningRate: learningRate, beta1: beta1,
+                                             beta2: beta2, epsilon: epsilon, schedule: schedule)
         case let .biasReLU(z, bias, y, columns, relu):
             // Chunk bounds rounded up to whole rows.
             let rows = (range.lowerBound + columns - 1) / columns ..< (range.upperBound + columns - 1) / columns
@@ -126,7 +142,12 @@ extension CPUBackend {
         let mi = flushSubnormals(mOld + (gi - mOld) * factors.keepM)
         let vi = flushSubnormals(vOld + (gi * gi - vOld) * factors.keepV)
         var denominatorSource = vi
-        if let vMax { denominatorSource = pointwiseMax(load(vMax + i, lanes: lanes), vi) }
+        if let vMax {
+            // The reference's `max(vMax, v)` (`v >= vMax ? v : vMax`, lane by lane; the library's `pointwiseMax` was
+            // a call per vector).
+            let old = load(vMax + i, lanes: lanes)
+            denominatorSource = old.replacing(with: vi, where: vi .>= old)
+        }
         return (load(w + i, lanes: lanes) - factors.step * mi / (denominatorSource.squareRoot() + factors.epsilon),
                 mi, vi, denominatorSource)
     }
@@ -137,6 +158,82 @@ extension CPUBackend {
         store(values.v, v + i, lanes: lanes)
         if let vMax { store(values.vMax, vMax + i, lanes: lanes) }
         store(values.w, w + i, lanes: lanes)
+    }
+
+    /// ``CPUReference/rmspropUpdate(w:g:v:momentumBuffer:average:count:learningRate:rho:momentum:epsilon:)``, eight
+    /// lanes at a time (the last `count mod 8` values by the reference loop).
+    static func rmspropUpdateVectorised(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
+                                        momentumBuffer: UnsafeMutablePointer<Float>?, average: UnsafeMutablePointer<Float>?,
+                                        range: Range<Int>, learningRate: Float, rho: Float, momentum: Float, epsilon: Float) {
+        let lr = SIMD8<Float>(repeating: learningRate), decay = SIMD8<Float>(repeating: rho)
+        let keep = SIMD8<Float>(repeating: 1 - rho), mu = SIMD8<Float>(repeating: momentum), eps = SIMD8<Float>(repeating: epsilon)
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let gi = load(g + i)
+            let vi = decay * load(v + i) + keep * (gi * gi)
+            store(vi, v + i)
+            var denominator = vi + eps
+            if let average {
+                let ai = decay * load(average + i) + keep * gi
+                store(ai, average + i)
+                denominator = vi - ai * ai + eps
+            }
+            let increment = lr * gi / denominator.squareRoot()
+            if let momentumBuffer {
+                let bi = mu * load(momentumBuffer + i) + increment
+                store(bi, momentumBuffer + i)
+                store(load(w + i) - bi, w + i)
+            } else {
+                store(load(w + i) - increment, w + i)
+            }
+            i += 8
+        }
+        CPUReference.rmspropUpdate(w: w + i, g: g + i, v: v + i, momentumBuffer: momentumBuffer.map { $0 + i },
+                                   average: average.map { $0 + i }, count: range.upperBound - i, learningRate: learningRate, rho: rho,
+                                   momentum: momentum, epsilon: epsilon)
+    }
+
+    /// ``CPUReference/adagradUpdate(w:g:accumulator:count:learningRate:epsilon:)``, eight lanes at a time (the last
+    /// `count mod 8` values by the reference loop).
+    static func adagradUpdateVectorised(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, accumulator: UnsafeMutablePointer<Float>,
+                                        range: Range<Int>, learningRate: Float, epsilon: Float) {
+        let lr = SIMD8<Float>(repeating: learningRate), eps = SIMD8<Float>(repeating: epsilon)
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let gi = load(g + i)
+            let a = load(accumulator + i) + gi * gi
+            store(a, accumulator + i)
+            store(load(w + i) - lr * gi / (a + eps).squareRoot(), w + i)
+            i += 8
+        }
+        CPUReference.adagradUpdate(w: w + i, g: g + i, accumulator: accumulator + i, count: range.upperBound - i,
+                                   learningRate: learningRate, epsilon: epsilon)
+    }
+
+    /// ``CPUReference/nadamUpdate(w:g:m:v:count:learningRate:beta1:beta2:epsilon:schedule:)``, eight lanes at a time
+    /// (the last `count mod 8` values by the reference loop). Subnormal moments are stored as zero, as Adam's.
+    static func nadamUpdateVectorised(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                                      v: UnsafeMutablePointer<Float>, range: Range<Int>, learningRate: Float, beta1: Float,
+                                      beta2: Float, epsilon: Float, schedule s: NadamScalars) {
+        let keepM = SIMD8<Float>(repeating: 1 - beta1), keepV = SIMD8<Float>(repeating: 1 - beta2)
+        let uNext = SIMD8<Float>(repeating: s.uNext), productNext = SIMD8<Float>(repeating: 1 - s.productNext)
+        let gradientShare = SIMD8<Float>(repeating: 1 - s.uT), productT = SIMD8<Float>(repeating: 1 - s.productT)
+        let beta2Power = SIMD8<Float>(repeating: 1 - s.beta2Power)
+        let lr = SIMD8<Float>(repeating: learningRate), eps = SIMD8<Float>(repeating: epsilon)
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let gi = load(g + i), mOld = load(m + i), vOld = load(v + i)
+            let mi = flushSubnormals(mOld + (gi - mOld) * keepM)
+            let vi = flushSubnormals(vOld + (gi * gi - vOld) * keepV)
+            store(mi, m + i)
+            store(vi, v + i)
+            let mHat = uNext * mi / productNext + gradientShare * gi / productT
+            let vHat = vi / beta2Power
+            store(load(w + i) - mHat * lr / (vHat.squareRoot() + eps), w + i)
+            i += 8
+        }
+        CPUReference.nadamUpdate(w: w + i, g: g + i, m: m + i, v: v + i, count: range.upperBound - i, learningRate: learningRate,
+                                 beta1: beta1, beta2: beta2, epsilon: epsilon, schedule: s)
     }
 
     /// Lanes whose magnitude is under `Float.leastNormalMagnitude` (subnormals, ±0) as +0, the others unchanged

@@ -190,21 +190,21 @@ public final class CPUBackend: Backend {
 
     public func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, momentumBuffer: DeviceBuffer?,
                               average: DeviceBuffer?, count: Int, learningRate: Float, rho: Float, momentum: Float, epsilon: Float) {
-        CPUReference.rmspropUpdate(w: ptr(weights), g: ptr(gradients), v: ptr(v), momentumBuffer: momentumBuffer.map { ptr($0) },
-                                   average: average.map { ptr($0) }, count: count, learningRate: learningRate, rho: rho,
-                                   momentum: momentum, epsilon: epsilon)
+        run(.rmsprop(w: ptr(weights), g: ptr(gradients), v: ptr(v), momentumBuffer: momentumBuffer.map { ptr($0) },
+                     average: average.map { ptr($0) }, learningRate: learningRate, rho: rho, momentum: momentum, epsilon: epsilon),
+            count: count)
     }
 
     public func adagradUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, accumulator: DeviceBuffer, count: Int,
                               learningRate: Float, epsilon: Float) {
-        CPUReference.adagradUpdate(w: ptr(weights), g: ptr(gradients), accumulator: ptr(accumulator), count: count,
-                                   learningRate: learningRate, epsilon: epsilon)
+        run(.adagrad(w: ptr(weights), g: ptr(gradients), accumulator: ptr(accumulator), learningRate: learningRate, epsilon: epsilon),
+            count: count)
     }
 
     public func nadamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
                             learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, schedule: NadamScalars) {
-        CPUReference.nadamUpdate(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), count: count, learningRate: learningRate,
-                                 beta1: beta1, beta2: beta2, epsilon: epsilon, schedule: schedule)
+        run(.nadam(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), learningRate: learningRate, beta1: beta1, beta2: beta2,
+                   epsilon: epsilon, schedule: schedule), count: count)
     }
 
     public func decayWeights(_ weights: DeviceBuffer, count: Int, decay: Float, learningRate: Float) {

@@ -339,6 +339,9 @@ public enum CPUReference {
         for i in 0..<count {
             m[i] += (g[i] - m[i]) * (1 - beta1)
             v[i] += (g[i] * g[i] - v[i]) * (1 - beta2)
+            // Subnormal moments stored as zero, as Adam's (same β2, same slow decay through the subnormals).
+            if abs(m[i]) < Float.leastNormalMagnitude { m[i] = 0 }
+            if abs(v[i]) < Float.leastNormalMagnitude { v[i] = 0 }
             let mHat = s.uNext * m[i] / (1 - s.productNext) + (1 - s.uT) * g[i] / (1 - s.productT)
             let vHat = v[i] / (1 - s.beta2Power)
             w[i] -= mHat * lr / (vHat.squareRoot() + epsilon)

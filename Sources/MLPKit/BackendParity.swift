@@ -230,6 +230,13 @@ public enum BackendParity {
                               epsilon: 1e-7, schedule: schedule)
             }
         }
+        checks += try check("nadam subnormal moments", reference: reference, candidate: candidate,
+                            inputs: [values(n, seed: 24), [Float](repeating: 0, count: n), edge.enumerated().map { $1 * ($0 % 2 == 0 ? 1 : -1) }, edge],
+                            outputs: [0, 2, 3], tolerance: 0) { b, x in
+            let schedule = NadamScalars(uT: 0.882, uNext: 0.8835, productT: 0.7793, productNext: 0.6885, beta2Power: 0.997)
+            b.nadamUpdate(weights: x[0], gradients: x[1], m: x[2], v: x[3], count: n, learningRate: 0.01, beta1: 0.9, beta2: 0.999,
+                          epsilon: 1e-7, schedule: schedule)
+        }
         checks += try check("weight decay", reference: reference, candidate: candidate, inputs: inputs, outputs: [0]) { b, x in
             b.decayWeights(x[0], count: n, decay: 0.004, learningRate: 0.01)
         }

@@ -94,6 +94,82 @@ final class ElementwiseTests: XCTestCase {
         }
     }
 
+    func testRMSpropAdagradAndNadamAreBitIdenticalToTheReference() {
+        let host = Host(threads: 2)
+        let schedule = NadamScalars(uT: 0.882, uNext: 0.8835, productT: 0.7793, productNext: 0.6885, beta2Power: 0.997)
+        for count in Self.counts {
+            let w = randomValues(count, seed: 1), g = randomValues(count, seed: 2)
+            let slot1 = randomValues(count, seed: 3, low: 0, high: 0.1), slot2 = randomValues(count, seed: 4, low: 0, high: 0.1)
+            let slot3 = randomValues(count, seed: 5, low: -0.01, high: 0.01)
+            for (momentum, centered) in [(Float(0), false), (0.9, false), (0, true), (0.9, true)] {
+                let buffers = [w, g, slot1, slot2, slot3].map(host.buffer)
+                for _ in 0..<2 {
+                    host.backend.rmspropUpdate(weights: buffers[0], gradients: buffers[1], v: buffers[2],
+                                               momentumBuffer: momentum > 0 ? buffers[3] : nil, average: centered ? buffers[4] : nil,
+                                               count: count, learningRate: 0.01, rho: 0.9, momentum: momentum, epsilon: 1e-7)
+                }
+                withCopies([w, g, slot1, slot2, slot3]) { r in
+                    for _ in 0..<2 {
+                        CPUReference.rmspropUpdate(w: r[0], g: r[1], v: r[2], momentumBuffer: momentum > 0 ? r[3] : nil,
+                                                   average: centered ? r[4] : nil, count: count, learningRate: 0.01, rho: 0.9,
+                                                   momentum: momentum, epsilon: 1e-7)
+                    }
+                    for index in 0..<5 where index != 1 {
+                        assertIdentical(host.values(buffers[index]), r[index],
+                                        "rmsprop buffer \(index) count=\(count) momentum=\(momentum) centered=\(centered)")
+                    }
+                }
+            }
+            var buffers = [w, g, slot1].map(host.buffer)
+            for _ in 0..<2 {
+                host.backend.adagradUpdate(weights: buffers[0], gradients: buffers[1], accumulator: buffers[2], count: count,
+                                           learningRate: 0.01, epsilon: 1e-7)
+            }
+            withCopies([w, g, slot1]) { r in
+                for _ in 0..<2 { CPUReference.adagradUpdate(w: r[0], g: r[1], accumulator: r[2], count: count, learningRate: 0.01, epsilon: 1e-7) }
+                assertIdentical(host.values(buffers[0]), r[0], "adagrad w count=\(count)")
+                assertIdentical(host.values(buffers[2]), r[2], "adagrad accumulator count=\(count)")
+            }
+            buffers = [w, g, slot3, slot1].map(host.buffer)
+            for _ in 0..<2 {
+                host.backend.nadamUpdate(weights: buffers[0], gradients: buffers[1], m: buffers[2], v: buffers[3], count: count,
+                                         learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, schedule: schedule)
+            }
+            withCopies([w, g, slot3, slot1]) { r in
+                for _ in 0..<2 {
+                    CPUReference.nadamUpdate(w: r[0], g: r[1], m: r[2], v: r[3], count: count, learningRate: 0.01, beta1: 0.9, beta2: 0.999,
+                                             epsilon: 1e-7, schedule: schedule)
+                }
+                for (index, name) in [(0, "w"), (2, "m"), (3, "v")] {
+                    assertIdentical(host.values(buffers[index]), r[index], "nadam \(name) count=\(count)")
+                }
+            }
+        }
+    }
+
+    /// Nadam's moments decay like Adam's (β2 0.999) and are stored as zero under the smallest normal float, as Adam's.
+    func testNadamStoresSubnormalMomentsAsZeroLikeTheReference() {
+        let host = Host(threads: 2)
+        let count = 37
+        let schedule = NadamScalars(uT: 0.882, uNext: 0.8835, productT: 0.7793, productNext: 0.6885, beta2Power: 0.997)
+        let w = randomValues(count, seed: 1), g = [Float](repeating: 0, count: count)
+        let m = (0..<count).map { Float($0 % 2 == 0 ? 1 : -1) * Float.leastNormalMagnitude * (1 + Float($0) * 0.05) }
+        let v = (0..<count).map { Float.leastNormalMagnitude * (1 + Float($0) * 0.0001) }
+        let buffers = [w, g, m, v].map(host.buffer)
+        host.backend.nadamUpdate(weights: buffers[0], gradients: buffers[1], m: buffers[2], v: buffers[3], count: count,
+                                 learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, schedule: schedule)
+        withCopies([w, g, m, v]) { r in
+            CPUReference.nadamUpdate(w: r[0], g: r[1], m: r[2], v: r[3], count: count, learningRate: 0.01, beta1: 0.9, beta2: 0.999,
+                                     epsilon: 1e-7, schedule: schedule)
+            for (index, name) in [(0, "w"), (2, "m"), (3, "v")] {
+                assertIdentical(host.values(buffers[index]), r[index], "nadam \(name) with subnormal moments")
+            }
+        }
+        let newM = host.values(buffers[2]), newV = host.values(buffers[3])
+        XCTAssertTrue(newM.allSatisfy { $0 == 0 || abs($0) >= Float.leastNormalMagnitude } && newM.contains(0), "\(newM)")
+        XCTAssertTrue(newV.allSatisfy { $0 == 0 || $0 >= Float.leastNormalMagnitude } && newV.contains(0), "\(newV)")
+    }
+
     func testBiasReLUAndLinearForwardAndBackwardAreBitIdenticalToTheReference() {
         let host = Host(threads: 2)
         // (rows, columns): tails in both directions, and one above the parallel threshold with rows not
