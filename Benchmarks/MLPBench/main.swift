@@ -5,7 +5,7 @@
 //   swift run -c release mlp-bench --device gpu             # … with the OpenCL device beside the CPU
 //   swift run -c release mlp-bench --compare                # … and tf.keras / numpy from Scripts/bench-reference.py
 //   swift run -c release mlp-bench --json-out results.json  # … and the table as JSON
-//   mlp-bench train --workload seed|mnist|wide --device cpu|gpu --json
+//   mlp-bench train --workload seed|mnist|wide --device cpu|gpu --json [--epochs N] [--optimizer NAME]
 //   mlp-bench gemm --m M --n N --k K [--trans-a] [--trans-b] --device cpu|gpu --json
 //   mlp-bench monitor [--device gpu]                        # GradientMonitor's cost per training epoch
 //   mlp-bench crossover [--device gpu]                      # step times CPU vs device; writes the cost model `auto` reads
@@ -203,6 +203,8 @@ struct Workload {
     let classes: Int
     let batch: Int
     let samples: Int
+    /// Adam in the suite (and in the tf.keras reference); `train --optimizer NAME` picks another.
+    var optimizer = OptimizerName.adam
 
     static let all: [String: Workload] = [
         "seed": Workload(name: "seed", inputs: 14, hidden: [25, 36, 47], classes: 7, batch: 32, samples: 16_384),
@@ -247,7 +249,7 @@ struct Workload {
     func model(backend: any Backend) throws -> Sequential {
         let model = Sequential(inputDim: inputs, hidden.map { Dense($0, activation: .relu) } + [Dense(classes, activation: .softmax)],
                                seed: 1, backend: backend)
-        try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(fromLogits: false))
+        try model.compile(optimizer: optimizer.make(), loss: .sparseCategoricalCrossentropy(fromLogits: false))
         return model
     }
 }
@@ -840,9 +842,11 @@ let wantsJSON = arguments.contains("--json")
 do {
     switch arguments.first {
     case "train" where arguments.contains("--workload"):
-        guard let name = value(after: "--workload", in: arguments), let workload = Workload.all[name] else {
+        guard let name = value(after: "--workload", in: arguments), var workload = Workload.all[name] else {
             throw MLPError.unknownName(kind: "workload", received: value(after: "--workload", in: arguments) ?? "", valid: ["seed", "mnist", "wide"])
         }
+        // --optimizer NAME: a Keras optimizer name with its defaults, instead of Adam.
+        if let optimizer = value(after: "--optimizer", in: arguments) { workload.optimizer = try OptimizerName(keras: optimizer) }
         // --epochs N: more timed epochs (default 2), e.g. for a profiler.
         let epochs = value(after: "--epochs", in: arguments).flatMap(Int.init) ?? 2
         guard epochs > 0 else { throw MLPError.invalidArgument("--epochs needs a positive count") }
