@@ -185,5 +185,12 @@ final class GradientMonitorTensorBoardTests: ScratchDirectoryTestCase {
         let activations = try XCTUnwrap(values.first { $0.tag == "activations/hidden/histogram" })
         XCTAssertEqual(activations.histo.num, Double(32 * 16), "the last batch's outputs")
         XCTAssertGreaterThanOrEqual(activations.histo.min, 0, "ReLU outputs")
+        // The last step (9) is not a monitored one, yet the output layer's histogram holds its softmax probabilities,
+        // not the logits a step leaves there when nothing reads the probabilities.
+        let probabilities = try XCTUnwrap(values.first { $0.tag == "activations/out/histogram" })
+        XCTAssertEqual(probabilities.histo.num, Double(32 * 10))
+        XCTAssertGreaterThanOrEqual(probabilities.histo.min, 0)
+        XCTAssertLessThanOrEqual(probabilities.histo.max, 1)
+        XCTAssertEqual(probabilities.histo.sum, 32, accuracy: 1e-3, "each row of probabilities sums to 1")
     }
 }

@@ -104,6 +104,9 @@ public final class GradientMonitor: Callback {
     }
 
     public override func onTrainBatchBegin(_ batch: Int) throws {
+        // The probes read every Dense layer's activated output after a monitored step; the TensorBoard histograms
+        // read them after the epoch's last step, whichever it is.
+        if batch % every == 0 || tensorBoard != nil { model?.stepNeedsLayerOutputs = true }
         guard batch % every == 0 else { return }
         for probe in probes { probe.beforeStep() }
     }
@@ -242,7 +245,7 @@ final class DenseProbe {
         return statistics
     }
 
-    /// TensorBoard values for the epoch: the gradient norms, and histograms of the last monitored step's kernel
+    /// TensorBoard values for the epoch: the gradient norms, and histograms of the epoch's last step's kernel
     /// gradient and outputs (one read each, at epoch end).
     func tensorBoardValues(_ statistics: LayerStatistics, rows: Int) -> [Mlpkit_Tensorboard_Summary.Value] {
         let name = layer.name

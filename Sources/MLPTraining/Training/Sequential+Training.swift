@@ -258,6 +258,7 @@ extension Sequential {
             backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
             var samples = 0
             for step in 0..<feed.stepsPerEpoch {
+                stepNeedsLayerOutputs = false
                 for callback in callbacks { try callback.onTrainBatchBegin(step) }
                 let rows = try feed.loadStep(step)
                 currentBatchRows = rows
@@ -358,10 +359,10 @@ extension Sequential {
     /// Forward and backward on the batch in `buffers.x`, `buffers.y`: leaves `∂loss/∂w` in every
     /// parameter's gradient buffer and adds the batch's loss and metric sums to the accumulator.
     func computeGradients(rows: Int, buffers: StepBuffers, compiled: Compilation) {
-        // With the loss fused into the last activation and no metric reading its activated output, that
-        // activation (a softmax: an exp per value) is left out of the forward pass: nothing would read it.
+        // With the loss fused into the last activation and neither a metric nor a callback reading its activated
+        // output, that activation (a softmax: an exp per value) is left out of the forward pass.
         let last = layers[layers.count - 1]
-        last.skipsOutputActivation = compiled.loss.fused(with: last.outputActivation) != nil
+        last.skipsOutputActivation = !stepNeedsLayerOutputs && compiled.loss.fused(with: last.outputActivation) != nil
             && compiled.slots.allSatisfy { $0.readsOnlyPreActivation(lastActivation: last.outputActivation) }
         let output = forward(buffers.x, rows: rows, training: true)
         last.skipsOutputActivation = false
