@@ -550,6 +550,40 @@ func benchOptimizers(count: Int, backend: any Backend) {
     }
 }
 
+/// Every activation's bias + activation forward and its backward on a `rows`×`columns` layer (a workload's first
+/// hidden layer), ns per value: the backend's op beside the ``CPUReference`` loop.
+func benchActivations(rows: Int, columns: Int, backend: any Backend) {
+    let count = rows * columns
+    let z = backend.makeBuffer(randomValues(count, seed: 1, low: -4, high: 4)), bias = backend.makeBuffer(count: columns)
+    let y = backend.makeBuffer(count: count), dy = backend.makeBuffer(randomValues(count, seed: 2)), dz = backend.makeBuffer(count: count)
+    let host = backend is CPUBackend
+    var hz = randomValues(count, seed: 1, low: -4, high: 4), hy = [Float](repeating: 0, count: count), hdz = hy
+    let hbias = [Float](repeating: 0, count: columns), hdy = randomValues(count, seed: 2)
+    print("Activations on \(rows)×\(columns), ns per value: bias + activation forward, then backward"
+          + (host ? " (backend op, and the reference loop)" : ""))
+    for activation in Activation.allCases where activation != .linear {
+        let forward = microsecondsPerCall {
+            backend.biasActivationForward(preActivation: z, bias: bias, output: y, rows: rows, columns: columns, activation: activation)
+        } * 1e3 / Double(count)
+        let backward = microsecondsPerCall {
+            backend.activationBackward(outputGradient: dy, preActivation: z, output: y, inputGradient: dz, rows: rows, columns: columns,
+                                       activation: activation)
+        } * 1e3 / Double(count)
+        var line = String(format: "  %-12@ forward %6.2f  backward %6.2f", activation.rawValue as NSString, forward, backward)
+        if host {
+            let referenceForward = microsecondsPerCall {
+                CPUReference.biasActivationForward(z: &hz, bias: hbias, y: &hy, rows: rows, columns: columns, activation: activation)
+            } * 1e3 / Double(count)
+            let referenceBackward = microsecondsPerCall {
+                CPUReference.activationBackward(dy: hdy, z: hz, y: hy, dz: &hdz, rows: rows, columns: columns, activation: activation)
+            } * 1e3 / Double(count)
+            line += String(format: "   reference %6.2f  %6.2f   (%4.1f×, %4.1f×)", referenceForward, referenceBackward,
+                           referenceForward / forward, referenceBackward / backward)
+        }
+        print(line)
+    }
+}
+
 /// Where a training step's time goes: every backend op of one step of `workload` (forward, loss, backward, Adam)
 /// timed alone on its own shapes, repeated until 20 ms have passed, µs per call; beside the measured step time.
 /// (An op alone runs with warm caches and no neighbours, so the sum is a lower bound of the step.)
@@ -609,6 +643,7 @@ func benchOps(_ workload: Workload, backend: any Backend) throws {
     print(String(format: "  %-48@ %7.3f  %5.1f%%", "sum" as NSString, total, 100 * total / step))
     print(String(format: "  %-48@ %7.3f", "measured training step" as NSString, step))
     benchOptimizers(count: zip(widths, widths.dropFirst()).map { $0 * $1 }.max()!, backend: backend)
+    benchActivations(rows: batch, columns: widths[1], backend: backend)
 }
 
 /// Paired rounds per GEMM shape in `--compare` (MLPKit block, numpy block, …; the first pair is a warm-up).

@@ -23,6 +23,11 @@ enum ElementwiseKernel {
     /// Elements are whole rows of `columns`.
     case biasReLU(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: Int, relu: Bool)
     case reluBackward(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>, relu: Bool)
+    /// The other activations with a vectorised form (``CPUBackend/hasVectorisedForward(_:)``); elements are whole rows.
+    case biasActivation(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: Int,
+                        activation: Activation)
+    case activationBackward(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, y: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
+                            activation: Activation)
 
     /// Runs the call on elements `range`.
     func run(_ range: Range<Int>) {
@@ -50,6 +55,11 @@ enum ElementwiseKernel {
             CPUBackend.biasReLUForwardVectorised(z: z, bias: bias, y: y, rows: rows, columns: columns, relu: relu)
         case let .reluBackward(dy, z, dz, relu):
             CPUBackend.reluBackwardVectorised(dy: dy, z: z, dz: dz, range: range, relu: relu)
+        case let .biasActivation(z, bias, y, columns, activation):
+            let rows = (range.lowerBound + columns - 1) / columns ..< (range.upperBound + columns - 1) / columns
+            CPUBackend.biasActivationForwardVectorised(z: z, bias: bias, y: y, rows: rows, columns: columns, activation: activation)
+        case let .activationBackward(dy, z, y, dz, activation):
+            CPUBackend.activationBackwardVectorised(dy: dy, z: z, y: y, dz: dz, range: range, activation: activation)
         }
     }
 }

@@ -206,7 +206,7 @@ extension CPUBackend {
     /// `n = round(x·log₂e)`, `r = x − n·ln 2` in two parts, a degree-5 polynomial for `e^r`), within 2 ulp of the C
     /// library's `expf` (tested over [−103, 88.7], subnormal results included); 0 below −103.9, +∞ above 88.72, NaN
     /// for NaN.
-    @inline(__always)
+    @inline(always)
     static func expVectorised(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let low = SIMD8<Float>(repeating: -103.9), high = SIMD8<Float>(repeating: 88.72)
         let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)

@@ -107,6 +107,11 @@ public final class CPUBackend: Backend {
             CPUBackend.softmaxForwardVectorised(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), rows: rows, columns: columns)
             return
         }
+        if CPUBackend.hasVectorisedForward(activation) {
+            run(.biasActivation(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), columns: columns, activation: activation),
+                count: rows * columns)
+            return
+        }
         CPUReference.biasActivationForward(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y),
                                            rows: rows, columns: columns, activation: activation)
     }
@@ -115,6 +120,10 @@ public final class CPUBackend: Backend {
                                    inputGradient dz: DeviceBuffer, rows: Int, columns: Int, activation: Activation) {
         if activation == .relu || activation == .linear {
             run(.reluBackward(dy: ptr(dy), z: ptr(z), dz: ptr(dz), relu: activation == .relu), count: rows * columns)
+            return
+        }
+        if CPUBackend.hasVectorisedBackward(activation) {
+            run(.activationBackward(dy: ptr(dy), z: ptr(z), y: ptr(y), dz: ptr(dz), activation: activation), count: rows * columns)
             return
         }
         CPUReference.activationBackward(dy: ptr(dy), z: ptr(z), y: ptr(y), dz: ptr(dz), rows: rows, columns: columns,

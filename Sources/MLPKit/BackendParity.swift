@@ -75,7 +75,8 @@ public enum BackendParity {
                             inputs: [[0], [0], values(6, seed: 4)], outputs: [2]) { b, x in
             b.gemm(transA: false, transB: false, m: 2, n: 3, k: 0, alpha: 1, a: x[0], b: x[1], beta: 0.5, c: x[2])
         }
-        let rows = 7, columns = 5
+        // 13 columns: a whole vector and an overlapping tail on the CPU backend's vectorised activations.
+        let rows = 7, columns = 13
         let cpu = CPUBackend(threadCount: 1)
         for activation in Activation.allCases {
             for withBias in [true, false] {
