@@ -60,8 +60,8 @@ open class Layer {
     open var preActivationOutput: DeviceBuffer? { nil }
 
     /// Set by the model around a training forward pass whose loss is fused with this (last) layer's
-    /// ``outputActivation`` and whose metrics read no activated output: the layer may then leave the activation
-    /// out (its output buffer is then unspecified), since only ``preActivationOutput`` is read.
+    /// ``outputActivation`` and after which no metric or callback reads the activated output: the layer may then
+    /// leave the activation out (its output buffer is then unspecified), since only ``preActivationOutput`` is read.
     var skipsOutputActivation = false
 
     /// Runs the layer on `rows` samples of `input` (rows × inputUnits); returns its output buffer
