@@ -1,9 +1,9 @@
-/// The element-wise activations other than ReLU/linear (``CPUBackend/biasReLUForwardVectorised(z:bias:y:rows:columns:relu:)``)
-/// and softmax, eight lanes at a time.
+/// The element-wise activations (softmax, row-wise, is ``CPUBackend/softmaxForwardVectorised(z:bias:y:rows:columns:)``),
+/// eight lanes at a time.
 ///
-/// Bit-identical to the ``CPUReference`` loops (the same arithmetic in the same order; tested): leaky ReLU, ReLU6,
-/// hard sigmoid and softsign forward, and every backward that needs no transcendental function (sigmoid, tanh, ELU,
-/// leaky ReLU, ReLU6, hard sigmoid, softsign, exponential). With ``expVectorised(_:)`` instead of the C library's
+/// Bit-identical to the ``CPUReference`` loops (the same arithmetic in the same order; tested): linear, ReLU, leaky
+/// ReLU, ReLU6, hard sigmoid and softsign forward, and every backward that needs no transcendental function (linear,
+/// ReLU, sigmoid, tanh, ELU, leaky ReLU, ReLU6, hard sigmoid, softsign, exponential). With ``expVectorised(_:)`` instead of the C library's
 /// `expf`/`tanhf` (one call per value, each with an AVX state change): sigmoid, SiLU, tanh and exponential forward,
 /// SiLU's and softplus' backward, within a few ulp of the reference (tested). Softplus, ELU, SELU and GELU forward and
 /// SELU's and GELU's backward run the reference loops.
@@ -11,7 +11,7 @@ extension CPUBackend {
     /// Whether ``biasActivationForwardVectorised(z:bias:y:rows:columns:activation:)`` covers `activation`.
     static func hasVectorisedForward(_ activation: Activation) -> Bool {
         switch activation {
-        case .sigmoid, .silu, .tanh, .exponential, .leakyRelu, .relu6, .hardSigmoid, .softsign: return true
+        case .linear, .relu, .sigmoid, .silu, .tanh, .exponential, .leakyRelu, .relu6, .hardSigmoid, .softsign: return true
         default: return false
         }
     }
@@ -19,7 +19,8 @@ extension CPUBackend {
     /// Whether ``activationBackwardVectorised(dy:z:y:dz:range:activation:)`` covers `activation`.
     static func hasVectorisedBackward(_ activation: Activation) -> Bool {
         switch activation {
-        case .sigmoid, .tanh, .elu, .leakyRelu, .relu6, .hardSigmoid, .softsign, .exponential, .silu, .softplus: return true
+        case .linear, .relu, .sigmoid, .tanh, .elu, .leakyRelu, .relu6, .hardSigmoid, .softsign, .exponential, .silu, .softplus:
+            return true
         default: return false
         }
     }
@@ -37,6 +38,8 @@ extension CPUBackend {
         // One copy of the loop per activation, each with a constant activation (a switch per vector, or a closure
         // the compiler left as a call per vector, cost more than the cheap activations themselves).
         switch activation {
+        case .linear: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .linear)
+        case .relu: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .relu)
         case .sigmoid: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .sigmoid)
         case .silu: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .silu)
         case .tanh: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .tanh)
@@ -88,6 +91,8 @@ extension CPUBackend {
             return
         }
         switch activation {
+        case .linear: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .linear)
+        case .relu: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .relu)
         case .sigmoid: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .sigmoid)
         case .tanh: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .tanh)
         case .elu: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .elu)
@@ -122,6 +127,10 @@ extension CPUBackend {
     static func activationLanes(_ z: SIMD8<Float>, _ activation: Activation) -> SIMD8<Float> {
         let zero = SIMD8<Float>(), one = SIMD8<Float>(repeating: 1)
         switch activation {
+        case .linear:
+            return z
+        case .relu:
+            return zero.replacing(with: z, where: z .> zero)
         case .sigmoid:
             return sigmoidLanes(z)
         case .silu:
@@ -149,6 +158,10 @@ extension CPUBackend {
     static func derivativeLanes(z: SIMD8<Float>, y: SIMD8<Float>, _ activation: Activation) -> SIMD8<Float> {
         let zero = SIMD8<Float>(), one = SIMD8<Float>(repeating: 1)
         switch activation {
+        case .linear:
+            return one
+        case .relu:
+            return zero.replacing(with: one, where: z .> zero)
         case .sigmoid:
             return y * (one - y)
         case .tanh:

@@ -3,8 +3,8 @@
 /// `count mod 8` elements handed to the reference loop. Large tensors are split among the GEMM worker pool.
 ///
 /// Covered: every optimizer update (Adam/AMSGrad, SGD plain, momentum and Nesterov, RMSprop with and without momentum
-/// and centering, Adagrad, Nadam), bias + ReLU/linear forward, the ReLU/linear backward, column sums; and sums of
-/// squares (not bit-identical: see ``sumOfSquaresVectorised(_:count:)``). The other activations run the reference loops.
+/// and centering, Adagrad, Nadam), column sums, and sums of squares (not bit-identical: see
+/// ``sumOfSquaresVectorised(_:count:)``); the activations are in CPUBackend+Activations.swift.
 /// One vectorised element-wise call, with its operands, so the pool can run it in chunks (a stored value: handing
 /// it to the pool allocates nothing, unlike a closure that captures the operands).
 enum ElementwiseKernel {
@@ -20,10 +20,7 @@ enum ElementwiseKernel {
                  epsilon: Float)
     case nadam(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
                learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, schedule: NadamScalars)
-    /// Elements are whole rows of `columns`.
-    case biasReLU(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: Int, relu: Bool)
-    case reluBackward(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>, relu: Bool)
-    /// The other activations with a vectorised form (``CPUBackend/hasVectorisedForward(_:)``); elements are whole rows.
+    /// The activations with a vectorised form (``CPUBackend/hasVectorisedForward(_:)``); elements are whole rows.
     case biasActivation(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: Int,
                         activation: Activation)
     case activationBackward(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, y: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
@@ -49,12 +46,6 @@ enum ElementwiseKernel {
         case let .nadam(w, g, m, v, learningRate, beta1, beta2, epsilon, schedule):
             CPUBackend.nadamUpdateVectorised(w: w, g: g, m: m, v: v, range: range, learningRate: learningRate, beta1: beta1,
                                              beta2: beta2, epsilon: epsilon, schedule: schedule)
-        case let .biasReLU(z, bias, y, columns, relu):
-            // Chunk bounds rounded up to whole rows.
-            let rows = (range.lowerBound + columns - 1) / columns ..< (range.upperBound + columns - 1) / columns
-            CPUBackend.biasReLUForwardVectorised(z: z, bias: bias, y: y, rows: rows, columns: columns, relu: relu)
-        case let .reluBackward(dy, z, dz, relu):
-            CPUBackend.reluBackwardVectorised(dy: dy, z: z, dz: dz, range: range, relu: relu)
         case let .biasActivation(z, bias, y, columns, activation):
             let rows = (range.lowerBound + columns - 1) / columns ..< (range.upperBound + columns - 1) / columns
             CPUBackend.biasActivationForwardVectorised(z: z, bias: bias, y: y, rows: rows, columns: columns, activation: activation)
@@ -274,68 +265,6 @@ extension CPUBackend {
         }
         CPUReference.sgdUpdate(w: w + i, g: g + i, velocity: velocity.map { $0 + i }, count: range.upperBound - i,
                                learningRate: learningRate, momentum: momentum, nesterov: nesterov)
-    }
-
-    /// `Z += bias` (if any), `Y = relu(Z)` or `Y = Z`, rows `range` of a (rows, columns) matrix. A row's last
-    /// `columns mod 8` values come from one vector over its last 8 columns, computed from the old values before
-    /// the loop and stored after it (the overlapping lanes get the same values twice); rows under 8 wide are scalar.
-    static func biasReLUForwardVectorised(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                                          rows range: Range<Int>, columns: Int, relu: Bool) {
-        let zero = SIMD8<Float>()
-        let tail = columns > 8 && columns % 8 != 0 ? columns - 8 : nil
-        for r in range {
-            let zRow = z + r * columns, yRow = y + r * columns
-            var tailZ: SIMD8<Float>?
-            if let tail {
-                tailZ = load(zRow + tail)
-                if let bias { tailZ! += load(bias + tail) }
-            }
-            var j = 0
-            while j + 8 <= columns {
-                var zj = load(zRow + j)
-                if let bias {
-                    zj += load(bias + j)
-                    store(zj, zRow + j)
-                }
-                store(relu ? zero.replacing(with: zj, where: zj .> zero) : zj, yRow + j)
-                j += 8
-            }
-            if let tail, let tailZ {
-                if bias != nil { store(tailZ, zRow + tail) }
-                store(relu ? zero.replacing(with: tailZ, where: tailZ .> zero) : tailZ, yRow + tail)
-                continue
-            }
-            while j < columns {
-                if let bias { zRow[j] += bias[j] }
-                yRow[j] = relu ? Activation.relu.value(zRow[j]) : zRow[j]
-                j += 1
-            }
-        }
-    }
-
-    /// `dZ = dY ⊙ relu'(Z)` (or `dZ = dY ⊙ 1` for linear) over elements `range`; a tail of 1–7 elements from the
-    /// last 8, computed before the loop (dZ may be dY) and stored after it.
-    static func reluBackwardVectorised(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
-                                       range: Range<Int>, relu: Bool) {
-        let zero = SIMD8<Float>(), one = SIMD8<Float>(repeating: 1)
-        @inline(__always) func gradient(_ i: Int) -> SIMD8<Float> {
-            load(dy + i) * (relu ? zero.replacing(with: one, where: load(z + i) .> zero) : one)
-        }
-        let upper = range.upperBound
-        let tail = range.count > 8 && range.count % 8 != 0 ? gradient(upper - 8) : nil
-        var i = range.lowerBound
-        while i + 8 <= upper {
-            store(gradient(i), dz + i)
-            i += 8
-        }
-        if let tail {
-            store(tail, dz + upper - 8)
-            return
-        }
-        while i < upper {
-            dz[i] = dy[i] * (relu ? Activation.relu : .linear).derivative(z: z[i], y: 0)
-            i += 1
-        }
     }
 
     /// ``CPUReference/sumOfSquares(_:count:)`` in four `SIMD8` partial sums (a different summation order from

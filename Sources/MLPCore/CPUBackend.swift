@@ -98,11 +98,6 @@ public final class CPUBackend: Backend {
 
     public func biasActivationForward(preActivation z: DeviceBuffer, bias: DeviceBuffer?, output y: DeviceBuffer,
                                       rows: Int, columns: Int, activation: Activation) {
-        if activation == .relu || activation == .linear {
-            run(.biasReLU(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), columns: columns, relu: activation == .relu),
-                count: rows * columns)
-            return
-        }
         if activation == .softmax {
             CPUBackend.softmaxForwardVectorised(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), rows: rows, columns: columns)
             return
@@ -118,10 +113,6 @@ public final class CPUBackend: Backend {
 
     public func activationBackward(outputGradient dy: DeviceBuffer, preActivation z: DeviceBuffer, output y: DeviceBuffer,
                                    inputGradient dz: DeviceBuffer, rows: Int, columns: Int, activation: Activation) {
-        if activation == .relu || activation == .linear {
-            run(.reluBackward(dy: ptr(dy), z: ptr(z), dz: ptr(dz), relu: activation == .relu), count: rows * columns)
-            return
-        }
         if CPUBackend.hasVectorisedBackward(activation) {
             run(.activationBackward(dy: ptr(dy), z: ptr(z), y: ptr(y), dz: ptr(dz), activation: activation), count: rows * columns)
             return
