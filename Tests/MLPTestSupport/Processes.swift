@@ -22,11 +22,33 @@ public func runProcess(_ executable: URL, _ arguments: [String], environment: [S
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // Both pipes are drained at once: reading one to its end first would deadlock a child that fills the other's
+    // pipe buffer (64 KiB on Linux) while we wait.
+    let errorReader = PipeReader(err.fileHandleForReading)
     let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    let errors = errorReader.wait()
     process.waitUntilExit()
     return ProcessResult(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
                          stderr: String(decoding: errors, as: UTF8.self))
+}
+
+/// Reads a pipe to its end on a thread of its own.
+private final class PipeReader: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    /// The pipe's whole content, once its writer has closed it.
+    func wait() -> Data {
+        done.wait()
+        return data
+    }
 }
 
 /// A file of the repository (e.g. `Scripts/tensorboard-read.py`).
