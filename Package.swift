@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .target(name: "MLPCore"),
@@ -41,6 +42,10 @@ let package = Package(
         .executableTarget(name: "mlp", dependencies: ["MLPCommandLine"]),
         .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
         .executableTarget(name: "MLPBench", dependencies: ["MLPKit", "MLPOpenCL", "MallocCounter"], path: "Benchmarks/MLPBench"),
+        .executableTarget(name: "example-seed-notebook", dependencies: ["MLPKit"], path: "Examples/SeedNotebook"),
+        .executableTarget(name: "example-custom-callback", dependencies: ["MLPKit"], path: "Examples/CustomCallback"),
+        .executableTarget(name: "example-streaming", dependencies: ["MLPKit"], path: "Examples/StreamingGenerator"),
+        .executableTarget(name: "example-gpu", dependencies: ["MLPKit"], path: "Examples/GPUTraining"),
         .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
         .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"], exclude: ["Fixtures"]),
