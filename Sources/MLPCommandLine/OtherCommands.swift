@@ -86,7 +86,7 @@ struct Summary: ParsableCommand {
     @Argument(help: "A model file saved by `mlp train --save` (instead of model flags).")
     var file: String?
     @OptionGroup var model: ModelOptions
-    @Option(help: "keras2 (tf-keras text) | keras3 (box-drawn table).",
+    @Option(help: "keras2 (tf-keras text, default) | keras3 (box-drawn table).",
             transform: { text in
                 guard let style = SummaryStyle(rawValue: text.lowercased()) else {
                     throw MLPError.unknownName(kind: "summary style", received: text, valid: SummaryStyle.allCases.map(\.rawValue))
