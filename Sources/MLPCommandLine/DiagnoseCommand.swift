@@ -15,17 +15,17 @@ struct Diagnose: ParsableCommand {
     @Option(help: "Loss name (default from the output layer).")
     var loss: String?
     @OptionGroup var optimizerOptions: OptimizerOptions
-    @Option(help: "Training steps to run.")
+    @Option(parsing: .unconditional, help: "Training steps to run.")
     var steps: Int = 50
-    @Option(help: "Samples per step.")
+    @Option(parsing: .unconditional, help: "Samples per step.")
     var batchSize: Int = 32
     @Flag(help: "Print {\"layers\": [...]} as JSON instead of the table.")
     var json = false
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        try FlagCheck.count(steps, "--steps", 1...FlagCheck.maxCount)
+        try FlagCheck.count(batchSize, "--batch-size", 1...FlagCheck.maxCount)
     }
 
     func run() throws {
@@ -44,9 +44,11 @@ struct Diagnose: ParsableCommand {
             }
             let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: oneHot)
             let (backend, announcement) = try runOptions.backend(work: model.stepWork(inputDim: inputDim, output: output, batchSize: batchSize))
+            let optimizer = try optimizerOptions.makeOptimizer()
+            try checkFits(try model.size(inputDim: inputDim, output: output), optimizer: optimizer, batchSize: batchSize, on: backend)
             if !json { print(announcement, terminator: "") }
             let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)
-            try network.compile(optimizer: try optimizerOptions.makeOptimizer(), loss: lossKind)
+            try network.compile(optimizer: optimizer, loss: lossKind)
             network.output = { _ in }
             let layers = try network.diagnose(x: x, y: y, batchSize: batchSize, steps: steps)
             if json {

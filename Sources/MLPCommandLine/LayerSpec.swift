@@ -11,7 +11,7 @@ struct LayerSpec: Equatable {
         guard (1...2).contains(parts.count), let units = Int(parts[0]) else {
             throw MLPError.invalidArgument("\(flag): '\(text)' is not UNITS:ACTIVATION (for example 25:relu)")
         }
-        guard units > 0 else { throw MLPError.invalidArgument("\(flag): '\(text)' needs a positive number of units") }
+        try HiddenLayerSpec.checkUnits(units, flag: flag, entry: text)
         self.units = units
         activation = parts.count == 2 ? try Activation(keras: parts[1]) : .linear
     }
@@ -44,7 +44,7 @@ enum HiddenLayerSpec: Equatable {
         guard let units = Int(parts[0]), parts.count >= 1 else {
             throw MLPError.invalidArgument("\(flag): '\(text)' is not UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn or dropout=R (for example 25:relu)")
         }
-        guard units > 0 else { throw MLPError.invalidArgument("\(flag): '\(text)' needs a positive number of units") }
+        try HiddenLayerSpec.checkUnits(units, flag: flag, entry: text)
         var activation = Activation.linear
         var dropout: Float?, l1: Float?, l2: Float?, initializer: Initializer?
         for (index, part) in parts.dropFirst().enumerated() {
@@ -68,6 +68,13 @@ enum HiddenLayerSpec: Equatable {
         self = .dense(units: units, activation: activation, dropout: dropout, l1: l1, l2: l2, initializer: initializer)
     }
 
+    /// Units must be positive and at most ``FlagCheck/maxCount``.
+    static func checkUnits(_ units: Int, flag: String, entry: String) throws {
+        guard (1...FlagCheck.maxCount).contains(units) else {
+            throw MLPError.invalidArgument("\(flag): '\(entry)' needs a positive number of units (at most \(FlagCheck.maxCount)), got \(units)")
+        }
+    }
+
     static func rate(_ text: String, entry: String) throws -> Float {
         guard let rate = Float(text), rate >= 0, rate < 1 else {
             throw MLPError.invalidArgument("--layers: dropout rate '\(text)' in '\(entry)' must be a number in [0, 1)")
@@ -76,8 +83,8 @@ enum HiddenLayerSpec: Equatable {
     }
 
     static func factor(_ text: String, key: String, entry: String) throws -> Float {
-        guard let value = Float(text), value >= 0 else {
-            throw MLPError.invalidArgument("--layers: \(key) '\(text)' in '\(entry)' must be a number ≥ 0")
+        guard let value = Float(text), value.isFinite, value >= 0 else {
+            throw MLPError.invalidArgument("--layers: \(key) '\(text)' in '\(entry)' must be a finite number ≥ 0")
         }
         return value
     }
@@ -124,7 +131,16 @@ struct KeyValueOptions {
 
     func float(_ key: String) throws -> Float? {
         guard let text = values[key] else { return nil }
-        guard let value = Float(text) else { throw MLPError.invalidArgument("\(flag): \(key)=\(text) is not a number") }
+        guard let value = Float(text), value.isFinite else { throw MLPError.invalidArgument("\(flag): \(key)=\(text) is not a finite number") }
+        return value
+    }
+
+    /// An integer in `range` (default: 0 or more).
+    func count(_ key: String, _ range: ClosedRange<Int> = 0...FlagCheck.maxCount) throws -> Int? {
+        guard let value = try int(key) else { return nil }
+        guard range.contains(value) else {
+            throw MLPError.invalidArgument("\(flag): \(key)=\(value) must be in \(range.lowerBound)...\(range.upperBound)")
+        }
         return value
     }
 

@@ -4,22 +4,37 @@ import MLPKit
 
 /// Model flags shared by `train`, `summary` and `check`.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Features per sample (inferred from --data when there is data).")
+    @Option(parsing: .unconditional, help: "Features per sample (inferred from --data when there is data).")
     var inputDim: Int?
 
-    @Option(help: "Hidden layers, comma-separated: UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn, dropout=R. (default: 64:relu,32:relu)")
+    @Option(parsing: .unconditional, help: "Hidden layers, comma-separated: UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn, dropout=R. (default: 64:relu,32:relu)")
     var layers: String?
 
     /// The `--layers` text, or the default.
     var layerText: String { layers ?? "64:relu,32:relu" }
 
-    @Option(help: "The output layer as UNITS:ACTIVATION (inferred from the labels when omitted).")
+    @Option(parsing: .unconditional, help: "The output layer as UNITS:ACTIVATION (inferred from the labels when omitted).")
     var output: String?
+
+    func validate() throws {
+        try FlagCheck.count(inputDim, "--input-dim", 1...FlagCheck.maxCount)
+        _ = try HiddenLayerSpec.list(layerText)
+        _ = try outputSpec()
+    }
+
+    /// The layers these flags describe, not yet built (nothing is allocated).
+    func layers(output: LayerSpec) throws -> [Layer] {
+        try HiddenLayerSpec.list(layerText).flatMap(\.layers) + [Dense(output.units, activation: output.activation)]
+    }
+
+    /// The sizes of the model these flags describe, from the shapes alone.
+    func size(inputDim: Int, output: LayerSpec) throws -> ModelSize {
+        try ModelSize(inputDim: inputDim, layers(output: output))
+    }
 
     /// Builds the Sequential model these flags describe.
     func makeModel(inputDim: Int, output: LayerSpec, seed: UInt64?, backend: any Backend) throws -> Sequential {
-        let hidden = try HiddenLayerSpec.list(layerText).flatMap(\.layers)
-        return Sequential(inputDim: inputDim, hidden + [Dense(output.units, activation: output.activation)], seed: seed, backend: backend)
+        Sequential(inputDim: inputDim, try layers(output: output), seed: seed, backend: backend)
     }
 
     func outputSpec() throws -> LayerSpec? {
@@ -28,16 +43,15 @@ struct ModelOptions: ParsableArguments {
 
     /// The training step's size for `auto` device selection.
     func stepWork(inputDim: Int, output: LayerSpec, batchSize: Int) throws -> StepWork {
-        var width = inputDim, parameters = 0
-        for spec in try HiddenLayerSpec.list(layerText) {
-            if case let .dense(units, _, _, _, _, _) = spec {
-                parameters += width * units + units
-                width = units
-            }
-        }
-        parameters += width * output.units + output.units
-        return StepWork(parameters: parameters, batchSize: batchSize)
+        StepWork(parameters: try size(inputDim: inputDim, output: output).parameters, batchSize: batchSize)
     }
+}
+
+/// Refuses, before anything is allocated, a model whose training run would not fit `backend`'s memory (the
+/// machine's RAM on the CPU; the device's global memory and largest allocation on OpenCL).
+func checkFits(_ size: ModelSize, optimizer: Optimizer?, batchSize: Int, on backend: any Backend) throws {
+    try size.memoryEstimate(optimizerSlots: optimizer?.slotCount ?? 0, batchSize: batchSize)
+        .check(against: MemoryLimit.of(backend))
 }
 
 /// `--device` and `--seed`.
@@ -45,8 +59,14 @@ struct RunOptions: ParsableArguments {
     @Option(help: "cpu | gpu | auto | opencl:P:D (default: $MLP_DEVICE, else auto). `mlp devices` lists the devices.")
     var device: String?
 
-    @Option(help: "Seed for initial weights and shuffling: the same seed on the same device gives the same numbers.")
+    @Option(parsing: .unconditional, help: "Seed for initial weights and shuffling: the same seed on the same device gives the same numbers.")
     var seed: UInt64?
+
+    func validate() throws {
+        if let device {
+            do { _ = try Device(name: device) } catch { throw ValidationError("--device: \(error)") }
+        }
+    }
 
     /// The device `--device` (or `MLP_DEVICE`) names; `auto` when neither is set.
     func selectedDevice() throws -> Device {

@@ -10,11 +10,15 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Labelled data: a CSV file with a header row.")
     var data: String
     @OptionGroup var labels: LabelOptions
-    @Option(help: "Samples per batch.")
+    @Option(parsing: .unconditional, help: "Samples per batch.")
     var batchSize: Int = 32
     @Flag(help: "Print {\"loss\": …, \"accuracy\": …} instead of text.")
     var json = false
     @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        try FlagCheck.count(batchSize, "--batch-size", 1...FlagCheck.maxCount)
+    }
 
     func run() throws {
         try reportingErrors {
@@ -44,9 +48,13 @@ struct Predict: ParsableCommand {
     var data: String
     @Option(help: "Write the predictions to this file instead of standard output.")
     var output: String?
-    @Option(help: "Samples per batch.")
+    @Option(parsing: .unconditional, help: "Samples per batch.")
     var batchSize: Int = 32
     @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        try FlagCheck.count(batchSize, "--batch-size", 1...FlagCheck.maxCount)
+    }
 
     func run() throws {
         try reportingErrors {
@@ -78,17 +86,21 @@ struct Summary: ParsableCommand {
     @Argument(help: "A model file saved by `mlp train --save` (instead of model flags).")
     var file: String?
     @OptionGroup var model: ModelOptions
-    @Option(help: "keras2 (tf-keras text, default) | keras3 (box-drawn table).")
-    var style: String = "keras2"
+    @Option(help: "keras2 (tf-keras text, default) | keras3 (box-drawn table).",
+            transform: { text in
+                guard let style = SummaryStyle(rawValue: text.lowercased()) else {
+                    throw MLPError.unknownName(kind: "summary style", received: text, valid: SummaryStyle.allCases.map(\.rawValue))
+                }
+                return style
+            })
+    var style: SummaryStyle = .keras2
 
+    /// A model from flags is sized from its shapes, never allocated: a model too large to train still gets its
+    /// table (Keras users size models with summary).
     func run() throws {
         try reportingErrors {
-            guard let summaryStyle = SummaryStyle(rawValue: style) else {
-                throw MLPError.unknownName(kind: "summary style", received: style, valid: SummaryStyle.allCases.map(\.rawValue))
-            }
-            let network: Sequential
             if let file {
-                network = try Sequential.load(from: file)
+                print(try Sequential.load(from: file).summary(style: style), terminator: "")
             } else {
                 guard let inputDim = model.inputDim else {
                     throw MLPError.invalidArgument("summary needs --input-dim (or a model file)")
@@ -96,9 +108,8 @@ struct Summary: ParsableCommand {
                 guard let output = try model.outputSpec() else {
                     throw MLPError.invalidArgument("summary needs --output UNITS:ACTIVATION (or a model file)")
                 }
-                network = try model.makeModel(inputDim: inputDim, output: output, seed: 0, backend: CPUBackend.shared)
+                print(Sequential.summary(of: try model.size(inputDim: inputDim, output: output), style: style), terminator: "")
             }
-            print(network.summary(style: summaryStyle), terminator: "")
         }
     }
 }
@@ -113,9 +124,13 @@ struct Check: ParsableCommand {
     @OptionGroup var labels: LabelOptions
     @Option(help: "Loss name (default from the output layer).")
     var loss: String?
-    @Option(help: "Epochs of fitting on each data set.")
+    @Option(parsing: .unconditional, help: "Epochs of fitting on each data set.")
     var epochs: Int = 20
     @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        try FlagCheck.count(epochs, "--epochs", 1...FlagCheck.maxCount)
+    }
 
     func run() throws {
         try reportingErrors {
@@ -134,6 +149,7 @@ struct Check: ParsableCommand {
             try real?.checkLabels(loss: lossKind, outputUnits: output.units)
             let (backend, announcement) = try runOptions.backend(
                 work: model.stepWork(inputDim: inputDim, output: output, batchSize: 16))
+            try checkFits(try model.size(inputDim: inputDim, output: output), optimizer: Adam(), batchSize: 64, on: backend)
             print(announcement, terminator: "")
 
             let network = try model.makeModel(inputDim: inputDim, output: output, seed: runOptions.seed, backend: backend)

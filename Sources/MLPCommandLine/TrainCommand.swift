@@ -14,9 +14,9 @@ struct Train: ParsableCommand {
     var stream = false
     @Option(help: "Shuffle the training data every epoch: true or false.")
     var shuffle: Bool = true
-    @Option(help: "Threads preparing batches ahead when streaming.")
+    @Option(parsing: .unconditional, help: "Threads preparing batches ahead when streaming.")
     var workers: Int = 1
-    @Option(help: "Batches prepared ahead when streaming.")
+    @Option(parsing: .unconditional, help: "Batches prepared ahead when streaming.")
     var prefetch: Int = 4
     @Flag(help: "Standardize the features ((x − mean)/std, fitted on the training data and saved with the model).")
     var standardize = false
@@ -31,34 +31,34 @@ struct Train: ParsableCommand {
     @OptionGroup var training: TrainingOptions
     @Option(help: "Metrics, comma-separated (accuracy, precision, recall, auc, top_k_categorical_accuracy, mse, …); default accuracy for classification.")
     var metrics: String?
-    @Option(help: "Class weights as CLASS=WEIGHT pairs, e.g. 0=1,1=5 (classes not named weigh 1).")
+    @Option(parsing: .unconditional, help: "Class weights as CLASS=WEIGHT pairs, e.g. 0=1,1=5 (classes not named weigh 1).")
     var classWeight: String?
-    @Option(help: "Passes over the training data.")
+    @Option(parsing: .unconditional, help: "Passes over the training data.")
     var epochs: Int = 20
-    @Option(help: "Samples per gradient step.")
+    @Option(parsing: .unconditional, help: "Samples per gradient step.")
     var batchSize: Int = 32
-    @Option(help: "Fraction of the training data (the last samples) held out for validation.")
+    @Option(parsing: .unconditional, help: "Fraction of the training data (the last samples) held out for validation.")
     var validationSplit: Float = 0
     @Option(help: "A CSV file to validate on after each epoch (overrides --validation-split).")
     var validationData: String?
     @Option(help: "A CSV file to evaluate on after training.")
     var testData: String?
     @OptionGroup var runOptions: RunOptions
-    @Option(help: "0 silent, 1 progress bar, 2 one line per epoch.")
-    var verbose: Int = 1
+    @Option(name: .customLong("verbose"), parsing: .unconditional, help: "0 silent, 1 progress bar, 2 one line per epoch.")
+    var verbosity: Verbosity = .progressBar
+    var verbose: Int { verbosity.rawValue }
     @Option(help: "Write Keras' History.history as JSON to this file.")
     var historyJson: String?
     @Option(help: "Save the trained model to this file.")
     var save: String?
 
     func validate() throws {
-        guard [0, 1, 2].contains(verbose) else { throw ValidationError("--verbose must be 0, 1 or 2, got \(verbose)") }
-        guard workers >= 0, prefetch > 0 else { throw ValidationError("--workers must be 0 or more and --prefetch positive") }
-        guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
-        guard validationSplit >= 0 && validationSplit < 1 else {
-            throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)")
-        }
+        try FlagCheck.count(workers, "--workers", 0...256)
+        try FlagCheck.count(prefetch, "--prefetch", 1...1024)
+        try FlagCheck.count(epochs, "--epochs", 0...FlagCheck.maxCount)
+        try FlagCheck.count(batchSize, "--batch-size", 1...FlagCheck.maxCount)
+        try FlagCheck.number(validationSplit, "--validation-split", atLeast: 0, atMost: 1, openAbove: true)
+        if let classWeight { _ = try Train.parseClassWeights(classWeight) }
     }
 
     func run() throws {
@@ -140,6 +140,8 @@ struct Train: ParsableCommand {
             let work = try started.map { StepWork(parameters: $0.parameterCount, batchSize: batchSize) }
                 ?? model.stepWork(inputDim: inputDim, output: output, batchSize: batchSize)
             let (backend, announcement) = try runOptions.backend(work: work)
+            try checkFits(started?.size ?? model.size(inputDim: inputDim, output: output),
+                          optimizer: try started?.optimizer ?? training.makeOptimizer(), batchSize: batchSize, on: backend)
             if verbose > 0 { print(announcement, terminator: "") }
             if let startModel, !(backend is CPUBackend) {
                 started = try Sequential.load(from: startModel, backend: backend)
@@ -224,7 +226,7 @@ struct Train: ParsableCommand {
         var weights: [Int: Float] = [:]
         for item in text.split(separator: ",") {
             let pair = item.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pair.count == 2, let label = Int(pair[0]), let weight = Float(pair[1]), weight >= 0 else {
+            guard pair.count == 2, let label = Int(pair[0]), let weight = Float(pair[1]), weight.isFinite, weight >= 0 else {
                 throw MLPError.invalidArgument("--class-weight: '\(item)' is not CLASS=WEIGHT (for example 0=1,1=5)")
             }
             weights[label] = weight

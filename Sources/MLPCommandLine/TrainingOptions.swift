@@ -5,7 +5,7 @@ import MLPKit
 /// Optimizer settings and callbacks for `mlp train`.
 struct TrainingOptions: ParsableArguments {
     @OptionGroup var optimizerOptions: OptimizerOptions
-    var optimizer: String? { optimizerOptions.optimizer }
+    var optimizer: OptimizerName? { optimizerOptions.optimizer }
     var learningRate: Float? { optimizerOptions.learningRate }
     func makeOptimizer() throws -> Optimizer { try optimizerOptions.makeOptimizer() }
 
@@ -23,29 +23,36 @@ struct TrainingOptions: ParsableArguments {
     var terminateOnNan = false
     @Option(help: "TensorBoard: write logs to this folder (runs train/ and validation/); open with `tensorboard --logdir`.")
     var tensorboard: String?
-    @Option(help: "TensorBoard: weight (and activation) histograms every N epochs (0: none).")
+    @Option(parsing: .unconditional, help: "TensorBoard: weight (and activation) histograms every N epochs (0: none).")
     var histogramFreq: Int = 0
-    @Option(help: "TensorBoard: epoch | batch | N (batch scalars every N batches).")
+    @Option(parsing: .unconditional, help: "TensorBoard: epoch | batch | N (batch scalars every N batches).")
     var updateFreq: String = "epoch"
-    @Option(help: "TensorBoard: samples whose last-hidden-layer activations go to the projector at train end (0: none).")
+    @Option(parsing: .unconditional, help: "TensorBoard: samples whose last-hidden-layer activations go to the projector at train end (0: none).")
     var embeddingsSamples: Int = 0
+
+    func validate() throws {
+        try FlagCheck.count(histogramFreq, "--histogram-freq", 0...FlagCheck.maxCount)
+        try FlagCheck.count(embeddingsSamples, "--embeddings-samples", 0...FlagCheck.maxCount)
+        _ = try updateFrequency()
+    }
+
+    /// `--update-freq` as TensorBoard's frequency.
+    func updateFrequency() throws -> TensorBoard.UpdateFrequency {
+        switch updateFreq.lowercased() {
+        case "epoch": return .epoch
+        case "batch": return .batch
+        default:
+            guard let n = Int(updateFreq), (1...FlagCheck.maxCount).contains(n) else {
+                throw ValidationError("--update-freq must be epoch, batch or a positive number of batches, got '\(updateFreq)'")
+            }
+            return .every(n)
+        }
+    }
 
     /// The TensorBoard callback, if asked for; `x`/`labels` feed activation histograms and the projector.
     func makeTensorBoard(x: Tensor, labels: Tensor?) throws -> TensorBoard? {
         guard let tensorboard else { return nil }
-        let frequency: TensorBoard.UpdateFrequency
-        switch updateFreq.lowercased() {
-        case "epoch": frequency = .epoch
-        case "batch": frequency = .batch
-        default:
-            guard let n = Int(updateFreq), n > 0 else {
-                throw MLPError.invalidArgument("--update-freq must be epoch, batch or a positive number of batches, got '\(updateFreq)'")
-            }
-            frequency = .every(n)
-        }
-        guard histogramFreq >= 0, embeddingsSamples >= 0 else {
-            throw MLPError.invalidArgument("--histogram-freq and --embeddings-samples must be 0 or more")
-        }
+        let frequency = try updateFrequency()
         let sample = histogramFreq > 0 ? x.rows(0..<min(64, x.rowCount)) : nil
         var embeddings: (x: Tensor, labels: [String])?
         if embeddingsSamples > 0 {
@@ -70,27 +77,31 @@ struct TrainingOptions: ParsableArguments {
                                         valid: ["monitor", "patience", "min-delta", "mode", "baseline", "restore-best-weights",
                                                 "start-from-epoch", "verbose"])
             callbacks.append(EarlyStopping(monitor: o.string("monitor") ?? "val_loss", minDelta: try o.float("min-delta") ?? 0,
-                                           patience: try o.int("patience") ?? 0, verbose: try o.int("verbose") ?? 1,
+                                           patience: try o.count("patience") ?? 0, verbose: try o.count("verbose", 0...2) ?? 1,
                                            mode: try o.mode(), baseline: try o.float("baseline"),
                                            restoreBestWeights: try o.bool("restore-best-weights"),
-                                           startFromEpoch: try o.int("start-from-epoch") ?? 0))
+                                           startFromEpoch: try o.count("start-from-epoch") ?? 0))
         }
         if let reduceLrOnPlateau {
             let o = try KeyValueOptions(reduceLrOnPlateau, flag: "--reduce-lr-on-plateau",
                                         valid: ["monitor", "factor", "patience", "min-delta", "cooldown", "min-lr", "mode", "verbose"])
             let factor = try o.float("factor") ?? 0.1
-            guard factor < 1 else { throw MLPError.invalidArgument("--reduce-lr-on-plateau: factor must be below 1, got \(factor)") }
+            guard factor > 0 && factor < 1 else {
+                throw MLPError.invalidArgument("--reduce-lr-on-plateau: factor must be in (0, 1), got \(FlagCheck.text(factor))")
+            }
+            let minimum = try o.float("min-lr") ?? 0
+            guard minimum >= 0 else { throw MLPError.invalidArgument("--reduce-lr-on-plateau: min-lr must be ≥ 0, got \(FlagCheck.text(minimum))") }
             callbacks.append(ReduceLROnPlateau(monitor: o.string("monitor") ?? "val_loss", factor: factor,
-                                               patience: try o.int("patience") ?? 10, verbose: try o.int("verbose") ?? 1,
+                                               patience: try o.count("patience") ?? 10, verbose: try o.count("verbose", 0...2) ?? 1,
                                                mode: try o.mode(), minDelta: try o.float("min-delta") ?? 1e-4,
-                                               cooldown: try o.int("cooldown") ?? 0, minLearningRate: try o.float("min-lr") ?? 0))
+                                               cooldown: try o.count("cooldown") ?? 0, minLearningRate: minimum))
         }
         if let checkpoint {
             let parts = checkpoint.split(separator: ",", maxSplits: 1).map(String.init)
             let o = try KeyValueOptions(parts.count > 1 ? parts[1] : "", flag: "--checkpoint",
                                         valid: ["save-best-only", "weights-only", "monitor", "mode", "verbose"])
             callbacks.append(ModelCheckpoint(filepath: parts[0], monitor: o.string("monitor") ?? "val_loss",
-                                             verbose: try o.int("verbose") ?? 0, saveBestOnly: try o.bool("save-best-only"),
+                                             verbose: try o.count("verbose", 0...2) ?? 0, saveBestOnly: try o.bool("save-best-only"),
                                              saveWeightsOnly: try o.bool("weights-only"), mode: try o.mode()))
         }
         if let csvLog { callbacks.append(CSVLogger(filename: csvLog)) }
@@ -102,13 +113,14 @@ struct TrainingOptions: ParsableArguments {
 
 /// The optimizer flags (`mlp train`, `mlp diagnose`).
 struct OptimizerOptions: ParsableArguments {
-    @Option(help: "sgd | rmsprop | adagrad | adam | adamw | nadam. (default: adam)")
-    var optimizer: String?
-    @Option(help: "Learning rate (default: the optimizer's Keras default).")
+    @Option(help: "One of \(OptimizerName.allCases.map(\.rawValue).joined(separator: ", ")) (default: adam).",
+            transform: { try OptimizerName(keras: $0) })
+    var optimizer: OptimizerName?
+    @Option(parsing: .unconditional, help: "Learning rate (default: the optimizer's Keras default).")
     var learningRate: Float?
     @Option(help: "A learning-rate schedule: exponential:decay-steps=N,decay-rate=R[,staircase] or cosine:decay-steps=N[,alpha=A].")
     var lrSchedule: String?
-    @Option(help: "Momentum (sgd, rmsprop).")
+    @Option(parsing: .unconditional, help: "Momentum (sgd, rmsprop).")
     var momentum: Float?
     @Flag(help: "Nesterov momentum (sgd).")
     var nesterov = false
@@ -116,18 +128,28 @@ struct OptimizerOptions: ParsableArguments {
     var amsgrad = false
     @Flag(help: "Centered RMSprop (rmsprop).")
     var centered = false
-    @Option(help: "Decoupled weight decay (any optimizer; adamw defaults to 0.004).")
+    @Option(parsing: .unconditional, help: "Decoupled weight decay (any optimizer; adamw defaults to 0.004).")
     var weightDecay: Float?
-    @Option(help: "Clip each gradient to this L2 norm.")
+    @Option(parsing: .unconditional, help: "Clip each gradient to this L2 norm.")
     var clipnorm: Float?
-    @Option(help: "Clip all gradients together to this global L2 norm.")
+    @Option(parsing: .unconditional, help: "Clip all gradients together to this global L2 norm.")
     var globalClipnorm: Float?
-    @Option(help: "Clip gradient values to [-X, X].")
+    @Option(parsing: .unconditional, help: "Clip gradient values to [-X, X].")
     var clipvalue: Float?
+
+    func validate() throws {
+        try FlagCheck.number(learningRate, "--learning-rate", atLeast: 0)
+        try FlagCheck.number(momentum, "--momentum", atLeast: 0, atMost: 1)
+        try FlagCheck.number(weightDecay, "--weight-decay", atLeast: 0)
+        try FlagCheck.number(clipnorm, "--clipnorm", atLeast: 0, open: true)
+        try FlagCheck.number(globalClipnorm, "--global-clipnorm", atLeast: 0, open: true)
+        try FlagCheck.number(clipvalue, "--clipvalue", atLeast: 0, open: true)
+        if let lrSchedule { _ = try OptimizerOptions.schedule(lrSchedule) }
+    }
 
     /// The optimizer these flags describe; options that do not apply to it are an error.
     func makeOptimizer() throws -> Optimizer {
-        let name = try OptimizerName(keras: optimizer ?? "adam")
+        let name = optimizer ?? .adam
         func reject(_ flag: String, _ set: Bool, unless allowed: [OptimizerName]) throws {
             if set && !allowed.contains(name) {
                 throw MLPError.invalidArgument("\(flag) applies to \(allowed.map(\.rawValue).joined(separator: " and ")), not \(name.rawValue)")
@@ -161,18 +183,27 @@ struct OptimizerOptions: ParsableArguments {
         let kind = parts[0].lowercased()
         let options = try KeyValueOptions(parts.count > 1 ? parts[1] : "", flag: "--lr-schedule",
                                           valid: ["initial", "decay-steps", "decay-rate", "staircase", "alpha"])
-        guard let steps = try options.int("decay-steps"), steps > 0 else {
+        guard let steps = try options.int("decay-steps"), (1...FlagCheck.maxCount).contains(steps) else {
             throw MLPError.invalidArgument("--lr-schedule: '\(text)' needs decay-steps=N (N > 0)")
+        }
+        func initial() throws -> Float {
+            let value = try options.float("initial") ?? 0.001
+            guard value >= 0 else { throw MLPError.invalidArgument("--lr-schedule: initial must be ≥ 0, got \(FlagCheck.text(value))") }
+            return value
         }
         switch kind {
         case "exponential":
-            guard let rate = try options.float("decay-rate") else {
-                throw MLPError.invalidArgument("--lr-schedule: exponential needs decay-rate=R")
+            guard let rate = try options.float("decay-rate"), rate > 0 else {
+                throw MLPError.invalidArgument("--lr-schedule: exponential needs decay-rate=R with R > 0")
             }
-            return .exponentialDecay(initial: try options.float("initial") ?? 0.001, decaySteps: steps, decayRate: rate,
+            return .exponentialDecay(initial: try initial(), decaySteps: steps, decayRate: rate,
                                      staircase: try options.bool("staircase"))
         case "cosine":
-            return .cosineDecay(initial: try options.float("initial") ?? 0.001, decaySteps: steps, alpha: try options.float("alpha") ?? 0)
+            let alpha = try options.float("alpha") ?? 0
+            guard (0...1).contains(alpha) else {
+                throw MLPError.invalidArgument("--lr-schedule: alpha must be in [0, 1], got \(FlagCheck.text(alpha))")
+            }
+            return .cosineDecay(initial: try initial(), decaySteps: steps, alpha: alpha)
         default:
             throw MLPError.unknownName(kind: "learning-rate schedule", received: kind, valid: ["exponential", "cosine"])
         }

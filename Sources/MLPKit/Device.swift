@@ -112,12 +112,7 @@ extension Sequential {
     /// A model whose weights live on `device` (see ``Device``); `auto` sizes the work for `batchSize`.
     public convenience init(inputDim: Int, _ layers: [Layer] = [], name: String = "sequential", seed: UInt64? = nil,
                             device: Device, batchSize: Int = 32) throws {
-        var width = inputDim, parameters = 0
-        for layer in layers {
-            let next = layer.outputUnits(forInput: width)
-            if let dense = layer as? Dense { parameters += width * next + (dense.useBias ? next : 0) }
-            width = next
-        }
+        let parameters = try ModelSize(inputDim: inputDim, layers).parameters
         self.init(inputDim: inputDim, layers, name: name, seed: seed,
                   backend: try device.makeBackend(work: StepWork(parameters: parameters, batchSize: batchSize)).backend)
     }

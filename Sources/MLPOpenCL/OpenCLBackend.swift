@@ -180,13 +180,22 @@ public final class OpenCLBackend: Backend {
 
     // MARK: Memory
 
+    /// Why `device` cannot hold a buffer of `count` floats — its size overflows, or exceeds
+    /// `CL_DEVICE_MAX_MEM_ALLOC_SIZE` (PoCL asserts instead of failing on such requests) — or nil when it can.
+    public static func allocationError(count: Int, on device: OpenCLDevice) -> MLPError? {
+        let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: 4)
+        guard overflow || UInt64(bytes) > device.maxAllocation else { return nil }
+        let size = overflow ? "of \(count) floats" : String(format: "of %.1f MB", Double(bytes) / 1_048_576)
+        return .deviceFailure(String(format: "out of device memory on %@: a buffer %@ is larger than the device's largest allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE, %.1f MB); use a smaller --batch-size or model, or --device cpu",
+                                     device.name, size, Double(device.maxAllocation) / 1_048_576))
+    }
+
     public func makeBuffer(count: Int) -> DeviceBuffer {
-        let bytes = max(count, 1) * 4
-        guard UInt64(bytes) <= device.maxAllocation else {
-            record(.deviceFailure(String(format: "out of device memory on %@: a buffer of %.1f MB is larger than the device's largest allocation (%.1f MB); use a smaller --batch-size or model, or --device cpu",
-                                         device.name, Double(bytes) / 1_048_576, Double(device.maxAllocation) / 1_048_576)))
+        if let error = OpenCLBackend.allocationError(count: count, on: device) {
+            record(error)
             return OpenCLBuffer(count: count, memory: nil)
         }
+        let bytes = max(count, 1) * 4
         var status: cl_int = CL_SUCCESS
         let made = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
         guard succeeded(status, "clCreateBuffer(\(bytes) bytes)") else { return OpenCLBuffer(count: count, memory: nil) }

@@ -138,6 +138,7 @@ public enum KerasConfig {
     /// a `.keras` file's `config.json`), with fresh weights. `source` names the file in errors.
     public static func model(from root: [String: Any], source: String, seed: UInt64? = nil, backend: (any Backend)? = nil) throws -> Sequential {
         let (inputDim, layers, name) = try architecture(from: root, source: source)
+        try Sequential.checkBuildable(inputDim: inputDim, layers: layers, source: source)
         return Sequential(inputDim: inputDim, layers, name: name, seed: seed, backend: backend)
     }
 

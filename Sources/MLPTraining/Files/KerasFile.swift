@@ -387,6 +387,7 @@ extension Sequential {
     public convenience init(fromKerasConfig json: String, seed: UInt64? = nil, backend: (any Backend)? = nil) throws {
         let (inputDim, layers, name) = try KerasConfig.architecture(from: KerasConfig.parse(json, source: "<config>", what: "the config"),
                                                                    source: "<config>")
+        try Sequential.checkBuildable(inputDim: inputDim, layers: layers, source: "<config>")
         self.init(inputDim: inputDim, layers, name: name, seed: seed, backend: backend)
     }
 

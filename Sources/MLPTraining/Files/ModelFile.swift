@@ -117,6 +117,7 @@ public enum ModelFile {
                 throw bad("unsupported layer class '\(className)'")
             }
         }
+        try Sequential.checkBuildable(inputDim: inputDim, layers: layers, source: path)
         let model = Sequential(inputDim: inputDim, layers, name: modelConfig["name"] as? String ?? "sequential",
                                seed: seed, backend: backend)
         guard let weights = root["weights"] as? [[String: Any]] else { throw bad("no weights") }

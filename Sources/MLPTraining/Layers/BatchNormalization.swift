@@ -23,6 +23,18 @@ public final class BatchNormalization: Layer {
 
     public override var kerasClassName: String { "BatchNormalization" }
 
+    /// `gamma` and `beta` (trainable), `moving_mean` and `moving_variance` (non-trainable), each `inputUnits` long.
+    public override func variableCounts(forInput inputUnits: Int) -> (trainable: Int, nonTrainable: Int)? {
+        let (half, overflow) = inputUnits.multipliedReportingOverflow(by: 2)
+        return overflow ? nil : (half, half)
+    }
+
+    /// `y`, `normalized` and `dx`, each `inputUnits` wide.
+    public override func workValuesPerRow(forInput inputUnits: Int) -> Int? {
+        let (values, overflow) = inputUnits.multipliedReportingOverflow(by: 3)
+        return overflow ? nil : values
+    }
+
     public override func build(inputUnits: Int, backend: any Backend, random: inout PhiloxRandom) {
         super.build(inputUnits: inputUnits, backend: backend, random: &random)
         let ones = [Float](repeating: 1, count: inputUnits), zeros = [Float](repeating: 0, count: inputUnits)

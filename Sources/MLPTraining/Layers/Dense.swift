@@ -50,7 +50,23 @@ public final class Dense: Layer {
 
     public override func outputUnits(forInput inputUnits: Int) -> Int { units }
 
+    /// `inputUnits·units` kernel values plus `units` bias values, all trainable.
+    public override func variableCounts(forInput inputUnits: Int) -> (trainable: Int, nonTrainable: Int)? {
+        let (kernel, overflow) = inputUnits.multipliedReportingOverflow(by: units)
+        let (total, biasOverflow) = kernel.addingReportingOverflow(useBias ? units : 0)
+        return overflow || biasOverflow ? nil : (total, 0)
+    }
+
+    /// `z`, `y` and `dz` (`units` wide) and `dx` (`inputUnits` wide).
+    public override func workValuesPerRow(forInput inputUnits: Int) -> Int? {
+        let (outputs, overflow) = units.multipliedReportingOverflow(by: 3)
+        let (total, sumOverflow) = outputs.addingReportingOverflow(inputUnits)
+        return overflow || sumOverflow ? nil : total
+    }
+
     public override func build(inputUnits: Int, backend: any Backend, random: inout PhiloxRandom) {
+        precondition(variableCounts(forInput: inputUnits) != nil,
+                     "Dense(\(units)) on \(inputUnits) inputs: the kernel's size overflows Int (check sizes with ModelSize first)")
         super.build(inputUnits: inputUnits, backend: backend, random: &random)
         let kernel = kernelInitializer.values(count: inputUnits * units, fanIn: inputUnits, fanOut: units, random: &random)
         parameters = [Parameter(name: "kernel", shape: [inputUnits, units], isTrainable: true, initialValues: kernel, backend: backend)]

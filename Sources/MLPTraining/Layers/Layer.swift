@@ -84,6 +84,19 @@ open class Layer {
     /// Keras' `get_config()` entries beyond `name` (for model files and summaries).
     open var config: [String: ConfigValue] { [:] }
 
+    /// The values in the variables this layer creates for `inputUnits` input features, counted from the shapes
+    /// alone (nothing is allocated): trainable and non-trainable, as Keras' `summary()` counts them. `nil` when a
+    /// count does not fit in `Int`. Layers without variables keep this default.
+    open func variableCounts(forInput inputUnits: Int) -> (trainable: Int, nonTrainable: Int)? { (0, 0) }
+
+    /// The work-buffer values a training step holds per batch row for `inputUnits` input features (forward
+    /// outputs and backward gradients); `nil` when the count does not fit in `Int`. The default is an output
+    /// and an input gradient of the input's width.
+    open func workValuesPerRow(forInput inputUnits: Int) -> Int? {
+        let (values, overflow) = inputUnits.multipliedReportingOverflow(by: 2)
+        return overflow ? nil : values
+    }
+
     /// Number of values in the trainable variables.
     public var trainableParameterCount: Int { parameters.filter(\.isTrainable).reduce(0) { $0 + $1.count } }
     /// Number of values in all variables.

@@ -17,12 +17,19 @@ extension Sequential {
     /// Non-trainable params: 0 (0.00 Byte)
     /// ```
     public func summary(style: SummaryStyle = .keras2) -> String {
-        let rows = layers.map { layer in
-            (name: "\(layer.name) (\(layer.kerasClassName))", shape: "(None, \(layer.outputUnits))", params: layer.parameterCount)
+        Sequential.summary(of: size, name: name, style: style)
+    }
+
+    /// The summary table of a model of this size, built or not: `mlp summary` sizes models too large to
+    /// allocate this way.
+    public static func summary(of size: ModelSize, name: String = "sequential", style: SummaryStyle = .keras2) -> String {
+        let rows = size.layers.map { layer in
+            (name: "\(layer.name) (\(layer.kerasClassName))", shape: "(None, \(layer.outputUnits))", params: layer.parameters)
         }
+        let (trainable, frozen) = (size.trainableParameters, size.nonTrainableParameters)
         switch style {
-        case .keras2: return keras2Summary(rows)
-        case .keras3: return keras3Summary(rows)
+        case .keras2: return keras2Summary(rows, name: name, trainable: trainable, frozen: frozen)
+        case .keras3: return keras3Summary(rows, name: name, trainable: trainable, frozen: frozen)
         }
     }
 
@@ -31,7 +38,8 @@ extension Sequential {
         output(summary(style: style))
     }
 
-    private func keras2Summary(_ rows: [(name: String, shape: String, params: Int)]) -> String {
+    private static func keras2Summary(_ rows: [(name: String, shape: String, params: Int)], name: String, trainable: Int,
+                                      frozen: Int) -> String {
         let lineLength = 65
         let positions = [29, 55, 65]
         var lines = ["Model: \"\(name)\"", String(repeating: "_", count: lineLength)]
@@ -42,10 +50,9 @@ extension Sequential {
             lines.append(String(repeating: " ", count: lineLength))
         }
         lines.append(String(repeating: "=", count: lineLength))
-        let trainable = trainableParameterCount, frozen = nonTrainableParameterCount
-        lines.append("Total params: \(trainable + frozen) (\(Sequential.memorySize((trainable + frozen) * 4, units: Sequential.keras2Units)))")
-        lines.append("Trainable params: \(trainable) (\(Sequential.memorySize(trainable * 4, units: Sequential.keras2Units)))")
-        lines.append("Non-trainable params: \(frozen) (\(Sequential.memorySize(frozen * 4, units: Sequential.keras2Units)))")
+        lines.append("Total params: \(trainable + frozen) (\(Sequential.memorySize(Double(trainable + frozen) * 4, units: Sequential.keras2Units)))")
+        lines.append("Trainable params: \(trainable) (\(Sequential.memorySize(Double(trainable) * 4, units: Sequential.keras2Units)))")
+        lines.append("Non-trainable params: \(frozen) (\(Sequential.memorySize(Double(frozen) * 4, units: Sequential.keras2Units)))")
         lines.append(String(repeating: "_", count: lineLength))
         return lines.joined(separator: "\n") + "\n"
     }
@@ -81,7 +88,8 @@ extension Sequential {
         return lines
     }
 
-    private func keras3Summary(_ rows: [(name: String, shape: String, params: Int)]) -> String {
+    private static func keras3Summary(_ rows: [(name: String, shape: String, params: Int)], name: String, trainable: Int,
+                                      frozen: Int) -> String {
         let widths = [33, 24, 15]
         func rule(_ left: String, _ fill: String, _ middle: String, _ right: String) -> String {
             left + widths.map { String(repeating: fill, count: $0) }.joined(separator: middle) + right
@@ -104,10 +112,9 @@ extension Sequential {
             if index < rows.count - 1 { lines.append(rule("├", "─", "┼", "┤")) }
         }
         lines.append(rule("└", "─", "┴", "┘"))
-        let trainable = trainableParameterCount, frozen = nonTrainableParameterCount
-        lines.append(" Total params: \(Sequential.thousands(trainable + frozen)) (\(Sequential.memorySize((trainable + frozen) * 4, units: Sequential.keras3Units)))")
-        lines.append(" Trainable params: \(Sequential.thousands(trainable)) (\(Sequential.memorySize(trainable * 4, units: Sequential.keras3Units)))")
-        lines.append(" Non-trainable params: \(Sequential.thousands(frozen)) (\(Sequential.memorySize(frozen * 4, units: Sequential.keras3Units)))")
+        lines.append(" Total params: \(Sequential.thousands(trainable + frozen)) (\(Sequential.memorySize(Double(trainable + frozen) * 4, units: Sequential.keras3Units)))")
+        lines.append(" Trainable params: \(Sequential.thousands(trainable)) (\(Sequential.memorySize(Double(trainable) * 4, units: Sequential.keras3Units)))")
+        lines.append(" Non-trainable params: \(Sequential.thousands(frozen)) (\(Sequential.memorySize(Double(frozen) * 4, units: Sequential.keras3Units)))")
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -115,8 +122,8 @@ extension Sequential {
     static let keras3Units = ["B", "KB", "MB", "GB", "TB", "PB"]
 
     /// `"%.2f unit"` with 1024-based units, as Keras' `readable_memory_size`.
-    static func memorySize(_ bytes: Int, units: [String]) -> String {
-        var size = Double(bytes)
+    static func memorySize(_ bytes: Double, units: [String]) -> String {
+        var size = bytes
         for unit in units.dropLast() {
             if size / 1024 < 1 { return String(format: "%.2f %@", size, unit) }
             size /= 1024

@@ -65,12 +65,7 @@ public final class Sequential {
     /// Appends `layer`, naming and building it.
     public func add(_ layer: Layer) {
         precondition(layer.backend == nil, "layer '\(layer.name)' already belongs to a model")
-        if !layer.nameWasGiven {
-            let stem = layer.autoNameStem
-            let used = autoNameCounts[stem, default: 0]
-            layer.name = used == 0 ? stem : "\(stem)_\(used)"
-            autoNameCounts[stem] = used + 1
-        }
+        if !layer.nameWasGiven { layer.name = Sequential.autoName(stem: layer.autoNameStem, counts: &autoNameCounts) }
         var random = PhiloxRandom(seed: seed, stream: UInt64(layers.count + 1) << 16)
         layer.randomStream = UInt64(layers.count + 1) << 16 | 0xD
         layer.build(inputUnits: layers.last?.outputUnits ?? inputDim, backend: backend, random: &random)
