@@ -74,16 +74,12 @@ func runCrossover(device: (any Backend)?) throws -> [String: Any] {
 }
 
 /// `mlp-bench crossover [--device D]`.
-struct CrossoverCommand: ParsableCommand {
+struct CrossoverCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
         commandName: "crossover",
         abstract: "Training step times CPU vs device over a width × batch sweep; fits and writes the cost model --device auto reads.")
 
     @OptionGroup var device: DeviceOptions
 
-    func run() throws {
-        let backend = try device.backend()
-        announce(backend)
-        _ = try runCrossover(device: backend)
-    }
+    func run(on backend: (any Backend)?) throws { _ = try runCrossover(device: backend) }
 }

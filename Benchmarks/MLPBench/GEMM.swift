@@ -132,16 +132,12 @@ struct GEMMCommand: ParsableCommand {
 }
 
 /// `mlp-bench gemm-table [--device D]`: the older GEMM table.
-struct GEMMTableCommand: ParsableCommand {
+struct GEMMTableCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm-table",
         abstract: "The older GEMM table (gemm_table of Benchmarks/workloads.json): reference loop, CPU backend, device.")
 
     @OptionGroup var device: DeviceOptions
 
-    func run() throws {
-        let backend = try device.backend()
-        announce(backend)
-        try benchGEMM(device: backend)
-    }
+    func run(on backend: (any Backend)?) throws { try benchGEMM(device: backend) }
 }

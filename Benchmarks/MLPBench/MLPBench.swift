@@ -74,7 +74,16 @@ enum WorkloadName: String, CaseIterable, Decodable, ExpressibleByArgument {
     case seed, mnist, wide
 }
 
-/// Prints "Device: …" for a device named on the command line.
-func announce(_ device: (any Backend)?) {
-    if let device { print("Device: \(device.deviceDescription)") }
+/// A subcommand that measures on the `--device` backend (nil when none was given), named first ("Device: …").
+protocol DeviceCommand: ParsableCommand {
+    var device: DeviceOptions { get }
+    func run(on backend: (any Backend)?) throws
+}
+
+extension DeviceCommand {
+    func run() throws {
+        let backend = try device.backend()
+        if let backend { print("Device: \(backend.deviceDescription)") }
+        try run(on: backend)
+    }
 }

@@ -35,15 +35,11 @@ func benchMonitor(backend: any Backend) throws -> [String: Any] {
 }
 
 /// `mlp-bench monitor [--device D]`.
-struct MonitorCommand: ParsableCommand {
+struct MonitorCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
         commandName: "monitor", abstract: "GradientMonitor's cost per training epoch (monitor_workloads of Benchmarks/workloads.json).")
 
     @OptionGroup var device: DeviceOptions
 
-    func run() throws {
-        let backend = try device.backend()
-        announce(backend)
-        _ = try benchMonitor(backend: backend ?? CPUBackend.shared)
-    }
+    func run(on backend: (any Backend)?) throws { _ = try benchMonitor(backend: backend ?? CPUBackend.shared) }
 }

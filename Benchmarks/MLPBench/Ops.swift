@@ -155,7 +155,7 @@ func benchActivations(rows: Int, columns: Int, backend: any Backend) {
 }
 
 /// `mlp-bench ops [--workload W] [--device D]`.
-struct OpsCommand: ParsableCommand {
+struct OpsCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
         commandName: "ops",
         abstract: "Every backend op of one training step of a workload (default seed), µs each, beside the measured step; "
@@ -164,9 +164,7 @@ struct OpsCommand: ParsableCommand {
     @OptionGroup var workloadOptions: WorkloadOptions
     @OptionGroup var device: DeviceOptions
 
-    func run() throws {
-        let backend = try device.backend()
-        announce(backend)
+    func run(on backend: (any Backend)?) throws {
         try benchOps(Workload.named(workloadOptions.workload ?? .seed), backend: backend ?? CPUBackend.shared)
     }
 }

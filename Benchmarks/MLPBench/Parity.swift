@@ -17,7 +17,7 @@ func runParity(device: any Backend) throws -> Bool {
 
 
 /// `mlp-bench parity --device D`: exits 1 when a check fails.
-struct ParityCommand: ParsableCommand {
+struct ParityCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
         commandName: "parity", abstract: "Every backend op and a training run on the device against the CPU backend.")
 
@@ -27,9 +27,8 @@ struct ParityCommand: ParsableCommand {
         guard device.device != nil else { throw ValidationError("parity needs --device (gpu or opencl:P:D)") }
     }
 
-    func run() throws {
-        let backend = try device.backend()!  // checked by `validate`
-        announce(backend)
+    func run(on backend: (any Backend)?) throws {
+        let backend = backend!  // checked by `validate`
         guard try runParity(device: backend) else { throw ExitCode.failure }
     }
 }

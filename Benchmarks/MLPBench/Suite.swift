@@ -135,7 +135,7 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
 }
 
 /// `mlp-bench` (the default) or `mlp-bench suite`.
-struct SuiteCommand: ParsableCommand {
+struct SuiteCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
         commandName: "suite",
         abstract: "The suite: GEMM shapes, the three workloads (allocations, memory), the peak, GradientMonitor's cost, "
@@ -147,9 +147,5 @@ struct SuiteCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the results as JSON to this file.", valueName: "file"))
     var jsonOut: String?
 
-    func run() throws {
-        let backend = try device.backend()
-        announce(backend)
-        try runSuite(device: backend, compare: compare, jsonOut: jsonOut)
-    }
+    func run(on backend: (any Backend)?) throws { try runSuite(device: backend, compare: compare, jsonOut: jsonOut) }
 }

@@ -41,7 +41,7 @@ func benchTraining(device: (any Backend)?, quick: Bool) throws {
 }
 
 /// `mlp-bench train-table [--device D] [--quick]`: the older training table.
-struct TrainTableCommand: ParsableCommand {
+struct TrainTableCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-table",
         abstract: "The older training table (train_table of Benchmarks/workloads.json): samples/s on the CPU backend and the device.")
@@ -49,9 +49,5 @@ struct TrainTableCommand: ParsableCommand {
     @OptionGroup var device: DeviceOptions
     @Flag(help: "Fewer samples on the device as well (a dry run).") var quick = false
 
-    func run() throws {
-        let backend = try device.backend()
-        announce(backend)
-        try benchTraining(device: backend, quick: quick)
-    }
+    func run(on backend: (any Backend)?) throws { try benchTraining(device: backend, quick: quick) }
 }
