@@ -18,10 +18,13 @@ func median(repeats: Int, _ body: () -> Void) -> Double {
 /// The median.
 func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-/// `count` uniform values in [low, high) (the library's ``Tensor/uniform(shape:low:high:seed:)`` draws, so the bench
-/// keeps no generator loop of its own).
+/// `count` uniform values in [low, high): the Philox uniforms of (seed, stream 0) through
+/// ``CPUReference/randomUniform(_:count:seed:stream:low:high:)``, the one loop that draws them.
 func randomValues(_ count: Int, seed: UInt64, low: Float = -0.5, high: Float = 0.5) -> [Float] {
-    Tensor.uniform(shape: [count], low: low, high: high, seed: seed).scalars
+    [Float](unsafeUninitializedCapacity: count) { values, initialized in
+        if let start = values.baseAddress { CPUReference.randomUniform(start, count: count, seed: seed, stream: 0, low: low, high: high) }
+        initialized = count
+    }
 }
 
 /// `body`'s time per call in µs: after one untimed call, repeated in groups of 32 until 20 ms have passed.
