@@ -21,22 +21,15 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
-# Must match gemmShapes in Benchmarks/MLPBench/main.swift.
-GEMM_SHAPES = [
-    ("square 256", 256, 256, 256, False, False), ("square 512", 512, 512, 512, False, False),
-    ("square 1024", 1024, 1024, 1024, False, False), ("square 2048", 2048, 2048, 2048, False, False),
-    ("mnist fwd NN 128x784·784x512", 128, 512, 784, False, False),
-    ("mnist dW TN 784x128·128x512", 784, 512, 128, True, False),
-    ("mnist dX NT 128x512·512x784", 128, 784, 512, False, True),
-    ("narrow N=10 128x256·256x10", 128, 10, 256, False, False),
-]
-
-# Must match Workload.all in Benchmarks/MLPBench/main.swift.
-WORKLOADS = {
-    "seed": dict(inputs=14, hidden=[25, 36, 47], classes=7, batch=32, samples=16_384),
-    "mnist": dict(inputs=784, hidden=[512, 256], classes=10, batch=128, samples=8_192),
-    "wide": dict(inputs=1024, hidden=[2048, 2048], classes=10, batch=256, samples=2_048),
-}
+# The suite's GEMM shapes and workloads, and the timing protocol: the file mlp-bench reads.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "Benchmarks", "workloads.json"),
+          encoding="utf-8") as _file:
+    _BENCH = json.load(_file)
+GEMM_SHAPES = [(s["name"], s["m"], s["n"], s["k"], s["trans_a"], s["trans_b"]) for s in _BENCH["gemm_shapes"]]
+WORKLOADS = _BENCH["workloads"]
+# Timed epochs after the warm-up (at least), and how long the timed epochs and the prediction passes fill at least.
+TIMED_EPOCHS = _BENCH["protocol"]["timed_epochs"]
+MINIMUM_SECONDS = _BENCH["protocol"]["minimum_seconds"]
 
 
 _operands = {}
@@ -76,13 +69,12 @@ def gemm_gflops(m, n, k, trans_a, trans_b):
 # Built models by workload name, so that paired rounds (mlp-bench --compare) time the same model again instead of
 # building and tracing a new one each round.
 MODELS = {}
-# Timed epochs (at least two) and prediction passes (at least three) fill at least this long, on both sides.
-MINIMUM_SECONDS = 1.0
 
 
 def keras_workload(spec, name=None):
     """One round: the first call per workload builds the model and trains the warm-up epoch; every call then times
-    two epochs and the median of three prediction passes. epoch_losses are the first round's three epochs."""
+    TIMED_EPOCHS epochs (two) and the median of three prediction passes. epoch_losses are the first round's three
+    epochs."""
     import tensorflow as tf
     keras = tf.keras
     if name is None or name not in MODELS:
@@ -105,11 +97,11 @@ def keras_workload(spec, name=None):
         entry = MODELS[name]
     model, x, y = entry["model"], entry["x"], entry["y"]
     start = time.perf_counter()
-    history = model.fit(x, y, batch_size=spec["batch"], epochs=2, verbose=0, shuffle=False)
+    history = model.fit(x, y, batch_size=spec["batch"], epochs=TIMED_EPOCHS, verbose=0, shuffle=False)
     elapsed = time.perf_counter() - start
-    epochs = 2
+    epochs = TIMED_EPOCHS
     if elapsed < MINIMUM_SECONDS:  # as mlp-bench: more timed epochs until a second has passed
-        more = math.ceil((MINIMUM_SECONDS - elapsed) / (elapsed / 2))
+        more = math.ceil((MINIMUM_SECONDS - elapsed) / (elapsed / TIMED_EPOCHS))
         start = time.perf_counter()
         model.fit(x, y, batch_size=spec["batch"], epochs=more, verbose=0, shuffle=False)
         elapsed += time.perf_counter() - start

@@ -5,6 +5,7 @@
 #
 # Usage: Scripts/gpu-check.sh   # writes its log to $OUT (or ./gpu-check-out) as gpu-check.log;
 #        BENCH_ARGS=--quick Scripts/gpu-check.sh   # shorter training workloads (for a dry run on PoCL)
+# mlp-bench reads Benchmarks/workloads.json below the working directory (this script runs from the repository root).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -44,7 +45,9 @@ echo "== parity: every op and a 5-epoch training run, OpenCL GPU vs the CPU back
 echo "== mlp train --device gpu (embedded digits, 30 epochs)"
 "$bin/mlp" train --device gpu --epochs 30 --seed 1 --verbose 2 || status=1
 echo "== MLPKit benchmark (CPU backend and OpenCL GPU, same run)"
-"$bin/mlp-bench" gemm train --device gpu ${BENCH_ARGS:-} || status=1
+"$bin/mlp-bench" gemm-table --device gpu || status=1
+# shellcheck disable=SC2086
+"$bin/mlp-bench" train-table --device gpu ${BENCH_ARGS:-} || status=1
 echo "== crossover sweep: CPU vs GPU step times, and the cost model --device auto reads ($out/cost-model.json)"
 MLPKIT_COST_MODEL="$out/cost-model.json" "$bin/mlp-bench" crossover --device gpu || status=1
 echo "== PyTorch-CUDA reference on the same GPU"

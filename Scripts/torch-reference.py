@@ -5,8 +5,15 @@ same shapes and workloads (Adam, sparse categorical cross-entropy, one epoch aft
 TF32 is turned off so the GEMM and training figures are full float32, like MLPKit's. Uses CUDA when present,
 else the CPU. Run by Scripts/gpu-check.sh; prints a table in the same units as MLPBench.
 """
+import json
+import os
 import time
 import torch
+
+# The shapes and workloads of mlp-bench's gemm-table and train-table: the file mlp-bench reads.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "Benchmarks", "workloads.json"),
+          encoding="utf-8") as bench_file:
+    bench = json.load(bench_file)
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
@@ -21,7 +28,7 @@ def sync():
 
 
 print("GEMM C = A·B (float32), GFLOP/s")
-for m, n, k in [(32, 64, 64), (256, 256, 256), (512, 512, 512), (2048, 2048, 2048)]:
+for m, n, k in ((s["m"], s["n"], s["k"]) for s in bench["gemm_table"]):
     a = torch.rand(m, k, device=device) - 0.5
     b = torch.rand(k, n, device=device) - 0.5
     repeats = 3 if m >= 2048 else 10
@@ -37,9 +44,7 @@ for m, n, k in [(32, 64, 64), (256, 256, 256), (512, 512, 512), (2048, 2048, 204
     print(f"  {m:4d}×{k:<4d} · {k:4d}×{n:<4d}  {2 * m * n * k * repeats / best / 1e9:10.1f}")
 
 print("Training throughput, samples/s")
-workloads = [("digits 64-64-32-10, batch 32", 64, [64, 32], 10, 1438, 32),
-             ("784-1024-1024-10, batch 256", 784, [1024, 1024], 10, 8192, 256),
-             ("784-4096-4096-10, batch 1024", 784, [4096, 4096], 10, 16384, 1024)]
+workloads = [(w["name"], w["inputs"], w["hidden"], w["classes"], w["samples"], w["batch"]) for w in bench["train_table"]]
 for label, inputs, hidden, classes, samples, batch in workloads:
     torch.manual_seed(1)
     x = torch.rand(samples, inputs, device=device)

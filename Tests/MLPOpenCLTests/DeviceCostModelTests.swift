@@ -4,11 +4,22 @@ import MLPTestSupport
 
 /// `--device auto`'s cost model: the fit, the decision and its reason, the file.
 final class DeviceCostModelTests: ScratchDirectoryTestCase {
-    /// The crossover sweep's shapes (784 inputs, two hidden layers of `width`, 10 classes).
-    let sweep: [StepWork] = [64, 256, 1024].flatMap { width in
-        [32, 256].map { StepWork(parameters: 784 * width + width + width * width + width + width * 10 + 10, batchSize: $0) }
+    /// The crossover sweep's shapes (784 inputs, two hidden layers of `width`, 10 classes) and the seed and mnist
+    /// workloads, from `Benchmarks/workloads.json`.
+    var sweep: [StepWork] = []
+    var seed: StepWork!, mnist: StepWork!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        let bench = try BenchmarkWorkloads.load()
+        sweep = bench.crossover.points.map { StepWork(parameters: $0.layers.parameterCount, batchSize: $0.batch) }
+        func work(_ name: String) throws -> StepWork {
+            let layers = try XCTUnwrap(bench.workloads[name], "no workload \(name) in Benchmarks/workloads.json")
+            return StepWork(parameters: layers.parameterCount, batchSize: layers.batch)
+        }
+        (seed, mnist) = (try work("seed"), try work("mnist"))
+        XCTAssertEqual(sweep.count, 6, "the tests below index the sweep's six points")
     }
-    let seed = StepWork(parameters: 3386, batchSize: 32), mnist = StepWork(parameters: 535_818, batchSize: 128)
 
     func testFitRecoversTheLineThatMadeThePoints() throws {
         let truth = DeviceCostModel.Line(secondsPerStep: 30e-6, secondsPerFlop: 1 / 120e9, secondsPerParameter: 2e-9)

@@ -1,10 +1,13 @@
 import XCTest
 import MLPCore
 
-/// Deterministic test data.
+/// Deterministic test data: the Philox uniforms of (seed, stream 99) in [low, high), drawn by
+/// ``CPUReference/randomUniform(_:count:seed:stream:low:high:)`` (the one loop that draws them).
 public func randomValues(_ count: Int, seed: UInt64, low: Float = -1, high: Float = 1) -> [Float] {
-    var random = PhiloxRandom(seed: seed, stream: 99)
-    return (0..<count).map { _ in low + (high - low) * random.nextUniform() }
+    [Float](unsafeUninitializedCapacity: count) { values, initialized in
+        if let start = values.baseAddress { CPUReference.randomUniform(start, count: count, seed: seed, stream: 99, low: low, high: high) }
+        initialized = count
+    }
 }
 
 /// Asserts two arrays agree within `absolute + relative·|expected|`; on failure prints the first values and
