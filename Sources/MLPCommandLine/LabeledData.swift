@@ -12,6 +12,8 @@ struct LabeledData {
     let featureNames: [String]
     /// True when the targets are one-hot columns.
     let oneHot: Bool
+    /// The single label column's labels: their range and the first that is not a class index, with its line.
+    let labelSummary: LabelSummary
 
     init(path: String, labelColumn: String?, labelColumns: String?, requireLabels: Bool, missing: MissingValuePolicy = .error) throws {
         let table = try CSVTable(contentsOf: path, missing: missing)
@@ -23,25 +25,44 @@ struct LabeledData {
         x = table.tensor(columns: columns.features)
         y = columns.labels.isEmpty ? nil : table.tensor(columns: columns.labels)
         oneHot = columns.oneHot
+        labelSummary = columns.labels.count == 1
+            ? LabelSummary(values: table.rows.lazy.map { $0[columns.labels[0]] }, lines: table.lineNumbers) : LabelSummary()
     }
 
-    /// The output layer for label values: integer labels with k > 2 classes → `k:softmax`, labels in {0, 1}
-    /// → `1:sigmoid`, otherwise `columns:linear`.
-    static func inferredOutput(labelValues: some Collection<Float>, columns: Int, oneHot: Bool) -> LayerSpec {
+    /// The output layer the labels and the chosen loss call for, when `--output` is not given:
+    /// - one-hot label columns → `n:softmax`;
+    /// - a regression loss (`--loss mse` or `mae`) → `n:linear`, whatever the labels;
+    /// - class indices (non-negative integers) with k > 2 classes → `k:softmax`, in {0, 1} → `1:sigmoid`
+    ///   (`k:softmax` with `--loss sparse_categorical_crossentropy`);
+    /// - labels in [0, 1] with `--loss binary_crossentropy` → `1:sigmoid` (soft labels);
+    /// - any other label is an error naming `path` and its line: the task is not guessed from the data.
+    static func inferredOutput(labels: LabelSummary, columns: Int, oneHot: Bool, loss: Loss?, path: String) throws -> LayerSpec {
         if oneHot { return LayerSpec(units: columns, activation: .softmax) }
-        if columns == 1 && labelValues.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) {
-            let classes = Int(labelValues.max() ?? 0) + 1
-            if classes <= 2 { return LayerSpec(units: 1, activation: .sigmoid) }
-            return LayerSpec(units: classes, activation: .softmax)
+        if let loss, isRegression(loss) { return LayerSpec(units: columns, activation: .linear) }
+        guard columns == 1 else { return LayerSpec(units: columns, activation: .linear) }
+        if let bad = labels.firstNonClassLabel {
+            if case .binaryCrossentropy? = loss, labels.minimum >= 0, labels.maximum <= 1 { return LayerSpec(units: 1, activation: .sigmoid) }
+            let place = bad.line > 0 ? "\(path):\(bad.line)" : path
+            throw MLPError.labelOutOfRange("\(place): label \(show(bad.value)) is not a class index (an integer 0 or more); for regression targets give --loss mse (or mae) or --output 1:linear")
         }
-        return LayerSpec(units: columns, activation: .linear)
+        let classes = labels.count > 0 ? Int(labels.maximum) + 1 : 1
+        if case .sparseCategoricalCrossentropy? = loss { return LayerSpec(units: max(classes, 2), activation: .softmax) }
+        if classes <= 2 { return LayerSpec(units: 1, activation: .sigmoid) }
+        return LayerSpec(units: classes, activation: .softmax)
     }
 
-    /// The output layer the labels call for: integer labels with k > 2 classes → `k:softmax`, labels
-    /// in {0, 1} → `1:sigmoid`, one-hot columns → `n:softmax`, real-valued targets → `n:linear`.
-    func inferredOutput() -> LayerSpec {
+    /// Losses that mean the targets are real numbers.
+    static func isRegression(_ loss: Loss) -> Bool {
+        switch loss {
+        case .meanSquaredError, .meanAbsoluteError: return true
+        default: return false
+        }
+    }
+
+    /// The output layer these labels and `loss` (the `--loss` flag, if given) call for; see the static version.
+    func inferredOutput(loss: Loss?) throws -> LayerSpec {
         guard let y else { return LayerSpec(units: 1, activation: .linear) }
-        return LabeledData.inferredOutput(labelValues: y.scalars, columns: y.columnCount, oneHot: oneHot)
+        return try LabeledData.inferredOutput(labels: labelSummary, columns: y.columnCount, oneHot: oneHot, loss: loss, path: table.path)
     }
 
     /// Checks every label against the output layer and loss, naming the file line of the first bad one.
