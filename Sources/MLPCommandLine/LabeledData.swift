@@ -74,12 +74,12 @@ struct LabeledData {
             guard y.columnCount == 1 else {
                 throw MLPError.shapeMismatch("\(table.path): sparse labels need one label column, got \(y.columnCount)")
             }
-            if let row = y.scalars.firstIndex(where: { $0 < 0 || $0 >= Float(outputUnits) || $0 != $0.rounded() }) {
-                throw MLPError.labelOutOfRange("\(table.path):\(line(row)): label \(Self.show(y.scalars[row])) is out of range for an output layer of \(outputUnits) units (expected an integer 0...\(outputUnits - 1))")
+            if let row = y.scalars.firstIndex(where: { !Self.isSparseLabel($0, outputUnits: outputUnits) }) {
+                throw Self.sparseLabelError(path: table.path, line: line(row), value: y.scalars[row], outputUnits: outputUnits)
             }
         case .binaryCrossentropy:
-            if let index = y.scalars.firstIndex(where: { $0 < 0 || $0 > 1 }) {
-                throw MLPError.labelOutOfRange("\(table.path):\(line(index / y.columnCount)): label \(Self.show(y.scalars[index])) is out of range for binary cross-entropy (expected 0...1)")
+            if let index = y.scalars.firstIndex(where: { !Self.isBinaryLabel($0) }) {
+                throw Self.binaryLabelError(path: table.path, line: line(index / y.columnCount), value: y.scalars[index])
             }
             fallthrough
         default:
@@ -87,6 +87,38 @@ struct LabeledData {
                 throw MLPError.shapeMismatch("\(table.path): \(y.columnCount) target column(s) but the output layer has \(outputUnits) units")
             }
         }
+    }
+
+    /// The checks of ``checkLabels(loss:outputUnits:)`` for a streamed file's single label column, naming the same
+    /// line: the summary of the first pass says whether a bad label exists, and only then is the file read again
+    /// to find the first.
+    static func checkLabels(_ source: StreamingCSVSource, loss: Loss, outputUnits: Int) throws {
+        let labels = source.labelSummary
+        guard source.columns.labels.count == 1, labels.count > 0 else { return }
+        switch loss {
+        case .sparseCategoricalCrossentropy:
+            guard !labels.areClassIndices || labels.maximum >= Float(outputUnits) else { return }
+            if let bad = try source.firstLabel(where: { !isSparseLabel($0, outputUnits: outputUnits) }) {
+                throw sparseLabelError(path: source.path, line: bad.line, value: bad.value, outputUnits: outputUnits)
+            }
+        case .binaryCrossentropy:
+            guard labels.minimum < 0 || labels.maximum > 1 else { return }
+            if let bad = try source.firstLabel(where: { !isBinaryLabel($0) }) {
+                throw binaryLabelError(path: source.path, line: bad.line, value: bad.value)
+            }
+        default: return
+        }
+    }
+
+    static func isSparseLabel(_ value: Float, outputUnits: Int) -> Bool { value >= 0 && value < Float(outputUnits) && value == value.rounded() }
+    static func isBinaryLabel(_ value: Float) -> Bool { value >= 0 && value <= 1 }
+
+    static func sparseLabelError(path: String, line: Int, value: Float, outputUnits: Int) -> MLPError {
+        .labelOutOfRange("\(path):\(line): label \(show(value)) is out of range for an output layer of \(outputUnits) units (expected an integer 0...\(outputUnits - 1))")
+    }
+
+    static func binaryLabelError(path: String, line: Int, value: Float) -> MLPError {
+        .labelOutOfRange("\(path):\(line): label \(show(value)) is out of range for binary cross-entropy (expected 0...1)")
     }
 
     static func show(_ value: Float) -> String {

@@ -145,6 +145,7 @@ struct Train: ParsableCommand {
             let output = outputSpec!
             let lossKind = started?.loss ?? chosenLoss ?? defaultLoss(for: output, oneHotTargets: oneHot)
             try source?.checkLabels(loss: lossKind, outputUnits: output.units)
+            if let streamed { try LabeledData.checkLabels(streamed, loss: lossKind, outputUnits: output.units) }
             let work = try started.map { StepWork(parameters: $0.parameterCount, batchSize: batchSize) }
                 ?? model.stepWork(inputDim: inputDim, output: output, batchSize: batchSize)
             let (backend, announcement) = try runOptions.backend(work: work)

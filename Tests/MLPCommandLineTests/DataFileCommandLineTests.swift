@@ -61,6 +61,14 @@ final class DataFileCommandLineTests: ScratchDirectoryTestCase {
         let classifier = try train(["--data", classes, "--layers", "4:relu", "--save", "c.json"])
         XCTAssertEqual(classifier.status, 0, classifier.stderr)
         XCTAssertTrue(try mlp("summary", "c.json").stdout.contains("(None, 3)"))
+        // Labels out of range for the output layer the user chose: the first bad line, streamed or not.
+        let wide = try csv("wide.csv") { $0 == 9 || $0 == 12 ? "5" : String($0 % 3) }
+        for stream in [[], ["--stream"]] {
+            assertOneLineError(try train(["--data", wide, "--output", "3:softmax"] + stream),
+                               contains: "wide.csv:11: label 5 is out of range for an output layer of 3 units (expected an integer 0...2)")
+            assertOneLineError(try train(["--data", classes, "--output", "1:sigmoid"] + stream),
+                               contains: "classes.csv:4: label 2 is out of range for binary cross-entropy (expected 0...1)")
+        }
         // Validation data with a label the classifier cannot produce names its own file and line.
         let badValidation = try csv("validation.csv", rows: 5) { $0 == 3 ? "1.5" : "0" }
         assertOneLineError(try train(["--data", classes, "--validation-data", badValidation]),

@@ -6,6 +6,11 @@ public struct LabelSummary: Equatable, Sendable {
     public struct Located: Equatable, Sendable {
         public let value: Float
         public let line: Int
+
+        public init(value: Float, line: Int) {
+            self.value = value
+            self.line = line
+        }
     }
 
     public private(set) var count = 0

@@ -102,6 +102,23 @@ public final class StreamingCSVSource: BatchSource {
 
     public var batchCount: Int? { starts.count }
 
+    /// The first label (single label column) for which `predicate` holds, and its file line, reading the file
+    /// again; nil when there is none.
+    public func firstLabel(where predicate: (Float) -> Bool) throws -> LabelSummary.Located? {
+        guard columns.labels.count == 1, let start = starts.first else { return nil }
+        let reader = try CSVLineReader(path: path, from: start.offset, firstLine: start.line,
+                                       maxLineBytes: lineLimit.dataLineBytes(columns: header.count))
+        let column = columns.labels[0]
+        while let found = try reader.nextLine({ bytes, lineNumber, _ -> LabelSummary.Located? in
+            guard let row = try CSVTable.parseRow(bytes, columns: header, path: path, line: lineNumber, missing: missing),
+                  predicate(row[column]) else { return nil }
+            return LabelSummary.Located(value: row[column], line: lineNumber)
+        }) {
+            if let found { return found }
+        }
+        return nil
+    }
+
     public func batch(_ index: Int) throws -> Batch {
         guard starts.indices.contains(index) else { throw MLPError.invalidArgument("batch \(index) is past the end (\(starts.count) batches)") }
         let reader = try CSVLineReader(path: path, from: starts[index].offset, firstLine: starts[index].line,
