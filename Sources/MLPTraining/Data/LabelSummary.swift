@@ -13,12 +13,16 @@ public struct LabelSummary: Equatable, Sendable {
         }
     }
 
+    /// Labels seen.
     public private(set) var count = 0
+    /// The smallest label (+∞ before any).
     public private(set) var minimum = Float.infinity
+    /// The largest label (−∞ before any).
     public private(set) var maximum = -Float.infinity
     /// The first label that is not a non-negative integer; nil when all are class indices.
     public private(set) var firstNonClassLabel: Located?
 
+    /// No labels yet.
     public init() {}
 
     /// The labels `values`, from file lines `lines` (same count) when known.
@@ -26,6 +30,7 @@ public struct LabelSummary: Equatable, Sendable {
         for (row, value) in values.enumerated() { add(value, line: lines?[row] ?? 0) }
     }
 
+    /// Counts `value`, read from file line `line`.
     public mutating func add(_ value: Float, line: Int) {
         count += 1
         minimum = min(minimum, value)
