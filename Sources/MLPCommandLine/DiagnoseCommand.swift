@@ -31,9 +31,10 @@ struct Diagnose: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let (x, y, output, oneHot): (Tensor, Tensor, LayerSpec, Bool)
+            let chosenLoss = try loss.map { try Loss(keras: $0) }
             if let data {
                 let real = try LabeledData(path: data, labelColumn: labels.labelColumn, labelColumns: labels.labelColumns, requireLabels: true)
-                (x, y, output, oneHot) = (real.x, real.y!, try model.outputSpec() ?? real.inferredOutput(), real.oneHot)
+                (x, y, output, oneHot) = (real.x, real.y!, try model.outputSpec() ?? real.inferredOutput(loss: chosenLoss), real.oneHot)
             } else {
                 let digits = Datasets.digits()
                 (x, y, output, oneHot) = (digits.x, digits.y, try model.outputSpec() ?? LayerSpec(units: 10, activation: .softmax), false)
@@ -42,7 +43,7 @@ struct Diagnose: ParsableCommand {
             if let declared = model.inputDim, declared != inputDim {
                 throw MLPError.shapeMismatch("the data has \(inputDim) feature columns but --input-dim is \(declared)")
             }
-            let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: oneHot)
+            let lossKind = chosenLoss ?? defaultLoss(for: output, oneHotTargets: oneHot)
             let (backend, announcement) = try runOptions.backend(work: model.stepWork(inputDim: inputDim, output: output, batchSize: batchSize))
             let optimizer = try optimizerOptions.makeOptimizer()
             try checkFits(try model.size(inputDim: inputDim, output: output), optimizer: optimizer, batchSize: batchSize, on: backend)

@@ -12,6 +12,8 @@ struct LabeledData {
     let featureNames: [String]
     /// True when the targets are one-hot columns.
     let oneHot: Bool
+    /// The single label column's labels: their range and the first that is not a class index, with its line.
+    let labelSummary: LabelSummary
 
     init(path: String, labelColumn: String?, labelColumns: String?, requireLabels: Bool, missing: MissingValuePolicy = .error) throws {
         let table = try CSVTable(contentsOf: path, missing: missing)
@@ -23,25 +25,44 @@ struct LabeledData {
         x = table.tensor(columns: columns.features)
         y = columns.labels.isEmpty ? nil : table.tensor(columns: columns.labels)
         oneHot = columns.oneHot
+        labelSummary = columns.labels.count == 1
+            ? LabelSummary(values: table.rows.lazy.map { $0[columns.labels[0]] }, lines: table.lineNumbers) : LabelSummary()
     }
 
-    /// The output layer for label values: integer labels with k > 2 classes → `k:softmax`, labels in {0, 1}
-    /// → `1:sigmoid`, otherwise `columns:linear`.
-    static func inferredOutput(labelValues: some Collection<Float>, columns: Int, oneHot: Bool) -> LayerSpec {
+    /// The output layer the labels and the chosen loss call for, when `--output` is not given:
+    /// - one-hot label columns → `n:softmax`;
+    /// - a regression loss (`--loss mse` or `mae`) → `n:linear`, whatever the labels;
+    /// - class indices (non-negative integers) with k > 2 classes → `k:softmax`, in {0, 1} → `1:sigmoid`
+    ///   (`k:softmax` with `--loss sparse_categorical_crossentropy`);
+    /// - labels in [0, 1] with `--loss binary_crossentropy` → `1:sigmoid` (soft labels);
+    /// - any other label is an error naming `path` and its line: the task is not guessed from the data.
+    static func inferredOutput(labels: LabelSummary, columns: Int, oneHot: Bool, loss: Loss?, path: String) throws -> LayerSpec {
         if oneHot { return LayerSpec(units: columns, activation: .softmax) }
-        if columns == 1 && labelValues.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) {
-            let classes = Int(labelValues.max() ?? 0) + 1
-            if classes <= 2 { return LayerSpec(units: 1, activation: .sigmoid) }
-            return LayerSpec(units: classes, activation: .softmax)
+        if let loss, isRegression(loss) { return LayerSpec(units: columns, activation: .linear) }
+        guard columns == 1 else { return LayerSpec(units: columns, activation: .linear) }
+        if let bad = labels.firstNonClassLabel {
+            if case .binaryCrossentropy? = loss, labels.minimum >= 0, labels.maximum <= 1 { return LayerSpec(units: 1, activation: .sigmoid) }
+            let place = bad.line > 0 ? "\(path):\(bad.line)" : path
+            throw MLPError.labelOutOfRange("\(place): label \(show(bad.value)) is not a class index (an integer 0 or more); for regression targets give --loss mse (or mae) or --output 1:linear")
         }
-        return LayerSpec(units: columns, activation: .linear)
+        let classes = labels.count > 0 ? Int(labels.maximum) + 1 : 1
+        if case .sparseCategoricalCrossentropy? = loss { return LayerSpec(units: max(classes, 2), activation: .softmax) }
+        if classes <= 2 { return LayerSpec(units: 1, activation: .sigmoid) }
+        return LayerSpec(units: classes, activation: .softmax)
     }
 
-    /// The output layer the labels call for: integer labels with k > 2 classes → `k:softmax`, labels
-    /// in {0, 1} → `1:sigmoid`, one-hot columns → `n:softmax`, real-valued targets → `n:linear`.
-    func inferredOutput() -> LayerSpec {
+    /// Losses that mean the targets are real numbers.
+    static func isRegression(_ loss: Loss) -> Bool {
+        switch loss {
+        case .meanSquaredError, .meanAbsoluteError: return true
+        default: return false
+        }
+    }
+
+    /// The output layer these labels and `loss` (the `--loss` flag, if given) call for; see the static version.
+    func inferredOutput(loss: Loss?) throws -> LayerSpec {
         guard let y else { return LayerSpec(units: 1, activation: .linear) }
-        return LabeledData.inferredOutput(labelValues: y.scalars, columns: y.columnCount, oneHot: oneHot)
+        return try LabeledData.inferredOutput(labels: labelSummary, columns: y.columnCount, oneHot: oneHot, loss: loss, path: table.path)
     }
 
     /// Checks every label against the output layer and loss, naming the file line of the first bad one.
@@ -53,12 +74,12 @@ struct LabeledData {
             guard y.columnCount == 1 else {
                 throw MLPError.shapeMismatch("\(table.path): sparse labels need one label column, got \(y.columnCount)")
             }
-            if let row = y.scalars.firstIndex(where: { $0 < 0 || $0 >= Float(outputUnits) || $0 != $0.rounded() }) {
-                throw MLPError.labelOutOfRange("\(table.path):\(line(row)): label \(Self.show(y.scalars[row])) is out of range for an output layer of \(outputUnits) units (expected an integer 0...\(outputUnits - 1))")
+            if let row = y.scalars.firstIndex(where: { !Self.isSparseLabel($0, outputUnits: outputUnits) }) {
+                throw Self.sparseLabelError(path: table.path, line: line(row), value: y.scalars[row], outputUnits: outputUnits)
             }
         case .binaryCrossentropy:
-            if let index = y.scalars.firstIndex(where: { $0 < 0 || $0 > 1 }) {
-                throw MLPError.labelOutOfRange("\(table.path):\(line(index / y.columnCount)): label \(Self.show(y.scalars[index])) is out of range for binary cross-entropy (expected 0...1)")
+            if let index = y.scalars.firstIndex(where: { !Self.isBinaryLabel($0) }) {
+                throw Self.binaryLabelError(path: table.path, line: line(index / y.columnCount), value: y.scalars[index])
             }
             fallthrough
         default:
@@ -66,6 +87,38 @@ struct LabeledData {
                 throw MLPError.shapeMismatch("\(table.path): \(y.columnCount) target column(s) but the output layer has \(outputUnits) units")
             }
         }
+    }
+
+    /// The checks of ``checkLabels(loss:outputUnits:)`` for a streamed file's single label column, naming the same
+    /// line: the summary of the first pass says whether a bad label exists, and only then is the file read again
+    /// to find the first.
+    static func checkLabels(_ source: StreamingCSVSource, loss: Loss, outputUnits: Int) throws {
+        let labels = source.labelSummary
+        guard source.columns.labels.count == 1, labels.count > 0 else { return }
+        switch loss {
+        case .sparseCategoricalCrossentropy:
+            guard !labels.areClassIndices || labels.maximum >= Float(outputUnits) else { return }
+            if let bad = try source.firstLabel(where: { !isSparseLabel($0, outputUnits: outputUnits) }) {
+                throw sparseLabelError(path: source.path, line: bad.line, value: bad.value, outputUnits: outputUnits)
+            }
+        case .binaryCrossentropy:
+            guard labels.minimum < 0 || labels.maximum > 1 else { return }
+            if let bad = try source.firstLabel(where: { !isBinaryLabel($0) }) {
+                throw binaryLabelError(path: source.path, line: bad.line, value: bad.value)
+            }
+        default: return
+        }
+    }
+
+    static func isSparseLabel(_ value: Float, outputUnits: Int) -> Bool { value >= 0 && value < Float(outputUnits) && value == value.rounded() }
+    static func isBinaryLabel(_ value: Float) -> Bool { value >= 0 && value <= 1 }
+
+    static func sparseLabelError(path: String, line: Int, value: Float, outputUnits: Int) -> MLPError {
+        .labelOutOfRange("\(path):\(line): label \(show(value)) is out of range for an output layer of \(outputUnits) units (expected an integer 0...\(outputUnits - 1))")
+    }
+
+    static func binaryLabelError(path: String, line: Int, value: Float) -> MLPError {
+        .labelOutOfRange("\(path):\(line): label \(show(value)) is out of range for binary cross-entropy (expected 0...1)")
     }
 
     static func show(_ value: Float) -> String {

@@ -142,10 +142,11 @@ struct Check: ParsableCommand {
             if let declared = model.inputDim, declared != inputDim {
                 throw MLPError.shapeMismatch("the data has \(inputDim) feature columns but --input-dim is \(declared)")
             }
-            guard let output = try model.outputSpec() ?? real?.inferredOutput() else {
+            let chosenLoss = try loss.map { try Loss(keras: $0) }
+            guard let output = try model.outputSpec() ?? real?.inferredOutput(loss: chosenLoss) else {
                 throw MLPError.invalidArgument("check needs --output UNITS:ACTIVATION (or --data to infer it)")
             }
-            let lossKind = try loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: real?.oneHot ?? false)
+            let lossKind = chosenLoss ?? defaultLoss(for: output, oneHotTargets: real?.oneHot ?? false)
             try real?.checkLabels(loss: lossKind, outputUnits: output.units)
             let (backend, announcement) = try runOptions.backend(
                 work: model.stepWork(inputDim: inputDim, output: output, batchSize: 16))

@@ -82,6 +82,9 @@ struct Train: ParsableCommand {
             var source: LabeledData?
             var streamed: StreamingCSVSource?
             let policy = try Train.missingPolicy(missing)
+            // Without --output the loss chooses regression (mse, mae); otherwise the labels must be class indices.
+            let chosenLoss = try loss.map { try Loss(keras: $0) }
+            let inferOutput = outputSpec == nil && startModel == nil
             if stream && data == nil { throw MLPError.invalidArgument("--stream needs --data FILE") }
             if stream && validationSplit > 0 { throw MLPError.invalidArgument("--stream cannot take --validation-split; give --validation-data") }
             if let idx {
@@ -89,7 +92,10 @@ struct Train: ParsableCommand {
                 let mnist = try IDX.mnist(directory: idx)
                 train = mnist.train
                 test = mnist.test
-                outputSpec = outputSpec ?? LabeledData.inferredOutput(labelValues: train.y.scalars, columns: 1, oneHot: false)
+                if inferOutput {
+                    outputSpec = try LabeledData.inferredOutput(labels: LabelSummary(values: train.y.scalars), columns: 1, oneHot: false,
+                                                                loss: chosenLoss, path: idx)
+                }
             } else if let data, stream {
                 let streaming = try StreamingCSVSource(path: data, labelColumn: labels.labelColumn,
                                                        labelColumns: labels.labelColumns.map { $0.split(separator: ",").map(String.init) },
@@ -98,13 +104,15 @@ struct Train: ParsableCommand {
                 let first = try streaming.batch(0)
                 train = (first.x, first.y!)
                 oneHot = streaming.columns.oneHot
-                outputSpec = outputSpec ?? LabeledData.inferredOutput(labelValues: streaming.labelValues, columns: streaming.columns.labels.count,
-                                                                      oneHot: oneHot)
+                if inferOutput {
+                    outputSpec = try LabeledData.inferredOutput(labels: streaming.labelSummary, columns: streaming.columns.labels.count,
+                                                                oneHot: oneHot, loss: chosenLoss, path: data)
+                }
             } else if let data {
                 let loaded = try LabeledData(path: data, labelColumn: labels.labelColumn, labelColumns: labels.labelColumns,
                                              requireLabels: true, missing: policy)
                 train = (loaded.x, loaded.y!)
-                outputSpec = outputSpec ?? loaded.inferredOutput()
+                if inferOutput { outputSpec = try loaded.inferredOutput(loss: chosenLoss) }
                 oneHot = loaded.oneHot
                 source = loaded
             } else {
@@ -135,8 +143,9 @@ struct Train: ParsableCommand {
                 started = probe
             }
             let output = outputSpec!
-            let lossKind = try started?.loss ?? loss.map { try Loss(keras: $0) } ?? defaultLoss(for: output, oneHotTargets: oneHot)
+            let lossKind = started?.loss ?? chosenLoss ?? defaultLoss(for: output, oneHotTargets: oneHot)
             try source?.checkLabels(loss: lossKind, outputUnits: output.units)
+            if let streamed { try LabeledData.checkLabels(streamed, loss: lossKind, outputUnits: output.units) }
             let work = try started.map { StepWork(parameters: $0.parameterCount, batchSize: batchSize) }
                 ?? model.stepWork(inputDim: inputDim, output: output, batchSize: batchSize)
             let (backend, announcement) = try runOptions.backend(work: work)
@@ -214,8 +223,11 @@ struct Train: ParsableCommand {
         case "error": return .error
         case "skip": return .skipRow
         default:
-            guard text.lowercased().hasPrefix("fill="), let value = Float(text.dropFirst(5)) else {
+            guard text.lowercased().hasPrefix("fill=") else {
                 throw MLPError.invalidArgument("--missing must be error, skip or fill=VALUE, got '\(text)'")
+            }
+            guard let value = CSVNumber.finiteValue(text.dropFirst(5)) else {
+                throw MLPError.invalidArgument("--missing fill=VALUE needs a finite decimal number, got '\(text.dropFirst(5))'")
             }
             return .fill(value)
         }

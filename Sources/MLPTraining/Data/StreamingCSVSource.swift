@@ -33,49 +33,6 @@ public struct ColumnSelection: Equatable, Sendable {
     }
 }
 
-/// Reads a file line by line in 1 MiB chunks, reporting each line's byte offset: memory stays flat whatever
-/// the file's size.
-struct LineReader {
-    let handle: FileHandle
-    private var buffer = Data()
-    private var bufferStart: UInt64
-    private var finished = false
-
-    init(path: String, from offset: UInt64 = 0) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw MLPError.fileNotReadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be opened" : "no such file")
-        }
-        self.handle = handle
-        if offset > 0 { handle.seek(toFileOffset: offset) }
-        bufferStart = offset
-    }
-
-    /// The next line (without its newline) and the offset of its first byte; nil at the end of the file.
-    mutating func next() -> (line: Substring, offset: UInt64)? {
-        while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let bytes = buffer[buffer.startIndex..<newline]
-                let offset = bufferStart
-                bufferStart += UInt64(newline - buffer.startIndex + 1)
-                buffer = buffer[(newline + 1)...]
-                return (Substring(String(decoding: bytes, as: UTF8.self)), offset)
-            }
-            if finished {
-                guard !buffer.isEmpty else { return nil }
-                let offset = bufferStart
-                let line = Substring(String(decoding: buffer, as: UTF8.self))
-                bufferStart += UInt64(buffer.count)
-                buffer = Data()
-                return (line, offset)
-            }
-            let chunk = handle.readData(ofLength: 1 << 20)
-            if chunk.isEmpty { finished = true } else { buffer = buffer.isEmpty ? chunk : buffer + chunk }
-        }
-    }
-
-    func close() { try? handle.close() }
-}
-
 /// Batches read from a CSV file on demand, never the whole file: a first pass checks every row (errors name
 /// the line) and records where each batch starts; `batch(i)` then seeks there and parses `batchSize` rows.
 /// Indexable, so `fit` can shuffle the batch order; memory use is independent of the file's size.
@@ -88,66 +45,94 @@ public final class StreamingCSVSource: BatchSource {
     public let columns: ColumnSelection
     public let batchSize: Int
     public let missing: MissingValuePolicy
+    /// The longest line read (from the header's width, as for ``CSVTable``).
+    public let lineLimit: CSVLineLimit
     /// Data rows, and the byte offset (and line number) where each batch starts.
     public private(set) var rowCount = 0
     /// The distinct label values seen in the first pass (single label column only; up to 1000 of them), for
     /// inferring the output layer without loading the file.
     public private(set) var labelValues: Set<Float> = []
+    /// Every label of the single label column (range, first label that is not a class index, with its line).
+    public private(set) var labelSummary = LabelSummary()
     private var starts: [(offset: UInt64, line: Int)] = []
 
     public init(path: String, labelColumn: String? = nil, labelColumns: [String]? = nil, batchSize: Int = 32,
-                missing: MissingValuePolicy = .error) throws {
+                missing: MissingValuePolicy = .error, lineLimit: CSVLineLimit = .default) throws {
         precondition(batchSize > 0, "batch size must be positive")
+        try CSVTable.check(missing)
         self.path = path
         self.batchSize = batchSize
         self.missing = missing
-        var reader = try LineReader(path: path)
-        defer { reader.close() }
+        self.lineLimit = lineLimit
+        let reader = try CSVLineReader(path: path, maxLineBytes: lineLimit.bytes)
         var header: [String]?
-        var lineNumber = 0
         var rows = 0
         var starts: [(UInt64, Int)] = []
         var selection: ColumnSelection?
         var labels: Set<Float> = []
-        while let (line, offset) = reader.next() {
-            lineNumber += 1
+        var summary = LabelSummary()
+        while try reader.nextLine({ bytes, lineNumber, offset in
             guard let names = header else {
-                if !CSVTable.isBlank(line) {
-                    header = try CSVTable.parseHeader(line, path: path, line: lineNumber)
-                    selection = try ColumnSelection(header: header!, labelColumn: labelColumn, labelColumns: labelColumns, path: path)
+                if !CSVTable.isBlank(bytes) {
+                    let names = try CSVTable.parseHeader(bytes, path: path, line: lineNumber)
+                    header = names
+                    selection = try ColumnSelection(header: names, labelColumn: labelColumn, labelColumns: labelColumns, path: path)
+                    reader.maxLineBytes = lineLimit.dataLineBytes(columns: names.count)
                 }
-                continue
+                return
             }
-            guard let row = try CSVTable.parseRow(line, columns: names, path: path, line: lineNumber, missing: missing) else { continue }
-            if let selection, selection.labels.count == 1, labels.count <= 1000 { labels.insert(row[selection.labels[0]]) }
+            guard let row = try CSVTable.parseRow(bytes, columns: names, path: path, line: lineNumber, missing: missing) else { return }
+            if let selection, selection.labels.count == 1 {
+                let label = row[selection.labels[0]]
+                if labels.count <= 1000 { labels.insert(label) }
+                summary.add(label, line: lineNumber)
+            }
             if rows % batchSize == 0 { starts.append((offset, lineNumber)) }
             rows += 1
-        }
+        }) != nil {}
         guard let header else { throw MLPError.malformedFile(path: path, line: 0, reason: "the file is empty (a header row is needed)") }
         guard rows > 0 else { throw MLPError.malformedFile(path: path, line: 0, reason: "no data rows after the header") }
         self.header = header
         columns = selection!
         labelValues = labels
+        labelSummary = summary
         rowCount = rows
         self.starts = starts
     }
 
     public var batchCount: Int? { starts.count }
 
+    /// The first label (single label column) for which `predicate` holds, and its file line, reading the file
+    /// again; nil when there is none.
+    public func firstLabel(where predicate: (Float) -> Bool) throws -> LabelSummary.Located? {
+        guard columns.labels.count == 1, let start = starts.first else { return nil }
+        let reader = try CSVLineReader(path: path, from: start.offset, firstLine: start.line,
+                                       maxLineBytes: lineLimit.dataLineBytes(columns: header.count))
+        let column = columns.labels[0]
+        while let found = try reader.nextLine({ bytes, lineNumber, _ -> LabelSummary.Located? in
+            guard let row = try CSVTable.parseRow(bytes, columns: header, path: path, line: lineNumber, missing: missing),
+                  predicate(row[column]) else { return nil }
+            return LabelSummary.Located(value: row[column], line: lineNumber)
+        }) {
+            if let found { return found }
+        }
+        return nil
+    }
+
     public func batch(_ index: Int) throws -> Batch {
         guard starts.indices.contains(index) else { throw MLPError.invalidArgument("batch \(index) is past the end (\(starts.count) batches)") }
-        var reader = try LineReader(path: path, from: starts[index].offset)
-        defer { reader.close() }
-        var lineNumber = starts[index].line - 1
+        let reader = try CSVLineReader(path: path, from: starts[index].offset, firstLine: starts[index].line,
+                                       maxLineBytes: lineLimit.dataLineBytes(columns: header.count))
         var features: [Float] = [], labels: [Float] = []
+        features.reserveCapacity(batchSize * columns.features.count)
+        labels.reserveCapacity(batchSize * columns.labels.count)
         var count = 0
-        while count < batchSize, let (line, _) = reader.next() {
-            lineNumber += 1
-            guard let row = try CSVTable.parseRow(line, columns: header, path: path, line: lineNumber, missing: missing) else { continue }
-            features += columns.features.map { row[$0] }
-            labels += columns.labels.map { row[$0] }
+        while count < batchSize, try reader.nextLine({ bytes, lineNumber, _ in
+            guard let row = try CSVTable.parseRow(bytes, columns: header, path: path, line: lineNumber, missing: missing) else { return }
+            for column in columns.features { features.append(row[column]) }
+            for column in columns.labels { labels.append(row[column]) }
             count += 1
-        }
+        }) != nil {}
         return Batch(x: Tensor(shape: [count, columns.features.count], scalars: features), y: columns.labels.isEmpty ? nil : Tensor(shape: [count, columns.labels.count], scalars: labels))
     }
 }
