@@ -143,6 +143,19 @@ public enum KerasConfig {
 
     /// The input width, unbuilt layers and name a Keras config describes.
     static func architecture(from root: [String: Any], source: String) throws -> (inputDim: Int, layers: [Layer], name: String) {
+        try namingSource(source) { try readArchitecture(from: root, source: source) }
+    }
+
+    /// Runs `body`, turning an unknown name (activation, initializer, loss, optimizer…) into an error that
+    /// names the file it came from.
+    static func namingSource<T>(_ source: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as MLPError {
+            if case .unknownName = error { throw MLPError.malformedFile(path: source, line: 0, reason: "\(error)") }
+            throw error
+        }
+    }
+
+    private static func readArchitecture(from root: [String: Any], source: String) throws -> (inputDim: Int, layers: [Layer], name: String) {
         func bad(_ reason: String) -> MLPError { .malformedFile(path: source, line: 0, reason: reason) }
         let className = root["class_name"] as? String ?? "?"
         guard className == "Sequential" else {
@@ -236,6 +249,10 @@ public enum KerasConfig {
 
     /// Compiles `model` as a Keras `training_config` / `compile_config` says; unknown parts are an error.
     public static func compile(_ model: Sequential, trainingConfig: [String: Any], source: String) throws {
+        try namingSource(source) { try compileChecked(model, trainingConfig: trainingConfig, source: source) }
+    }
+
+    private static func compileChecked(_ model: Sequential, trainingConfig: [String: Any], source: String) throws {
         let loss: Loss
         if let name = trainingConfig["loss"] as? String {
             loss = try Loss(keras: name)

@@ -76,6 +76,10 @@ public enum ModelFile {
 
     /// Loads a model saved by ``save(_:to:weightsOnly:)`` onto `backend`, compiled again if it was compiled.
     public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
+        try KerasConfig.namingSource(path) { try loadChecked(from: path, backend: backend) }
+    }
+
+    private static func loadChecked(from path: String, backend: (any Backend)?) throws -> Sequential {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MLPError.fileNotReadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be opened" : "no such file")
         }
@@ -122,8 +126,18 @@ public enum ModelFile {
         guard let weights = root["weights"] as? [[String: Any]] else { throw bad("no weights") }
         let tensors = try weights.map { entry -> Tensor in
             guard let shape = entry["shape"] as? [Int], let values = entry["values"] as? [Double],
-                  shape.reduce(1, *) == values.count else { throw bad("weight '\(entry["name"] ?? "?")' is malformed") }
-            return Tensor(shape: shape, scalars: values.map(Float.init))
+                  shape.allSatisfy({ $0 >= 0 }),
+                  shape.reduce((1, false), { product, dimension in
+                      let (next, overflow) = product.0.multipliedReportingOverflow(by: dimension)
+                      return (next, product.1 || overflow)
+                  }) == (values.count, false) else {
+                throw bad("weight '\(entry["name"] ?? "?")' is malformed")
+            }
+            let scalars = values.map(Float.init)
+            if let index = scalars.firstIndex(where: { !$0.isFinite }) {
+                throw bad("weight '\(entry["name"] ?? "?")' holds \(values[index]) at index \(index): weights must be finite float32 numbers")
+            }
+            return Tensor(shape: shape, scalars: scalars)
         }
         do { try model.setWeights(tensors) } catch let error as MLPError { throw bad("weights do not fit the model: \(error)") }
         model.inputScaler = (root["input_scaler"] as? [String: Any]).flatMap(FeatureScaler.init(json:))
