@@ -91,6 +91,14 @@ final class HDF5Snapshot {
 
     func bad(_ reason: String) -> MLPError { .malformedFile(path: path, line: 0, reason: context + reason) }
 
+    /// How many numbers the file's datasets hold together (a bound on the weights a model read from it can have).
+    var totalValues: Int {
+        datasets.values.reduce(0) { total, dataset in
+            if case let .values(_, scalars) = dataset { return total + scalars.count }
+            return total
+        }
+    }
+
     var root: HDF5SnapshotGroup { HDF5SnapshotGroup(file: self, path: "/") }
 
     // MARK: Stream

@@ -207,7 +207,7 @@ public enum KerasFile {
             throw file.bad("no model_config attribute: a weights-only file? Build the model and use loadWeights")
         }
         let model = try KerasConfig.model(from: KerasConfig.parse(configText, source: path, what: "model_config"), source: path,
-                                          backend: backend)
+                                          backend: backend, availableValues: file.totalValues)
         let weights = root.exists("model_weights") ? try root.group("model_weights") : root
         try readLegacyWeights(weights, into: model)
         if let text = try root.string("mlpkit_input_scaler") {
@@ -281,7 +281,7 @@ public enum KerasFile {
         let configText = String(decoding: try archive.entry("config.json"), as: UTF8.self)
         let config = try KerasConfig.parse(configText, source: path, what: "config.json")
         let weights = try HDF5Snapshot(image: try archive.entry("model.weights.h5"), path: path, context: "model.weights.h5: ")
-        let model = try KerasConfig.model(from: config, source: path, backend: backend)
+        let model = try KerasConfig.model(from: config, source: path, backend: backend, availableValues: weights.totalValues)
         if let compile = config["compile_config"] as? [String: Any] {
             try KerasConfig.compile(model, trainingConfig: compile, source: path)
         }

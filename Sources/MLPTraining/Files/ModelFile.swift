@@ -121,8 +121,6 @@ public enum ModelFile {
                 throw bad("unsupported layer class '\(className)'")
             }
         }
-        let model = Sequential(inputDim: inputDim, layers, name: modelConfig["name"] as? String ?? "sequential",
-                               seed: seed, backend: backend)
         guard let weights = root["weights"] as? [[String: Any]] else { throw bad("no weights") }
         let tensors = try weights.map { entry -> Tensor in
             guard let shape = entry["shape"] as? [Int], let values = entry["values"] as? [Double],
@@ -139,6 +137,10 @@ public enum ModelFile {
             }
             return Tensor(shape: shape, scalars: scalars)
         }
+        try KerasConfig.checkWeightCount(inputDim: inputDim, layers: layers, availableValues: tensors.reduce(0) { $0 + $1.scalars.count },
+                                         source: path)
+        let model = Sequential(inputDim: inputDim, layers, name: modelConfig["name"] as? String ?? "sequential",
+                               seed: seed, backend: backend)
         do { try model.setWeights(tensors) } catch let error as MLPError { throw bad("weights do not fit the model: \(error)") }
         model.inputScaler = (root["input_scaler"] as? [String: Any]).flatMap(FeatureScaler.init(json:))
         if let training = root["training_config"] as? [String: Any], let lossName = training["loss"] as? String {
