@@ -5,12 +5,19 @@
 # and loads with changed numbers.
 #
 #   Scripts/fuzz.sh [MUTANTS_PER_FORMAT [SEED]]     (defaults: 5000, 15)
+#
+# CONFIG=debug reuses a debug build instead (slower per mutant, no release build to wait for);
+# MLPKIT_FUZZ_TIMEOUT_MS (default 5000) bounds each read that makes libhdf5 hang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mutants="${1:-5000}"
 seed="${2:-15}"
 export MLPKIT_FUZZ_MUTANTS="$mutants" MLPKIT_FUZZ_SEED="$seed"
-# -enable-testing: the test target uses @testable imports, which a release build drops otherwise.
-swift build -c release -j "${JOBS:-1}" --build-tests -Xswiftc -enable-testing
-swift test -c release -j "${JOBS:-1}" --skip-build --disable-swift-testing -Xswiftc -enable-testing \
-    --filter ModelFileFuzzTests 2>&1 | grep -v "^Test Case .* started" 
+config="${CONFIG:-release}"
+# -enable-testing: the test target uses @testable imports, which a release build drops otherwise (a debug
+# build has it already; adding the flag there would rebuild everything).
+flags=()
+if [ "$config" = release ]; then flags=(-Xswiftc -enable-testing); fi
+swift build -c "$config" -j "${JOBS:-1}" --build-tests "${flags[@]}"
+swift test -c "$config" -j "${JOBS:-1}" --skip-build --disable-swift-testing "${flags[@]}" \
+    --filter ModelFileFuzzTests 2>&1 | grep -v "^Test Case .* started"
