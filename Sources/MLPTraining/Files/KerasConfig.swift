@@ -136,14 +136,60 @@ public enum KerasConfig {
 
     /// Builds the Sequential model a Keras config describes (`model.to_json()`, an `.h5`'s `model_config`,
     /// a `.keras` file's `config.json`), with fresh weights. `source` names the file in errors.
-    public static func model(from root: [String: Any], source: String, seed: UInt64? = nil, backend: (any Backend)? = nil) throws -> Sequential {
+    /// `availableValues`, when given, is how many numbers the file holds: a config that needs more weights
+    /// than that is an error before anything is allocated.
+    public static func model(from root: [String: Any], source: String, seed: UInt64? = nil, backend: (any Backend)? = nil,
+                             availableValues: Int? = nil) throws -> Sequential {
         let (inputDim, layers, name) = try architecture(from: root, source: source)
+        try checkWeightCount(inputDim: inputDim, layers: layers, availableValues: availableValues, source: source)
         try Sequential.checkBuildable(inputDim: inputDim, layers: layers, source: source)
         return Sequential(inputDim: inputDim, layers, name: name, seed: seed, backend: backend)
     }
 
+    /// The most values one weight tensor may have: what one dataset of a model file can hold.
+    static let maxTensorValues = 1 << 31 - 1
+
+    /// Refuses, before the model is built, layers whose weights overflow or exceed ``maxTensorValues`` in one
+    /// tensor, and (when `availableValues` is given) configs needing more weights than the file holds.
+    static func checkWeightCount(inputDim: Int, layers: [Layer], availableValues: Int?, source: String) throws {
+        func bad(_ reason: String) -> MLPError { .malformedFile(path: source, line: 0, reason: reason) }
+        var width = inputDim, total = 0
+        for layer in layers {
+            var count = 0
+            if let dense = layer as? Dense {
+                let (kernel, overflow) = width.multipliedReportingOverflow(by: dense.units)
+                guard !overflow, kernel <= maxTensorValues else {
+                    throw bad("Dense layer '\(layer.name)' would have \(width) × \(dense.units) kernel weights, more than \(maxTensorValues) in one tensor")
+                }
+                count = kernel + (dense.useBias ? dense.units : 0)
+                width = dense.units
+            } else if layer is BatchNormalization {
+                count = 4 * width   // gamma, beta, moving mean, moving variance
+            }
+            let (sum, overflow) = total.addingReportingOverflow(count)
+            guard !overflow else { throw bad("the model config's weight count overflows") }
+            total = sum
+        }
+        if let availableValues, total > availableValues {
+            throw bad("the model config needs \(total) weights, but the file holds only \(availableValues) numbers")
+        }
+    }
+
     /// The input width, unbuilt layers and name a Keras config describes.
     static func architecture(from root: [String: Any], source: String) throws -> (inputDim: Int, layers: [Layer], name: String) {
+        try namingSource(source) { try readArchitecture(from: root, source: source) }
+    }
+
+    /// Runs `body`, turning an unknown name (activation, initializer, loss, optimizer…) into an error that
+    /// names the file it came from.
+    static func namingSource<T>(_ source: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as MLPError {
+            if case .unknownName = error { throw MLPError.malformedFile(path: source, line: 0, reason: "\(error)") }
+            throw error
+        }
+    }
+
+    private static func readArchitecture(from root: [String: Any], source: String) throws -> (inputDim: Int, layers: [Layer], name: String) {
         func bad(_ reason: String) -> MLPError { .malformedFile(path: source, line: 0, reason: reason) }
         let className = root["class_name"] as? String ?? "?"
         guard className == "Sequential" else {
@@ -237,6 +283,10 @@ public enum KerasConfig {
 
     /// Compiles `model` as a Keras `training_config` / `compile_config` says; unknown parts are an error.
     public static func compile(_ model: Sequential, trainingConfig: [String: Any], source: String) throws {
+        try namingSource(source) { try compileChecked(model, trainingConfig: trainingConfig, source: source) }
+    }
+
+    private static func compileChecked(_ model: Sequential, trainingConfig: [String: Any], source: String) throws {
         let loss: Loss
         if let name = trainingConfig["loss"] as? String {
             loss = try Loss(keras: name)

@@ -201,13 +201,13 @@ public enum KerasFile {
     }
 
     static func readH5(_ path: String, backend: (any Backend)?) throws -> Sequential {
-        let file = try HDF5File(reading: path)
+        let file = try HDF5Snapshot(reading: path)
         let root = file.root
         guard let configText = try root.string("model_config") else {
             throw file.bad("no model_config attribute: a weights-only file? Build the model and use loadWeights")
         }
         let model = try KerasConfig.model(from: KerasConfig.parse(configText, source: path, what: "model_config"), source: path,
-                                          backend: backend)
+                                          backend: backend, availableValues: file.totalValues)
         let weights = root.exists("model_weights") ? try root.group("model_weights") : root
         try readLegacyWeights(weights, into: model)
         if let text = try root.string("mlpkit_input_scaler") {
@@ -223,7 +223,7 @@ public enum KerasFile {
     }
 
     /// Weights in the legacy layout: `layer_names`, then each layer's `weight_names`, in order.
-    static func readLegacyWeights(_ group: HDF5Group, into model: Sequential) throws {
+    static func readLegacyWeights(_ group: HDF5SnapshotGroup, into model: Sequential) throws {
         let file = group.file
         guard let layerNames = try group.stringAttribute("layer_names") else { throw file.bad("no layer_names attribute") }
         let withWeights = try layerNames.filter { name in !(try group.group(name).stringAttribute("weight_names") ?? []).isEmpty }
@@ -240,7 +240,7 @@ public enum KerasFile {
             for (weightName, parameter) in zip(names, layer.parameters) {
                 let tensor = try layerGroup.readDataset(weightName)
                 guard tensor.shape == parameter.shape else {
-                    throw file.bad("weight '\(weightName)' has shape \(tensor.shape), the model expects \(parameter.shape)")
+                    throw file.bad("weight '\(layerGroup.child(weightName))' has shape \(tensor.shape), the model expects \(parameter.shape)")
                 }
                 model.backend.upload(tensor.scalars, to: parameter.value, offset: 0)
             }
@@ -249,7 +249,7 @@ public enum KerasFile {
 
     /// Optimizer state from `optimizer_weights`, tf-keras style (`Adam/m/dense/kernel:0`) or Keras 3 style
     /// (`adam/sequential_dense_kernel_momentum`); state that does not match the optimizer is skipped.
-    static func readLegacyOptimizer(_ group: HDF5Group, into model: Sequential) throws {
+    static func readLegacyOptimizer(_ group: HDF5SnapshotGroup, into model: Sequential) throws {
         guard let optimizer = model.optimizer, let names = try group.stringAttribute("weight_names"), !names.isEmpty else { return }
         let keras3Slot = ["m": "momentum", "v": "velocity", "vhat": "velocity_hat"]
         var restored: [(Parameter, [Int: [Float]])] = []
@@ -277,32 +277,19 @@ public enum KerasFile {
     }
 
     static func readKeras(_ path: String, backend: (any Backend)?) throws -> Sequential {
-        func bad(_ reason: String) -> MLPError { .malformedFile(path: path, line: 0, reason: reason) }
-        guard FileManager.default.fileExists(atPath: path) else { throw MLPError.fileNotReadable(path: path, reason: "no such file") }
-        let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw bad("not a .keras archive (not a readable zip file)")
-        }
-        func entry(_ name: String) throws -> Data {
-            guard let found = archive[name] else { throw bad("the archive has no \(name)") }
-            var data = Data()
-            do { _ = try archive.extract(found) { data.append($0) } } catch { throw bad("\(name) in the archive is corrupt") }
-            return data
-        }
-        let configText = String(decoding: try entry("config.json"), as: UTF8.self)
+        let archive = try KerasArchive(reading: path)
+        let configText = String(decoding: try archive.entry("config.json"), as: UTF8.self)
         let config = try KerasConfig.parse(configText, source: path, what: "config.json")
-        let model = try KerasConfig.model(from: config, source: path, backend: backend)
-        let weightsPath = NSTemporaryDirectory() + "mlpkit-\(UUID().uuidString).weights.h5"
-        defer { try? FileManager.default.removeItem(atPath: weightsPath) }
-        guard FileManager.default.createFile(atPath: weightsPath, contents: try entry("model.weights.h5")) else {
-            throw MLPError.fileNotReadable(path: weightsPath, reason: "cannot write a temporary file")
-        }
+        let weights = try HDF5Snapshot(image: try archive.entry("model.weights.h5"), path: path, context: "model.weights.h5: ")
+        let model = try KerasConfig.model(from: config, source: path, backend: backend, availableValues: weights.totalValues)
         if let compile = config["compile_config"] as? [String: Any] {
             try KerasConfig.compile(model, trainingConfig: compile, source: path)
         }
-        try readKerasWeights(weightsPath, into: model, source: path)
-        if let metadata = try? KerasConfig.parse(String(decoding: try entry("metadata.json"), as: UTF8.self), source: path, what: "metadata.json"),
-           let scaler = metadata["mlpkit_input_scaler"] as? [String: Any] {
+        try readKerasWeights(weights, into: model)
+        // metadata.json is optional; when present it is read (and checked) like the other entries.
+        if archive.has("metadata.json"),
+           let scaler = try KerasConfig.parse(String(decoding: try archive.entry("metadata.json"), as: UTF8.self), source: path,
+                                              what: "metadata.json")["mlpkit_input_scaler"] as? [String: Any] {
             model.inputScaler = FeatureScaler(json: scaler)
         }
         try model.backend.checkError()
@@ -311,9 +298,8 @@ public enum KerasFile {
 
     /// Keras 3 weights (`layers/<name>/vars/<i>`), matched to the model's layers by name; optimizer state
     /// when the model is compiled and the file has it in the same layout.
-    static func readKerasWeights(_ path: String, into model: Sequential, source: String) throws {
-        let file = try HDF5File(reading: path)
-        func bad(_ reason: String) -> MLPError { .malformedFile(path: source, line: 0, reason: reason) }
+    static func readKerasWeights(_ file: HDF5Snapshot, into model: Sequential) throws {
+        func bad(_ reason: String) -> MLPError { file.bad(reason) }
         guard file.root.exists("layers") else { throw bad("no 'layers' group in the weights") }
         let layers = try file.root.group("layers")
         for (layer, key) in zip(model.layers, weightKeys(model)) where !layer.parameters.isEmpty {
@@ -322,7 +308,7 @@ public enum KerasFile {
             for (index, parameter) in layer.parameters.enumerated() {
                 let tensor = try vars.readDataset(String(index))
                 guard tensor.shape == parameter.shape else {
-                    throw bad("layer '\(layer.name)' weight \(index) has shape \(tensor.shape), the model expects \(parameter.shape)")
+                    throw bad("layer '\(layer.name)' weight '\(vars.child(String(index)))' has shape \(tensor.shape), the model expects \(parameter.shape)")
                 }
                 model.backend.upload(tensor.scalars, to: parameter.value, offset: 0)
             }
@@ -353,14 +339,14 @@ public enum KerasFile {
     public static func loadWeights(into model: Sequential, from path: String) throws {
         switch try Format(path: path) {
         case .weightsH5:
-            let file = try HDF5File(reading: path)
+            let file = try HDF5Snapshot(reading: path)
             if file.root.exists("layers") {
-                try readKerasWeights(path, into: model, source: path)
+                try readKerasWeights(file, into: model)
             } else {
                 try readLegacyWeights(file.root.exists("model_weights") ? file.root.group("model_weights") : file.root, into: model)
             }
         case .h5:
-            let file = try HDF5File(reading: path)
+            let file = try HDF5Snapshot(reading: path)
             try readLegacyWeights(file.root.exists("model_weights") ? file.root.group("model_weights") : file.root, into: model)
         case .keras:
             try model.setWeights(try readKeras(path, backend: CPUBackend(threadCount: 1)).weights())

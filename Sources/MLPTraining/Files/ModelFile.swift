@@ -76,6 +76,10 @@ public enum ModelFile {
 
     /// Loads a model saved by ``save(_:to:weightsOnly:)`` onto `backend`, compiled again if it was compiled.
     public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
+        try KerasConfig.namingSource(path) { try loadChecked(from: path, backend: backend) }
+    }
+
+    private static func loadChecked(from path: String, backend: (any Backend)?) throws -> Sequential {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MLPError.fileNotReadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be opened" : "no such file")
         }
@@ -118,14 +122,26 @@ public enum ModelFile {
             }
         }
         try Sequential.checkBuildable(inputDim: inputDim, layers: layers, source: path)
-        let model = Sequential(inputDim: inputDim, layers, name: modelConfig["name"] as? String ?? "sequential",
-                               seed: seed, backend: backend)
         guard let weights = root["weights"] as? [[String: Any]] else { throw bad("no weights") }
         let tensors = try weights.map { entry -> Tensor in
             guard let shape = entry["shape"] as? [Int], let values = entry["values"] as? [Double],
-                  shape.reduce(1, *) == values.count else { throw bad("weight '\(entry["name"] ?? "?")' is malformed") }
-            return Tensor(shape: shape, scalars: values.map(Float.init))
+                  shape.allSatisfy({ $0 >= 0 }),
+                  shape.reduce((1, false), { product, dimension in
+                      let (next, overflow) = product.0.multipliedReportingOverflow(by: dimension)
+                      return (next, product.1 || overflow)
+                  }) == (values.count, false) else {
+                throw bad("weight '\(entry["name"] ?? "?")' is malformed")
+            }
+            let scalars = values.map(Float.init)
+            if let index = scalars.firstIndex(where: { !$0.isFinite }) {
+                throw bad("weight '\(entry["name"] ?? "?")' holds \(values[index]) at index \(index): weights must be finite float32 numbers")
+            }
+            return Tensor(shape: shape, scalars: scalars)
         }
+        try KerasConfig.checkWeightCount(inputDim: inputDim, layers: layers, availableValues: tensors.reduce(0) { $0 + $1.scalars.count },
+                                         source: path)
+        let model = Sequential(inputDim: inputDim, layers, name: modelConfig["name"] as? String ?? "sequential",
+                               seed: seed, backend: backend)
         do { try model.setWeights(tensors) } catch let error as MLPError { throw bad("weights do not fit the model: \(error)") }
         model.inputScaler = (root["input_scaler"] as? [String: Any]).flatMap(FeatureScaler.init(json:))
         if let training = root["training_config"] as? [String: Any], let lossName = training["loss"] as? String {
