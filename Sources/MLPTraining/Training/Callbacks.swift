@@ -294,7 +294,7 @@ public final class CSVLogger: Callback {
     public let separator: String
     public let append: Bool
     var keys: [String]?
-    var handle: FileHandle?
+    var file: AppendingFile?
 
     public init(filename: String, separator: String = ",", append: Bool = false) {
         self.filename = filename
@@ -302,40 +302,39 @@ public final class CSVLogger: Callback {
         self.append = append
     }
 
+    /// Opens the log (a failure names the file and the OS's reason and stops training before it starts).
     public override func onTrainBegin(logs: Logs) throws {
         let exists = FileManager.default.fileExists(atPath: filename)
-        if !append || !exists {
-            guard FileManager.default.createFile(atPath: filename, contents: nil) else {
-                throw MLPError.fileNotReadable(path: filename, reason: "cannot create the CSV log")
-            }
-        }
         // Appending to an existing log: its header is already written.
         keys = nil
         if append && exists, let text = try? String(contentsOfFile: filename, encoding: .utf8),
            let header = text.split(separator: "\n").first {
             keys = Array(String(header).components(separatedBy: separator).dropFirst())
         }
-        handle = FileHandle(forWritingAtPath: filename)
-        handle?.seekToEndOfFile()
+        file = try AppendingFile(path: filename, truncate: !append)
     }
 
+    /// Appends the epoch's row; a write that fails (a full disk) stops training with one error naming the log.
     public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        var text = ""
         if keys == nil {
             keys = logs.map(\.0).sorted()
-            write((["epoch"] + keys!).joined(separator: separator) + "\n")
+            text += (["epoch"] + keys!).joined(separator: separator) + "\n"
         }
         let values = keys!.map { key in logValue(key, in: logs).map { History.jsonNumber($0) } ?? "NA" }
-        write(([String(epoch)] + values).joined(separator: separator) + "\n")
+        text += ([String(epoch)] + values).joined(separator: separator) + "\n"
+        do { try file?.write(text) } catch {
+            file = nil
+            throw error
+        }
     }
 
     public override func onTrainEnd(logs: Logs) throws {
-        handle?.closeFile()
-        handle = nil
-        keys = nil
-    }
-
-    func write(_ text: String) {
-        handle?.write(Data(text.utf8))
+        defer {
+            file = nil
+            keys = nil
+        }
+        try file?.close()
     }
 }
 
