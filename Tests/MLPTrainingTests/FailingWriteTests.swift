@@ -113,7 +113,7 @@ final class FailingWriteTests: ScratchDirectoryTestCase {
                           reason: "the folder '\(directory.appendingPathComponent("no/such/folder").path)' does not exist")
         let folder = directory.appendingPathComponent("taken.h5").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        assertCannotWrite(try small.save(to: folder), folder, reason: "Is a directory")
+        assertCannotWrite(try small.save(to: folder), folder, reason: "it is a folder")
         assertCannotWrite(try AtomicFile.checkWritable(folder), folder, reason: "it is a folder")
         let file = try write("plain.txt", "x")
         let inside = file + "/model.h5"
@@ -123,6 +123,28 @@ final class FailingWriteTests: ScratchDirectoryTestCase {
         let readOnly = try smallDisk("readonly", readOnly: true)
         let path = (readOnly as NSString).appendingPathComponent("model.keras")
         assertCannotWrite(try small.save(to: path), path, reason: "Read-only file system")
+    }
+
+    /// A symbolic link is followed (the link stays, its file is replaced); a device is written in place, never
+    /// replaced by a regular file.
+    func testLinksAndDevicesAreWrittenThroughNotReplaced() throws {
+        let real = try write("real.json", "old")
+        let link = directory.appendingPathComponent("link.json").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        try AtomicFile.write(Data("new".utf8), to: link)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), real, "still a link")
+        XCTAssertEqual(try String(contentsOfFile: real, encoding: .utf8), "new")
+        XCTAssertEqual(try leftovers(directory.path), [])
+
+        try AtomicFile.write(Data("discarded".utf8), to: "/dev/null")
+        if FileManager.default.fileExists(atPath: "/dev/full") {
+            assertCannotWrite(try AtomicFile.write(Data("x".utf8), to: "/dev/full"), "/dev/full", reason: "No space left on device")
+        }
+        for device in ["/dev/null", "/dev/full"] where FileManager.default.fileExists(atPath: device) {
+            var status = stat()
+            XCTAssertEqual(stat(device, &status), 0)
+            XCTAssertEqual(status.st_mode & S_IFMT, S_IFCHR, "\(device) is still a device")
+        }
     }
 
     /// TensorBoard pointed at a file: one line naming it, not a Foundation error code.

@@ -11,23 +11,55 @@ import MLPCore
 /// mid-save (killed, out of power) are removed by the next save to the same folder.
 public enum AtomicFile {
     /// Writes `data` to `path` atomically: readers see the old file or the new one, never a part.
+    ///
+    /// A symbolic link is followed (the file it points to is replaced, the link stays); a target that is
+    /// not a regular file — a device or a pipe such as `/dev/stdout` or `/dev/full` — is written in place,
+    /// never replaced.
     public static func write(_ data: Data, to path: String) throws {
-        let folder = folderOf(path)
+        let target = followingLinks(path)
+        var status = stat()
+        if stat(target, &status) == 0 {
+            let kind = status.st_mode & S_IFMT
+            if kind == S_IFDIR { throw MLPError.fileNotWritable(path: path, reason: "it is a folder") }
+            if kind != S_IFREG { return try writeInPlace(data, to: target, reportingAs: path) }
+        }
+        let folder = folderOf(target)
         try checkFolder(folder, for: path)
         removeStaleTemporaries(in: folder)
-        let temporary = temporaryPath(for: path)
+        let temporary = temporaryPath(for: target)
         do {
             try writeFile(data, to: temporary, reportingAs: path)
             // Test hook: the kill-during-save test kills the process between the write and the rename.
             if let pause = ProcessInfo.processInfo.environment["MLPKIT_TEST_PAUSE_BEFORE_RENAME"].flatMap(Double.init) {
                 Thread.sleep(forTimeInterval: pause)
             }
-            guard rename(temporary, path) == 0 else { throw failure(path, errno) }
+            guard rename(temporary, target) == 0 else { throw failure(path, errno) }
         } catch {
             unlink(temporary)
             throw error
         }
         syncFolder(folder)
+    }
+
+    /// The file a symbolic link at `path` finally points to; `path` itself when it is no link or a dangling one.
+    static func followingLinks(_ path: String) -> String {
+        var link = stat()
+        guard lstat(path, &link) == 0, (link.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// A device or pipe: opened (never created or replaced) and written, every call checked.
+    static func writeInPlace(_ data: Data, to target: String, reportingAs path: String) throws {
+        let descriptor = open(target, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(path, errno) }
+        do {
+            try writeAll(data, to: descriptor, reportingAs: path)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        guard close(descriptor) == 0 else { throw failure(path, errno) }
     }
 
     /// The temporary file a save of `path` by this process uses: `.NAME.PID.tmp` in the same folder.
@@ -45,12 +77,19 @@ public enum AtomicFile {
     /// Fails with a clear message when `path` cannot be saved at all: its folder is missing or not a
     /// folder, or `path` itself is a folder. Cheap, so callers run it before long work (training).
     public static func checkWritable(_ path: String) throws {
-        try checkFolder(folderOf(path), for: path)
+        let target = followingLinks(path)
         var status = stat()
-        if stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR {
-            throw MLPError.fileNotWritable(path: path, reason: "it is a folder")
+        if stat(target, &status) == 0 {
+            let kind = status.st_mode & S_IFMT
+            if kind == S_IFDIR { throw MLPError.fileNotWritable(path: path, reason: "it is a folder") }
+            // A device or pipe is written in place: it must be writable itself.
+            if kind != S_IFREG {
+                guard access(target, W_OK) == 0 else { throw failure(path, errno) }
+                return
+            }
         }
-        guard access(folderOf(path), W_OK) == 0 else { throw failure(path, errno) }
+        try checkFolder(folderOf(target), for: path)
+        guard access(folderOf(target), W_OK) == 0 else { throw failure(path, errno) }
     }
 
     static func checkFolder(_ folder: String, for path: String) throws {
