@@ -173,7 +173,8 @@ final class FailingWriteTests: ScratchDirectoryTestCase {
     func testBackupFileFormat() throws {
         let backup = BackupFile(epoch: 3, seed: 0xDEAD_BEEF_0123, weights: [[1, -2.5, .leastNonzeroMagnitude], [], [Float.pi]],
                                 iterations: 42, learningRate: 0.001, slots: [[[1, 2, 3], [4, 5, 6]], [], [[7]]],
-                                callbacks: Data(#"[{"wait":1}]"#.utf8))
+                                callbacks: Data(#"[{"wait":1,"best_weights":{"mlpkit_tensors":0}}]"#.utf8),
+                                callbackTensors: [[[0.5, 0.25], [-1]]])
         let data = backup.encoded()
         XCTAssertEqual(try BackupFile(decoding: data, path: "b"), backup)
         let path = try write("backup.bin", "")
@@ -187,6 +188,11 @@ final class FailingWriteTests: ScratchDirectoryTestCase {
         for length in [0, 7, 20, data.count - 1] {
             XCTAssertThrowsError(try BackupFile(decoding: data.prefix(length), path: "b"), "length \(length)")
         }
+        let separated = BackupFile.separatingTensors([["wait": 2, "best_weights": [[Float(1), 2], [3]]], [:]])
+        XCTAssertEqual(separated.tensors, [[[1, 2], [3]]])
+        let joined = try BackupFile.joiningTensors(separated.states, separated.tensors, path: "b")
+        XCTAssertEqual(joined[0]["best_weights"] as? [[Float]], [[1, 2], [3]])
+        XCTAssertEqual(joined[0]["wait"] as? Int, 2)
         let none = BackupFile(epoch: 0, seed: 1, weights: [[0]], iterations: nil, learningRate: 0, slots: [], callbacks: Data())
         XCTAssertEqual(try BackupFile(decoding: none.encoded(), path: "b"), none)
     }

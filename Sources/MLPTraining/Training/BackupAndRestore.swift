@@ -61,9 +61,10 @@ public final class BackupAndRestore: Callback {
             optimizer.slots.restore(backup.slots, for: model.layers.flatMap(\.parameters), on: model.backend)
         }
         if !backup.callbacks.isEmpty {
-            guard let states = try? JSONSerialization.jsonObject(with: backup.callbacks) as? [[String: Any]] else {
+            guard let stored = try? JSONSerialization.jsonObject(with: backup.callbacks) as? [[String: Any]] else {
                 throw MLPError.malformedFile(path: backupPath, line: 0, reason: "the callbacks' state in the backup is not JSON")
             }
+            let states = try BackupFile.joiningTensors(stored, backup.callbackTensors, path: backupPath)
             for (callback, state) in zip(others, states) { try callback.restoreBackupState(state) }
         }
         model.resumeEpoch = backup.epoch + 1
@@ -99,7 +100,7 @@ public final class BackupAndRestore: Callback {
 
     public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
         guard let model else { return }
-        let states = others.map { $0.backupState }
+        let (states, tensors) = BackupFile.separatingTensors(others.map { $0.backupState })
         let callbacks: Data
         do { callbacks = try JSONSerialization.data(withJSONObject: states) } catch {
             throw MLPError.fileNotWritable(path: backupPath, reason: "a callback's state is not JSON-compatible (NaN or infinity?)")
@@ -108,7 +109,7 @@ public final class BackupAndRestore: Callback {
         let backup = BackupFile(epoch: epoch, seed: model.seed, weights: model.weights().map(\.scalars),
                                 iterations: optimizer?.iterations, learningRate: optimizer?.learningRate ?? 0,
                                 slots: optimizer.map { $0.slots.export(model.layers.flatMap(\.parameters), on: model.backend) } ?? [],
-                                callbacks: callbacks)
+                                callbacks: callbacks, callbackTensors: tensors)
         try AtomicFile.write(backup.encoded(), to: backupPath)
         // A resumed legacy backup is superseded by the binary one.
         unlink(legacyBackupPath)

@@ -8,7 +8,8 @@ import MLPCore
 /// Layout: the magic `MLPKBAK1`; then UInt64 fields `epoch`, `seed`, `hasOptimizer`, `iterations`, the
 /// learning rate as a Float32 bit pattern; the weights (`count`, then per tensor its scalar count and its
 /// Float32 values); the optimizer slots (per parameter, the slot count, then per slot its scalar count and
-/// values); the other callbacks' state as UTF-8 JSON (length, bytes); last, the CRC-32 (zlib's) of everything
+/// values); the callbacks' float arrays (count, then per array its tensors, as the weights); the other
+/// callbacks' state as UTF-8 JSON (length, bytes); last, the CRC-32 (zlib's) of everything
 /// before it, so a damaged or truncated backup is refused instead of resumed from.
 struct BackupFile: Equatable {
     static let magic = Array("MLPKBAK1".utf8)
@@ -20,8 +21,10 @@ struct BackupFile: Equatable {
     var iterations: Int?
     var learningRate: Float
     var slots: [[[Float]]]
-    /// The other callbacks' `backupState`, as JSON.
+    /// The other callbacks' `backupState`, as JSON, with their `[[Float]]` values (EarlyStopping's best
+    /// weights) moved to ``callbackTensors`` and replaced by `{"mlpkit_tensors": index}`.
     var callbacks: Data
+    var callbackTensors: [[[Float]]] = []
 
     func encoded() -> Data {
         var writer = Writer()
@@ -37,6 +40,11 @@ struct BackupFile: Equatable {
         for parameter in slots {
             writer.integer(UInt64(parameter.count))
             for slot in parameter { writer.floats(slot) }
+        }
+        writer.integer(UInt64(callbackTensors.count))
+        for tensors in callbackTensors {
+            writer.integer(UInt64(tensors.count))
+            for tensor in tensors { writer.floats(tensor) }
         }
         writer.integer(UInt64(callbacks.count))
         writer.data.append(callbacks)
@@ -78,12 +86,14 @@ struct BackupFile: Equatable {
         learningRate = Float(bitPattern: UInt32(truncatingIfNeeded: try integer()))
         weights = try (0..<count(reader.remaining / 8)).map { _ in try floats() }
         slots = try (0..<count(reader.remaining / 8)).map { _ in try (0..<count(reader.remaining / 8)).map { _ in try floats() } }
+        callbackTensors = try (0..<count(reader.remaining / 8)).map { _ in try (0..<count(reader.remaining / 8)).map { _ in try floats() } }
         let length = try count(reader.remaining)
         guard let json = reader.bytes(length), reader.remaining == 0 else { throw bad("the backup is damaged (trailing bytes)") }
         callbacks = json
     }
 
-    init(epoch: Int, seed: UInt64, weights: [[Float]], iterations: Int?, learningRate: Float, slots: [[[Float]]], callbacks: Data) {
+    init(epoch: Int, seed: UInt64, weights: [[Float]], iterations: Int?, learningRate: Float, slots: [[[Float]]], callbacks: Data,
+         callbackTensors: [[[Float]]] = []) {
         self.epoch = epoch
         self.seed = seed
         self.weights = weights
@@ -91,6 +101,35 @@ struct BackupFile: Equatable {
         self.learningRate = learningRate
         self.slots = slots
         self.callbacks = callbacks
+        self.callbackTensors = callbackTensors
+    }
+
+    /// Moves the `[[Float]]` values out of callback states (for the binary section), leaving placeholders.
+    static func separatingTensors(_ states: [[String: Any]]) -> (states: [[String: Any]], tensors: [[[Float]]]) {
+        var tensors: [[[Float]]] = []
+        let separated = states.map { state in
+            state.mapValues { value -> Any in
+                guard let arrays = value as? [[Float]] else { return value }
+                tensors.append(arrays)
+                return ["mlpkit_tensors": tensors.count - 1]
+            }
+        }
+        return (separated, tensors)
+    }
+
+    /// Puts the binary section's arrays back in place of their placeholders.
+    static func joiningTensors(_ states: [[String: Any]], _ tensors: [[[Float]]], path: String) throws -> [[String: Any]] {
+        try states.map { state in
+            try state.mapValues { value -> Any in
+                guard let placeholder = value as? [String: Any], placeholder.count == 1, let index = placeholder["mlpkit_tensors"] as? Int else {
+                    return value
+                }
+                guard tensors.indices.contains(index) else {
+                    throw MLPError.malformedFile(path: path, line: 0, reason: "the backup is damaged (callback tensors \(index) missing)")
+                }
+                return tensors[index]
+            }
+        }
     }
 
     /// The epoch a backup file records, read from its header only (nil when the file is not a backup).

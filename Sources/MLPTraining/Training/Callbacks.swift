@@ -78,7 +78,8 @@ public final class EarlyStopping: Callback {
     public override var backupState: [String: Any] {
         var state: [String: Any] = ["wait": wait, "stopped_epoch": stoppedEpoch, "best_epoch": bestEpoch]
         if let best { state["best"] = Double(best) }
-        if let bestWeights { state["best_weights"] = bestWeights.map { $0.scalars.map(Double.init) } }
+        // [[Float]]: BackupAndRestore stores such values in binary.
+        if let bestWeights { state["best_weights"] = bestWeights.map(\.scalars) }
         return state
     }
 
@@ -87,8 +88,10 @@ public final class EarlyStopping: Callback {
         stoppedEpoch = state["stopped_epoch"] as? Int ?? 0
         bestEpoch = state["best_epoch"] as? Int ?? 0
         best = (state["best"] as? Double).map(Float.init)
-        if let saved = state["best_weights"] as? [[Double]], let shapes = model?.weights().map(\.shape), saved.count == shapes.count {
-            bestWeights = zip(saved, shapes).map { Tensor(shape: $1, scalars: $0.map(Float.init)) }
+        // [[Float]] from a binary backup, [[Double]] from an earlier version's JSON one.
+        let saved = state["best_weights"] as? [[Float]] ?? (state["best_weights"] as? [[Double]])?.map { $0.map(Float.init) }
+        if let saved, let shapes = model?.weights().map(\.shape), saved.count == shapes.count {
+            bestWeights = zip(saved, shapes).map { Tensor(shape: $1, scalars: $0) }
         }
     }
 
