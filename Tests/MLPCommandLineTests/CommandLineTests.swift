@@ -369,7 +369,8 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("logs/run-1/projector_config.pbtxt").path))
         try "x".write(to: directory.appendingPathComponent("blocked"), atomically: true, encoding: .utf8)
-        assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "blocked/logs"), contains: "cannot create the TensorBoard log folder")
+        assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "blocked/logs"),
+                           contains: "cannot create TensorBoard log folder 'blocked': it is a file")
         assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "logs", "--update-freq", "often"), contains: "--update-freq")
     }
 
