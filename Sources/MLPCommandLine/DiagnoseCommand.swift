@@ -67,7 +67,10 @@ struct Diagnose: ParsableCommand {
              "update_ratio": number($0.statistics.updateRatio), "dead_fraction": number($0.statistics.deadFraction),
              "saturated_fraction": number($0.statistics.saturatedFraction), "verdict": $0.verdict.rawValue]
         }
-        let data = try! JSONSerialization.data(withJSONObject: ["layers": objects], options: [.sortedKeys])
+        // Every value is a string, a finite number or null, which JSON always holds.
+        guard let data = try? JSONSerialization.data(withJSONObject: ["layers": objects], options: [.sortedKeys]) else {
+            preconditionFailure("the diagnosis holds a value JSON cannot: \(objects)")
+        }
         return String(decoding: data, as: UTF8.self)
     }
 

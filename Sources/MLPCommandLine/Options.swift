@@ -83,7 +83,8 @@ struct RunOptions: ParsableArguments {
 
 /// Writes `text` to standard error (for commands whose standard output is data).
 func printToStandardError(_ text: String) {
-    FileHandle.standardError.write(Data(text.utf8))
+    // Nowhere to report a failure to write standard error; it must not crash (FileHandle.write would).
+    try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
 }
 
 /// Label-column flags shared by commands that read labelled CSV files.
@@ -95,12 +96,14 @@ struct LabelOptions: ParsableArguments {
     var labelColumns: String?
 }
 
-/// Runs `body`, turning an ``MLPError`` into one line on standard error and exit status 1.
+/// Runs `body`, turning an ``MLPError`` into one line on standard error and exit status 1; what it printed
+/// is flushed and checked, so output the OS refused (`> /dev/full`) is such an error too.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
+        try StandardOutput.flush()
     } catch let error as MLPError {
-        FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
+        printToStandardError("error: \(error)\n")
         throw ExitCode(1)
     }
 }

@@ -68,7 +68,7 @@ struct Predict: ParsableCommand {
             for row in 0..<predictions.rowCount {
                 text += predictions.row(row).map { String(format: "%.8g", Double($0)) }.joined(separator: ",") + "\n"
             }
-            if let output { try writeAtomically(text, to: output) } else { print(text, terminator: "") }
+            if let output { try writeAtomically(text, to: output) } else { try StandardOutput.write(text) }
         }
     }
 }

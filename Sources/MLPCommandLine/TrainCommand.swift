@@ -75,6 +75,12 @@ struct Train: ParsableCommand {
             }
             var callbacks = try training.makeCallbacks()
             _ = try runOptions.selectedDevice()
+            // Files written after training are checked now, not after the epochs.
+            if let save {
+                _ = try KerasFile.Format(path: save)
+                try AtomicFile.checkWritable(save)
+            }
+            if let historyJson { try AtomicFile.checkWritable(historyJson) }
             var train: (x: Tensor, y: Tensor)
             var test: (x: Tensor, y: Tensor)?
             var outputSpec = try model.outputSpec()

@@ -5,6 +5,9 @@
 public enum MLPError: Error, Equatable, CustomStringConvertible, Sendable {
     /// A file that could not be opened or read.
     case fileNotReadable(path: String, reason: String)
+    /// A file that could not be written: `path` is the file the user named, `reason` the OS's (`No space
+    /// left on device`).
+    case fileNotWritable(path: String, reason: String)
     /// A file whose contents are malformed; `line` is 1-based, 0 when the problem is not on one line.
     case malformedFile(path: String, line: Int, reason: String)
     /// Two shapes that must agree do not.
@@ -26,6 +29,8 @@ public enum MLPError: Error, Equatable, CustomStringConvertible, Sendable {
         switch self {
         case let .fileNotReadable(path, reason):
             return "cannot read '\(path)': \(reason)"
+        case let .fileNotWritable(path, reason):
+            return "cannot write '\(path)': \(reason)"
         case let .malformedFile(path, line, reason):
             return line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)"
         case let .shapeMismatch(message), let .invalidArgument(message), let .labelOutOfRange(message),

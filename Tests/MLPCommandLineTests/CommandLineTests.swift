@@ -186,12 +186,13 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         process.currentDirectoryURL = directory
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let backup = directory.appendingPathComponent("backup/backup.json")
+        let backup = directory.appendingPathComponent("backup/backup.bin")
         let deadline = Date().addingTimeInterval(120)
         var killedAfter = -1
         while Date() < deadline && process.isRunning {
-            if let data = try? Data(contentsOf: backup),
-               let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let epoch = root["epoch"] as? Int, epoch >= 1 {
+            // backup.bin: the magic MLPKBAK1, then the epoch as a little-endian UInt64.
+            if let data = try? Data(contentsOf: backup), data.count >= 16, data.prefix(8) == Data("MLPKBAK1".utf8),
+               case let epoch = Int(data[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }), epoch >= 1 {
                 kill(process.processIdentifier, SIGKILL)
                 killedAfter = epoch
                 break
@@ -269,6 +270,55 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("model.h5")), before, "the previous file is untouched")
         let summary = try mlp("summary", "model.h5")
         XCTAssertEqual(summary.status, 0, summary.stderr)
+        // The killed process's temporary file is removed by the next save to the folder.
+        let again = try mlp("train", "--epochs", "1", "--verbose", "0", "--seed", "3", "--device", "cpu", "--save", "other.keras")
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }, [])
+    }
+
+    /// Files that cannot be written: one line naming the file and the reason, exit status 1, and for
+    /// `--save` before any epoch runs.
+    func testWritesThatFailCleanly() throws {
+        let missing = try mlp("train", "--epochs", "200", "--device", "cpu", "--save", "no/such/model.h5")
+        assertOneLineError(missing, contains: "cannot write 'no/such/model.h5': the folder 'no/such' does not exist")
+        XCTAssertFalse(missing.stdout.contains("Epoch 1/"), "refused before training: \(missing.stdout)")
+        assertOneLineError(try mlp("train", "--epochs", "200", "--device", "cpu", "--save", "model.txt"),
+                           contains: "'model.txt': model files end in .h5, .keras, .weights.h5 or .json")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("taken.keras"), withIntermediateDirectories: true)
+        assertOneLineError(try mlp("train", "--epochs", "200", "--device", "cpu", "--save", "taken.keras"),
+                           contains: "cannot write 'taken.keras': it is a folder")
+        assertOneLineError(try mlp("train", "--epochs", "200", "--device", "cpu", "--history-json", "no/history.json"),
+                           contains: "cannot write 'no/history.json': the folder 'no' does not exist")
+        let csv = try threeClassCSV("log.csv")
+        assertOneLineError(try mlp("train", "--data", csv, "--epochs", "1", "--device", "cpu", "--tensorboard", "log.csv"),
+                           contains: "cannot create TensorBoard log folder 'log.csv': it is a file")
+        if FileManager.default.fileExists(atPath: "/dev/full") {
+            assertOneLineError(try mlp("train", "--data", csv, "--epochs", "1", "--verbose", "0", "--device", "cpu", "--csv-log", "/dev/full"),
+                               contains: "cannot write '/dev/full': No space left on device")
+        }
+    }
+
+    /// Predictions (and any output) to a standard output the OS refuses: exit 1 and one line, not a silent 0.
+    func testPredictToAFullStandardOutput() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "/dev/full"), "no /dev/full")
+        let data = try threeClassCSV("train.csv")
+        let trained = try mlp("train", "--data", data, "--epochs", "1", "--verbose", "0", "--device", "cpu", "--save", "model.h5")
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        for arguments in [["predict", "--model", "model.h5", "--data", data], ["summary", "model.h5"]] {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = arguments
+            process.currentDirectoryURL = directory
+            let full = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
+            let errors = Pipe()
+            process.standardOutput = full
+            process.standardError = errors
+            try process.run()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 1, "\(arguments[0]): \(stderr)")
+            XCTAssertTrue(stderr.hasSuffix("error: cannot write 'standard output': No space left on device\n"), "\(arguments[0]): \(stderr)")
+        }
     }
 
     /// Corrupt copies of a valid model file (truncated, or with flipped bits) never crash `mlp`: each run ends
@@ -319,7 +369,8 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("logs/run-1/projector_config.pbtxt").path))
         try "x".write(to: directory.appendingPathComponent("blocked"), atomically: true, encoding: .utf8)
-        assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "blocked/logs"), contains: "cannot create the TensorBoard log folder")
+        assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "blocked/logs"),
+                           contains: "cannot create TensorBoard log folder 'blocked': it is a file")
         assertOneLineError(try mlp("train", "--epochs", "1", "--tensorboard", "logs", "--update-freq", "often"), contains: "--update-freq")
     }
 

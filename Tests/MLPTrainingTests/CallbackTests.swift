@@ -195,14 +195,14 @@ final class CallbackTests: ScratchDirectoryTestCase {
         let first = try model()
         XCTAssertThrowsError(try first.fit(x: x, y: y, batchSize: 16, epochs: 6, verbose: 0,
                                            callbacks: [BackupAndRestore(backupDirectory: backup), EarlyStopping(monitor: "loss", patience: 10, restoreBestWeights: true), Crash()]))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: backup + "/backup.json"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: backup + "/backup.bin"))
         let resumed = try Sequential(inputDim: 2, [Dense(8, activation: .relu), Dense(3, activation: .softmax)], seed: 12345)
             .compiledLike(first)
         let history = try resumed.fit(x: x, y: y, batchSize: 16, epochs: 6, verbose: 0,
                                       callbacks: [BackupAndRestore(backupDirectory: backup), EarlyStopping(monitor: "loss", patience: 10, restoreBestWeights: true)])
         XCTAssertEqual(history.epoch, [2, 3, 4, 5], "epochs 0 and 1 were backed up; epoch 2 crashed before its backup")
         XCTAssertEqual(resumed.weights(), reference.weights(), "bit-identical to the uninterrupted run")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: backup + "/backup.json"), "deleted at train end")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: backup + "/backup.bin"), "deleted at train end")
     }
 }
 

@@ -13,12 +13,11 @@ final class HDF5File {
 
     private static let silenced: Void = { mlp_h5_silence() }()
 
-    /// Creates (truncating) `path` for writing.
-    init(creating path: String) throws {
+    /// Wraps an open file `id`; `path` is the name errors use (an in-memory file's target, see `inMemory(for:)`).
+    init(path: String, id: hid_t) {
         _ = HDF5File.silenced
         self.path = path
-        id = H5Fcreate(path, mlp_h5f_acc_trunc(), mlp_h5p_default(), mlp_h5p_default())
-        guard id >= 0 else { throw MLPError.fileNotReadable(path: path, reason: "cannot create an HDF5 file there") }
+        self.id = id
     }
 
     /// Opens `path` for reading; a missing, truncated or non-HDF5 file is a clear error.
@@ -87,7 +86,7 @@ final class HDF5Group {
         defer { H5Pclose(properties) }
         H5Pset_create_intermediate_group(properties, 1)
         let made = H5Gcreate2(id, name, properties, mlp_h5p_default(), mlp_h5p_default())
-        guard made >= 0 else { throw MLPError.fileNotReadable(path: file.path, reason: "cannot create the group '\(child(name))'") }
+        guard made >= 0 else { throw MLPError.fileNotWritable(path: file.path, reason: "cannot create the group '\(child(name))'") }
         return HDF5Group(file: file, id: made, path: child(name))
     }
 
@@ -124,7 +123,7 @@ final class HDF5Group {
             let space = H5Screate_simple(1, &dims, nil)
             defer { H5Sclose(space) }
             let attribute = H5Acreate2(id, name, mlp_h5t_ieee_f64le(), space, mlp_h5p_default(), mlp_h5p_default())
-            guard attribute >= 0 else { throw MLPError.fileNotReadable(path: file.path, reason: "cannot write the attribute \(name)") }
+            guard attribute >= 0 else { throw MLPError.fileNotWritable(path: file.path, reason: "cannot write the attribute \(name)") }
             H5Aclose(attribute)
             return
         }
@@ -136,13 +135,13 @@ final class HDF5Group {
         let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, nil)
         defer { H5Sclose(space) }
         let attribute = H5Acreate2(id, name, type, space, mlp_h5p_default(), mlp_h5p_default())
-        guard attribute >= 0 else { throw MLPError.fileNotReadable(path: file.path, reason: "cannot write the attribute \(name)") }
+        guard attribute >= 0 else { throw MLPError.fileNotWritable(path: file.path, reason: "cannot write the attribute \(name)") }
         defer { H5Aclose(attribute) }
         let copies = strings.map { strdup($0) }
         defer { copies.forEach { free($0) } }
         var pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
         guard H5Awrite(attribute, type, &pointers) >= 0 else {
-            throw MLPError.fileNotReadable(path: file.path, reason: "cannot write the attribute \(name)")
+            throw MLPError.fileNotWritable(path: file.path, reason: "cannot write the attribute \(name)")
         }
     }
 
@@ -204,10 +203,10 @@ final class HDF5Group {
         defer { H5Pclose(properties) }
         H5Pset_create_intermediate_group(properties, 1)
         let dataset = H5Dcreate2(id, name, fileType, space, properties, mlp_h5p_default(), mlp_h5p_default())
-        guard dataset >= 0 else { throw MLPError.fileNotReadable(path: file.path, reason: "cannot create the dataset \(child(name))") }
+        guard dataset >= 0 else { throw MLPError.fileNotWritable(path: file.path, reason: "cannot create the dataset \(child(name))") }
         defer { H5Dclose(dataset) }
         let status = values.withUnsafeBytes { H5Dwrite(dataset, memoryType, mlp_h5s_all(), mlp_h5s_all(), mlp_h5p_default(), $0.baseAddress) }
-        guard status >= 0 else { throw MLPError.fileNotReadable(path: file.path, reason: "cannot write the dataset \(child(name))") }
+        guard status >= 0 else { throw MLPError.fileNotWritable(path: file.path, reason: "cannot write the dataset \(child(name))") }
     }
 
     /// Reads a numeric dataset as float32 (converting from whatever it is stored as), with its shape.

@@ -7,8 +7,9 @@ import ZIPFoundation
 /// `model.weights.h5`) and `.weights.h5` (Keras 3 weights only). MLPKit's provisional `.json` model file
 /// stays readable.
 ///
-/// Every write goes to a temporary file in the same folder and is renamed over the target, so an
-/// interrupted save never destroys the previous file. Reading never guesses paths: layer and weight names
+/// Every file is built in memory (libhdf5's core driver, an in-memory zip) and written by ``AtomicFile``: a
+/// temporary file in the same folder renamed over the target, so a failed or interrupted save never
+/// destroys the previous file, and a full disk is one error naming the file. Reading never guesses paths: layer and weight names
 /// come from the file's attributes (`dense/kernel:0` and `sequential/dense/kernel` styles both work).
 public enum KerasFile {
     /// The file format implied by a path's extension.
@@ -34,40 +35,19 @@ public enum KerasFile {
     /// training can resume.
     public static func save(_ model: Sequential, to path: String, includeOptimizer: Bool = true) throws {
         switch try Format(path: path) {
-        case .h5: try atomically(path) { try writeH5(model, to: $0, includeOptimizer: includeOptimizer) }
-        case .keras: try atomically(path) { try writeKeras(model, to: $0, includeOptimizer: includeOptimizer) }
-        case .weightsH5: try atomically(path) { try writeKerasWeights(model, to: $0, includeOptimizer: false) }
+        case .h5: try AtomicFile.write(try h5Image(model, for: path, includeOptimizer: includeOptimizer), to: path)
+        case .keras: try AtomicFile.write(try kerasArchive(model, for: path, includeOptimizer: includeOptimizer), to: path)
+        case .weightsH5: try AtomicFile.write(try kerasWeightsImage(model, for: path, includeOptimizer: false), to: path)
         case .json: try ModelFile.save(model, to: path)
-        }
-    }
-
-    /// Runs `write` on a temporary path beside `path`, then renames it over `path`.
-    static func atomically(_ path: String, _ write: (String) throws -> Void) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp").path
-        do {
-            try write(temporary)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        }
-        // Test hook: the kill-during-save test sets this to kill the process between the write and the rename.
-        if let pause = ProcessInfo.processInfo.environment["MLPKIT_TEST_PAUSE_BEFORE_RENAME"].flatMap(Double.init) {
-            Thread.sleep(forTimeInterval: pause)
-        }
-        if rename(temporary, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw MLPError.fileNotReadable(path: path, reason: "cannot write: \(reason)")
         }
     }
 
     /// tf-keras variable name of a parameter: `dense/kernel:0`.
     static func kerasName(_ layer: Layer, _ parameter: Parameter) -> String { "\(layer.name)/\(parameter.name):0" }
 
-    static func writeH5(_ model: Sequential, to path: String, includeOptimizer: Bool) throws {
-        let file = try HDF5File(creating: path)
+    /// The bytes of a legacy `.h5` file of `model`, built in memory (`path` names the target in errors).
+    static func h5Image(_ model: Sequential, for path: String, includeOptimizer: Bool) throws -> Data {
+        let file = try HDF5File.inMemory(for: path)
         let root = file.root
         try root.setAttribute("backend", "tensorflow")
         try root.setAttribute("keras_version", writtenKerasVersion)
@@ -104,8 +84,8 @@ public enum KerasFile {
             }
             try group.setAttribute("weight_names", strings: names)
         }
-        file.flush()
         try model.backend.checkError()
+        return try file.image()
     }
 
     /// The keys Keras 3 gives a Sequential's layers in a weights file: the class's snake-case name, numbered
@@ -121,8 +101,9 @@ public enum KerasFile {
     }
 
     /// Keras 3's weights file: `layers/<key>/vars/<i>`, `optimizer/vars/<i>`.
-    static func writeKerasWeights(_ model: Sequential, to path: String, includeOptimizer: Bool) throws {
-        let file = try HDF5File(creating: path)
+    /// The bytes of that file, built in memory (`path` names the target in errors).
+    static func kerasWeightsImage(_ model: Sequential, for path: String, includeOptimizer: Bool) throws -> Data {
+        let file = try HDF5File.inMemory(for: path)
         let root = file.root
         try root.createGroup("vars").setAttribute("name", model.name)
         let layers = try root.createGroup("layers")
@@ -147,11 +128,12 @@ public enum KerasFile {
                 }
             }
         }
-        file.flush()
         try model.backend.checkError()
+        return try file.image()
     }
 
-    static func writeKeras(_ model: Sequential, to path: String, includeOptimizer: Bool) throws {
+    /// The bytes of a `.keras` archive of `model`, assembled in memory (`path` names the target in errors).
+    static func kerasArchive(_ model: Sequential, for path: String, includeOptimizer: Bool) throws -> Data {
         var config = KerasConfig.modelConfig(model, flavour: .keras3)
         if let training = KerasConfig.trainingConfig(model), let optimizer = training["optimizer_config"] as? [String: Any] {
             var optimizerParameters = optimizer["config"] as? [String: Any] ?? [:]
@@ -165,24 +147,21 @@ public enum KerasFile {
         formatter.dateFormat = "yyyy-MM-dd@HH:mm:ss"
         var metadata: [String: Any] = ["keras_version": "3.15.1", "date_saved": formatter.string(from: Date()), "mlpkit_version": mlpkitVersion]
         if let scaler = model.inputScaler { metadata["mlpkit_input_scaler"] = scaler.json }
-        let weightsPath = path + ".weights.h5"
-        defer { try? FileManager.default.removeItem(atPath: weightsPath) }
-        try writeKerasWeights(model, to: weightsPath, includeOptimizer: includeOptimizer)
-        guard let weights = FileManager.default.contents(atPath: weightsPath) else {
-            throw MLPError.fileNotReadable(path: path, reason: "cannot read back the weights written for the archive")
-        }
+        let weights = try kerasWeightsImage(model, for: path, includeOptimizer: includeOptimizer)
         do {
-            let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+            let archive = try Archive(data: Data(), accessMode: .create)
             for (name, data) in [("metadata.json", Data(try KerasConfig.json(metadata).utf8)),
                                  ("config.json", Data(try KerasConfig.json(config).utf8)), ("model.weights.h5", weights)] {
                 try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count)) { position, size in
                     data.subdata(in: Int(position)..<(Int(position) + size))
                 }
             }
+            guard let bytes = archive.data else { throw MLPError.fileNotWritable(path: path, reason: "the in-memory archive is empty") }
+            return bytes
         } catch let error as MLPError {
             throw error
         } catch {
-            throw MLPError.fileNotReadable(path: path, reason: "cannot write the .keras archive: \(error)")
+            throw MLPError.fileNotWritable(path: path, reason: "cannot assemble the .keras archive: \(error)")
         }
     }
 
@@ -331,7 +310,7 @@ public enum KerasFile {
 
     /// Saves only the weights (Keras 3 `.weights.h5` layout).
     public static func saveWeights(_ model: Sequential, to path: String) throws {
-        try atomically(path) { try writeKerasWeights(model, to: $0, includeOptimizer: false) }
+        try AtomicFile.write(try kerasWeightsImage(model, for: path, includeOptimizer: false), to: path)
     }
 
     /// Loads weights into an existing model: a `.weights.h5` (Keras 3), a legacy `.h5` (full or weights-only),

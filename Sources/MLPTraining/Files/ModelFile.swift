@@ -5,8 +5,8 @@ import MLPCore
 /// every weight. Keras-compatible `.h5`/`.keras` files replace it as the default in the model-files work;
 /// this format stays readable.
 ///
-/// Writes go to a temporary file in the same folder, then a rename, so an interrupted save never leaves a
-/// half-written file or destroys the previous one.
+/// Writes go through ``AtomicFile``: a temporary file in the same folder, then a rename, so an interrupted
+/// or failed save never leaves a half-written file or destroys the previous one.
 public enum ModelFile {
     static let format = "mlpkit-model-v0"
 
@@ -43,26 +43,17 @@ public enum ModelFile {
                 "optimizer_config": ["class_name": optimizer.kerasClassName, "config": optimizerConfig],
             ]
         }
-        let data = try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
+        let data: Data
+        do { data = try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys]) } catch {
+            throw MLPError.fileNotWritable(path: path, reason: "JSON cannot hold the model (a weight or setting is NaN or infinite)")
+        }
         try writeAtomically(data, to: path)
     }
 
-    /// Writes `data` to a temporary file beside `path`, then renames it over `path` (atomic on POSIX), so
-    /// readers see the old file or the new one, never a half-written one.
+    /// Writes `data` to `path` atomically (see ``AtomicFile/write(_:to:)``): readers see the old file or the
+    /// new one, never a half-written one; a failure names `path` and the OS's reason.
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        do {
-            try data.write(to: temporary)
-        } catch {
-            throw MLPError.fileNotReadable(path: path, reason: "cannot write: \(error.localizedDescription)")
-        }
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw MLPError.fileNotReadable(path: path, reason: "cannot write: \(reason)")
-        }
+        try AtomicFile.write(data, to: path)
     }
 
     /// Replaces `model`'s weights with those saved in `path` (a full or weights-only file of the same

@@ -9,36 +9,43 @@ import SwiftProtobuf
 /// process; ``flush()`` (at epoch end and on close) also asks the OS to put it on disk.
 public final class EventFileWriter {
     public let path: String
-    let handle: FileHandle
+    let file: AppendingFile
     static var counter = 0
 
-    /// Creates `directory` (and its parents) and a new event file in it; a folder that cannot be made is a
-    /// clear error naming it.
+    /// Creates `directory` (and its parents) and a new event file in it; a folder that cannot be made (a
+    /// file is in the way, a read-only disk) is one clear error naming it.
     public init(directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw MLPError.fileNotReadable(path: directory, reason: "cannot create the TensorBoard log folder: \(error.localizedDescription)")
-        }
+        try EventFileWriter.makeFolder(directory)
         EventFileWriter.counter += 1
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
         let name = "events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host).\(ProcessInfo.processInfo.processIdentifier).\(EventFileWriter.counter).v2"
         path = (directory as NSString).appendingPathComponent(name)
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw MLPError.fileNotReadable(path: path, reason: "cannot create the TensorBoard event file")
-        }
-        self.handle = handle
+        file = try AppendingFile(path: path, truncate: true)
         var first = Mlpkit_Tensorboard_Event()
         first.wallTime = Date().timeIntervalSince1970
         first.fileVersion = "brain.Event:2"
         try write(first)
     }
 
-    deinit { try? handle.close() }
+    /// `directory` and its parents, made as needed; the first part of the path that is a file is named.
+    static func makeFolder(_ directory: String) throws {
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for component in directory.split(separator: "/") {
+            prefix = (prefix as NSString).appendingPathComponent(String(component))
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder) {
+                guard isFolder.boolValue else { throw MLPError.invalidArgument("cannot create TensorBoard log folder '\(prefix)': it is a file") }
+                continue
+            }
+            guard mkdir(prefix, 0o777) == 0 || errno == EEXIST else {
+                throw MLPError.invalidArgument("cannot create TensorBoard log folder '\(prefix)': \(String(cString: strerror(errno)))")
+            }
+        }
+    }
 
-    /// Appends one event.
+    /// Appends one event (a failed write is an error naming the event file and the OS's reason).
     public func write(_ event: Mlpkit_Tensorboard_Event) throws {
-        handle.write(RecordFraming.frame(try event.serializedData()))
+        try file.write(RecordFraming.frame(try event.serializedData()))
     }
 
     /// A summary event at `step` now.
@@ -51,12 +58,11 @@ public final class EventFileWriter {
         try write(event)
     }
 
-    public func flush() { handle.synchronizeFile() }
+    /// Asks the OS to put the records on disk.
+    public func flush() throws { try file.synchronize() }
 
-    public func close() {
-        flush()
-        try? handle.close()
-    }
+    /// Syncs and closes the file.
+    public func close() throws { try file.close() }
 
     // MARK: Summary values
 

@@ -66,7 +66,7 @@ public final class TensorBoard: Callback {
             try train?.write([EventFileWriter.text("keras", config), EventFileWriter.text("model_summary", "```\n" + model.summary() + "```")],
                              step: 0)
         }
-        train?.flush()
+        try train?.flush()
     }
 
     public override func onEpochBegin(_ epoch: Int) throws {
@@ -120,14 +120,14 @@ public final class TensorBoard: Callback {
         try train?.write(trainValues, step: epoch)
         try validation?.write(validationValues, step: epoch)
         try validation?.write(evaluationValues, step: model.optimizer?.iterations ?? epoch)
-        train?.flush()
-        validation?.flush()
+        try train?.flush()
+        try validation?.flush()
     }
 
     public override func onTrainEnd(logs: Logs) throws {
         if let embeddingsSample, let model { try writeProjector(model: model, sample: embeddingsSample) }
-        train?.close()
-        validation?.close()
+        try train?.close()
+        try validation?.close()
         train = nil
         validation = nil
     }
@@ -138,7 +138,7 @@ public final class TensorBoard: Callback {
         let outputs = try model.layerOutputs(sample.x)
         guard let hidden = outputs.count >= 2 ? outputs[outputs.count - 2] : outputs.last else { return }
         let folder = (logDir as NSString).appendingPathComponent("embeddings")
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try EventFileWriter.makeFolder(folder)
         var tensors = ""
         for row in 0..<hidden.rowCount { tensors += hidden.row(row).map { String($0) }.joined(separator: "\t") + "\n" }
         try ModelFile.writeAtomically(Data(tensors.utf8), to: (folder as NSString).appendingPathComponent("tensors.tsv"))

@@ -52,7 +52,8 @@ open class Callback {
     open func onPredictBatchBegin(_ batch: Int) throws {}
     open func onPredictBatchEnd(_ batch: Int) throws {}
 
-    /// State to carry over an interruption (BackupAndRestore), JSON-compatible; empty when stateless.
+    /// State to carry over an interruption (BackupAndRestore), JSON-compatible or `[[Float]]` (stored in
+    /// binary: weights); empty when stateless.
     open var backupState: [String: Any] { [:] }
     /// Restores what ``backupState`` saved (after `onTrainBegin` has reset the callback).
     open func restoreBackupState(_ state: [String: Any]) throws {}

@@ -78,7 +78,8 @@ public final class EarlyStopping: Callback {
     public override var backupState: [String: Any] {
         var state: [String: Any] = ["wait": wait, "stopped_epoch": stoppedEpoch, "best_epoch": bestEpoch]
         if let best { state["best"] = Double(best) }
-        if let bestWeights { state["best_weights"] = bestWeights.map { $0.scalars.map(Double.init) } }
+        // [[Float]]: BackupAndRestore stores such values in binary.
+        if let bestWeights { state["best_weights"] = bestWeights.map(\.scalars) }
         return state
     }
 
@@ -87,8 +88,10 @@ public final class EarlyStopping: Callback {
         stoppedEpoch = state["stopped_epoch"] as? Int ?? 0
         bestEpoch = state["best_epoch"] as? Int ?? 0
         best = (state["best"] as? Double).map(Float.init)
-        if let saved = state["best_weights"] as? [[Double]], let shapes = model?.weights().map(\.shape), saved.count == shapes.count {
-            bestWeights = zip(saved, shapes).map { Tensor(shape: $1, scalars: $0.map(Float.init)) }
+        // [[Float]] from a binary backup, [[Double]] from an earlier version's JSON one.
+        let saved = state["best_weights"] as? [[Float]] ?? (state["best_weights"] as? [[Double]])?.map { $0.map(Float.init) }
+        if let saved, let shapes = model?.weights().map(\.shape), saved.count == shapes.count {
+            bestWeights = zip(saved, shapes).map { Tensor(shape: $1, scalars: $0) }
         }
     }
 
@@ -294,7 +297,7 @@ public final class CSVLogger: Callback {
     public let separator: String
     public let append: Bool
     var keys: [String]?
-    var handle: FileHandle?
+    var file: AppendingFile?
 
     public init(filename: String, separator: String = ",", append: Bool = false) {
         self.filename = filename
@@ -302,40 +305,39 @@ public final class CSVLogger: Callback {
         self.append = append
     }
 
+    /// Opens the log (a failure names the file and the OS's reason and stops training before it starts).
     public override func onTrainBegin(logs: Logs) throws {
         let exists = FileManager.default.fileExists(atPath: filename)
-        if !append || !exists {
-            guard FileManager.default.createFile(atPath: filename, contents: nil) else {
-                throw MLPError.fileNotReadable(path: filename, reason: "cannot create the CSV log")
-            }
-        }
         // Appending to an existing log: its header is already written.
         keys = nil
         if append && exists, let text = try? String(contentsOfFile: filename, encoding: .utf8),
            let header = text.split(separator: "\n").first {
             keys = Array(String(header).components(separatedBy: separator).dropFirst())
         }
-        handle = FileHandle(forWritingAtPath: filename)
-        handle?.seekToEndOfFile()
+        file = try AppendingFile(path: filename, truncate: !append)
     }
 
+    /// Appends the epoch's row; a write that fails (a full disk) stops training with one error naming the log.
     public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        var text = ""
         if keys == nil {
             keys = logs.map(\.0).sorted()
-            write((["epoch"] + keys!).joined(separator: separator) + "\n")
+            text += (["epoch"] + keys!).joined(separator: separator) + "\n"
         }
         let values = keys!.map { key in logValue(key, in: logs).map { History.jsonNumber($0) } ?? "NA" }
-        write(([String(epoch)] + values).joined(separator: separator) + "\n")
+        text += ([String(epoch)] + values).joined(separator: separator) + "\n"
+        do { try file?.write(text) } catch {
+            file = nil
+            throw error
+        }
     }
 
     public override func onTrainEnd(logs: Logs) throws {
-        handle?.closeFile()
-        handle = nil
-        keys = nil
-    }
-
-    func write(_ text: String) {
-        handle?.write(Data(text.utf8))
+        defer {
+            file = nil
+            keys = nil
+        }
+        try file?.close()
     }
 }
 

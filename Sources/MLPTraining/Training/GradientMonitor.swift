@@ -126,7 +126,7 @@ public final class GradientMonitor: Callback {
         if let writer = tensorBoard?.train {
             let rows = model?.currentBatchRows ?? 0
             try writer.write(zip(probes, statistics).flatMap { $0.tensorBoardValues($1, rows: rows) }, step: epoch)
-            writer.flush()
+            try writer.flush()
         }
         guard warnAfter > 0 else { return }
         for diagnosis in LayerDiagnosis.diagnose(statistics) {
