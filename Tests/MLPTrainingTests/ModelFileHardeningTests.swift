@@ -38,9 +38,9 @@ final class ModelFileHardeningTests: ScratchDirectoryTestCase {
     /// Writes a float32 HDF5 file holding `values` at `/x` (the "other file" a hostile link points at).
     func otherFile(_ values: [Float]) throws -> String {
         let path = directory.appendingPathComponent("secret.h5").path
-        let file = try HDF5File(creating: path)
+        let file = try HDF5File.inMemory(for: path)
         try file.root.writeDataset("x", shape: [values.count], values: values)
-        file.flush()
+        try file.image().write(to: URL(fileURLWithPath: path))
         return path
     }
 
