@@ -20,9 +20,9 @@ public func setLogValue(_ key: String, _ value: Float, in logs: inout Logs) {
 /// weights (`model.weights()`, `model.setWeights(_:)`) and the learning rate (`model.optimizer?.learningRate`).
 /// Epoch-end logs hold the epoch's means (`loss`, metrics, `val_*`); a callback may add entries
 /// (`learning_rate`). Batch-end logs are the running means so far in the epoch, and only when
-/// ``needsBatchLogs`` is true, since reading them makes the host wait for the device at every step. What a
-/// callback reads of a step beyond that it declares in ``needs(forStep:)``; where `fit` starts it may set with
-/// ``resumeEpoch``.
+/// ``needsBatchLogs`` is true, since reading them makes the host wait for the device at every step. A callback
+/// declares what else it reads of a step (``needs(forStep:)``: the layers' activated outputs) and may move the
+/// first epoch of `fit` (``resumeEpoch``).
 ///
 /// ```swift
 /// final class PrintLoss: Callback {
