@@ -50,7 +50,7 @@ final class GradientCheckTests: XCTestCase {
     /// function the backward pass differentiates (batch statistics for BatchNorm, this step's dropout mask).
     func trainingLoss(_ model: Sequential, buffers: StepBuffers) -> Float {
         model.backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
-        let output = model.forward(buffers.x, rows: rows, training: true)
+        let output = model.forward(buffers.x, rows: rows, context: model.trainingContext(compiled: model.compilation!))
         model.accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: model.compilation!, gradient: nil)
         return model.backend.download(buffers.accumulator)[0] / Float(rows)
     }

@@ -34,20 +34,19 @@ final class LayerTests: XCTestCase {
         let layer = model.layers[0]
         let backend = model.backend
         let input = backend.makeBuffer([Float](repeating: 2, count: 1000))
-        let inference = backend.download(layer.forward(input, rows: 1, training: false))
+        let inference = backend.download(layer.forward(input, rows: 1, context: .inference))
         XCTAssertEqual(inference, [Float](repeating: 2, count: 1000))
-        layer.randomSeed = 4
-        layer.randomStep = 0
-        let trained = backend.download(layer.forward(input, rows: 1, training: true))
+        let step0 = StepContext(training: true, seed: 4, step: 0)
+        let trained = backend.download(layer.forward(input, rows: 1, context: step0))
         XCTAssertTrue(trained.allSatisfy { $0 == 0 || abs($0 - 2 / 0.7) < 1e-6 }, "kept units scaled by 1/(1−rate)")
         let dropped = Float(trained.filter { $0 == 0 }.count) / 1000
         XCTAssertEqual(dropped, 0.3, accuracy: 0.04)
         // The backward pass uses the same mask; another step uses another.
-        let gradient = backend.download(layer.backward(backend.makeBuffer([Float](repeating: 1, count: 1000)), rows: 1,
+        let gradient = backend.download(layer.backward(backend.makeBuffer([Float](repeating: 1, count: 1000)), rows: 1, context: step0,
                                                        gradientIsPreActivation: false, needsInputGradient: true)!)
         XCTAssertEqual(gradient.map { $0 == 0 }, trained.map { $0 == 0 })
-        layer.randomStep = 1
-        XCTAssertNotEqual(backend.download(layer.forward(input, rows: 1, training: true)).map { $0 == 0 }, trained.map { $0 == 0 })
+        let step1 = StepContext(training: true, seed: 4, step: 1)
+        XCTAssertNotEqual(backend.download(layer.forward(input, rows: 1, context: step1)).map { $0 == 0 }, trained.map { $0 == 0 })
     }
 
     struct BatchNormFixture: Decodable {
@@ -69,12 +68,12 @@ final class LayerTests: XCTestCase {
         try model.setWeights([fixture.gamma, fixture.beta, fixture.moving_mean, fixture.moving_variance].map { Tensor(shape: [3], scalars: $0) })
         let layer = model.layers[0]
         let input = model.backend.makeBuffer(fixture.x.flatMap { $0 })
-        let training = model.backend.download(layer.forward(input, rows: fixture.x.count, training: true))
+        let training = model.backend.download(layer.forward(input, rows: fixture.x.count, context: StepContext(training: true)))
         assertClose(training, fixture.training_output.flatMap { $0 }, absolute: 1e-5, relative: 1e-5, "training output")
         let weights = model.weights()
         assertClose(weights[2].scalars, fixture.moving_mean_after, absolute: 1e-6, "moving mean")
         assertClose(weights[3].scalars, fixture.moving_variance_after, absolute: 1e-6, "moving variance")
-        let inference = model.backend.download(layer.forward(input, rows: fixture.x.count, training: false))
+        let inference = model.backend.download(layer.forward(input, rows: fixture.x.count, context: .inference))
         assertClose(inference, fixture.inference_output_after.flatMap { $0 }, absolute: 1e-5, relative: 1e-5, "inference output")
     }
 

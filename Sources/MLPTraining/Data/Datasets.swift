@@ -44,7 +44,7 @@ public enum Datasets {
         }
         var trainIndices: [Int] = [], validationIndices: [Int] = []
         if stratify {
-            let classes = Sequential.classIndices(y, loss: .meanSquaredError)
+            let classes = Sequential.classIndices(y)
             var byClass: [Int: [Int]] = [:]
             for index in order { byClass[classes[index], default: []].append(index) }
             for key in byClass.keys.sorted() {

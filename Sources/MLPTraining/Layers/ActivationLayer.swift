@@ -16,10 +16,10 @@ public final class ActivationLayer: Layer {
     public override var outputActivation: Activation? { activation }
     public override var preActivationOutput: DeviceBuffer? { input }
 
-    public override func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
+    public override func forward(_ input: DeviceBuffer, rows: Int, context: StepContext) -> DeviceBuffer {
         capacity = max(capacity, rows)
         self.input = input
-        if training && skipsOutputActivation { return input }
+        if !context.needsOutputActivation { return input }
         let y = workBuffer(&self.y, rows: rows, width: inputUnits)
         // No bias: the backend leaves `input` untouched and writes f(input) into y.
         backend.biasActivationForward(preActivation: input, bias: nil, output: y, rows: rows, columns: inputUnits,
@@ -27,7 +27,7 @@ public final class ActivationLayer: Layer {
         return y
     }
 
-    public override func backward(_ gradient: DeviceBuffer, rows: Int, gradientIsPreActivation: Bool,
+    public override func backward(_ gradient: DeviceBuffer, rows: Int, context: StepContext, gradientIsPreActivation: Bool,
                                   needsInputGradient: Bool) -> DeviceBuffer? {
         guard needsInputGradient else { return nil }
         if gradientIsPreActivation || activation == .linear { return gradient }

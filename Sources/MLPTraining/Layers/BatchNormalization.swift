@@ -47,10 +47,10 @@ public final class BatchNormalization: Layer {
         inverseStd = backend.makeBuffer(count: inputUnits)
     }
 
-    public override func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
+    public override func forward(_ input: DeviceBuffer, rows: Int, context: StepContext) -> DeviceBuffer {
         capacity = max(capacity, rows)
         let y = workBuffer(&self.y, rows: rows, width: inputUnits)
-        if training {
+        if context.training {
             let normalized = workBuffer(&self.normalized, rows: rows, width: inputUnits)
             backend.batchNormTraining(input, output: y, normalized: normalized, inverseStd: inverseStd!, gamma: parameters[0].value,
                                       beta: parameters[1].value, movingMean: parameters[2].value, movingVariance: parameters[3].value,
@@ -63,7 +63,7 @@ public final class BatchNormalization: Layer {
         return y
     }
 
-    public override func backward(_ gradient: DeviceBuffer, rows: Int, gradientIsPreActivation: Bool,
+    public override func backward(_ gradient: DeviceBuffer, rows: Int, context: StepContext, gradientIsPreActivation: Bool,
                                   needsInputGradient: Bool) -> DeviceBuffer? {
         guard let normalized else { preconditionFailure("BatchNormalization.backward before a training forward pass") }
         let dx = workBuffer(&self.dx, rows: rows, width: inputUnits)

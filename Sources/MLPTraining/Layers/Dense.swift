@@ -89,7 +89,7 @@ public final class Dense: Layer {
     public override var outputActivation: Activation? { activation }
     public override var preActivationOutput: DeviceBuffer? { z }
 
-    public override func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
+    public override func forward(_ input: DeviceBuffer, rows: Int, context: StepContext) -> DeviceBuffer {
         capacity = max(capacity, rows)
         self.input = input
         let z = workBuffer(&self.z, rows: rows, width: units)
@@ -97,11 +97,11 @@ public final class Dense: Layer {
         backend.gemm(transA: false, transB: false, m: rows, n: units, k: inputUnits, alpha: 1,
                      a: input, b: kernel.value, beta: 0, c: z)
         backend.biasActivationForward(preActivation: z, bias: bias?.value, output: y, rows: rows, columns: units,
-                                      activation: training && skipsOutputActivation ? .linear : activation)
+                                      activation: context.needsOutputActivation ? activation : .linear)
         return y
     }
 
-    public override func backward(_ gradient: DeviceBuffer, rows: Int, gradientIsPreActivation: Bool,
+    public override func backward(_ gradient: DeviceBuffer, rows: Int, context: StepContext, gradientIsPreActivation: Bool,
                                   needsInputGradient: Bool) -> DeviceBuffer? {
         guard let input, let z, let y else { preconditionFailure("Dense.backward before forward") }
         let dz: DeviceBuffer

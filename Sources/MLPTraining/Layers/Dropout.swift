@@ -19,26 +19,29 @@ public final class Dropout: Layer {
 
     public override var kerasClassName: String { "Dropout" }
 
-    /// Each step's mask starts at block `step·2³²` of the layer's stream.
-    var block: UInt64 { UInt64(randomStep) << 32 }
+    /// Step `step`'s mask starts at block `step·2³²` of the layer's stream.
+    func block(_ context: StepContext) -> UInt64 { UInt64(context.step) << 32 }
 
-    var lastForwardWasTraining = false
+    /// Whether the pass drops units (otherwise the layer is the identity both ways).
+    func drops(_ context: StepContext) -> Bool { context.training && rate > 0 }
 
-    public override func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
-        lastForwardWasTraining = training && rate > 0
-        guard lastForwardWasTraining else { return input }
+    public override func forward(_ input: DeviceBuffer, rows: Int, context: StepContext) -> DeviceBuffer {
+        guard drops(context) else { return input }
         capacity = max(capacity, rows)
         let y = workBuffer(&self.y, rows: rows, width: inputUnits)
-        backend.dropout(input, output: y, count: rows * inputUnits, rate: rate, seed: randomSeed, stream: randomStream, block: block)
+        backend.dropout(input, output: y, count: rows * inputUnits, rate: rate, seed: context.seed, stream: randomStream,
+                        block: block(context))
         return y
     }
 
-    public override func backward(_ gradient: DeviceBuffer, rows: Int, gradientIsPreActivation: Bool,
+    /// Regenerates the forward pass's mask from the same `context`.
+    public override func backward(_ gradient: DeviceBuffer, rows: Int, context: StepContext, gradientIsPreActivation: Bool,
                                   needsInputGradient: Bool) -> DeviceBuffer? {
         guard needsInputGradient else { return nil }
-        guard lastForwardWasTraining else { return gradient }
+        guard drops(context) else { return gradient }
         let dx = workBuffer(&self.dx, rows: rows, width: inputUnits)
-        backend.dropout(gradient, output: dx, count: rows * inputUnits, rate: rate, seed: randomSeed, stream: randomStream, block: block)
+        backend.dropout(gradient, output: dx, count: rows * inputUnits, rate: rate, seed: context.seed, stream: randomStream,
+                        block: block(context))
         return dx
     }
 

@@ -18,11 +18,9 @@ open class Layer {
     public internal(set) var backend: (any Backend)!
     /// Rows the work buffers hold.
     var capacity = 0
-    /// This layer's Philox stream (set when added to a model) and, during a training forward pass, the
-    /// model's seed and step: random layers (Dropout) draw from (seed, stream, step).
+    /// This layer's Philox stream (set when added to a model): random layers (Dropout) draw from
+    /// (``StepContext/seed``, stream, ``StepContext/step``).
     var randomStream: UInt64 = 0
-    var randomSeed: UInt64 = 0
-    var randomStep = 0
 
     public init(name: String?) {
         self.name = name ?? ""
@@ -59,21 +57,17 @@ open class Layer {
     /// The values before ``outputActivation`` from the last forward pass.
     open var preActivationOutput: DeviceBuffer? { nil }
 
-    /// Set by the model around a training forward pass whose loss is fused with this (last) layer's
-    /// ``outputActivation`` and after which no metric or callback reads the activated output: the layer may then
-    /// leave the activation out (its output buffer is then unspecified), since only ``preActivationOutput`` is read.
-    var skipsOutputActivation = false
-
-    /// Runs the layer on `rows` samples of `input` (rows × inputUnits); returns its output buffer
-    /// (rows × outputUnits), valid until the next call.
-    open func forward(_ input: DeviceBuffer, rows: Int, training: Bool) -> DeviceBuffer {
+    /// Runs the layer on `rows` samples of `input` (rows × inputUnits) for the pass `context` describes; returns
+    /// its output buffer (rows × outputUnits), valid until the next call. Without
+    /// ``StepContext/needsOutputActivation`` a layer may leave its ``outputActivation`` out.
+    open func forward(_ input: DeviceBuffer, rows: Int, context: StepContext) -> DeviceBuffer {
         fatalError("\(type(of: self)) must override forward")
     }
 
-    /// Back-propagates `gradient` (rows × outputUnits) through the last forward pass: fills the parameter
-    /// gradients and returns `∂loss/∂input` when `needsInputGradient`. With `gradientIsPreActivation` the
-    /// gradient is already taken with respect to ``preActivationOutput``.
-    open func backward(_ gradient: DeviceBuffer, rows: Int, gradientIsPreActivation: Bool,
+    /// Back-propagates `gradient` (rows × outputUnits) through the last forward pass, which ran with the same
+    /// `context`: fills the parameter gradients and returns `∂loss/∂input` when `needsInputGradient`. With
+    /// `gradientIsPreActivation` the gradient is already taken with respect to ``preActivationOutput``.
+    open func backward(_ gradient: DeviceBuffer, rows: Int, context: StepContext, gradientIsPreActivation: Bool,
                        needsInputGradient: Bool) -> DeviceBuffer? {
         fatalError("\(type(of: self)) must override backward")
     }

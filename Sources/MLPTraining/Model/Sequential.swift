@@ -31,14 +31,8 @@ public final class Sequential {
     public var inputScaler: FeatureScaler?
     /// Set by a callback to end `fit` after the current batch.
     public var stopTraining = false
-    /// Set by BackupAndRestore at train begin: the first epoch to run.
-    var resumeEpoch: Int?
     /// Rows in the training batch being processed (for callbacks that look at the step's buffers).
     var currentBatchRows = 0
-    /// Set by a callback in `onTrainBatchBegin` when it reads the layers' activated outputs after this step
-    /// (GradientMonitor's probed steps): the step then computes the last activation even when the loss is fused
-    /// with it. Cleared before every step.
-    var stepNeedsLayerOutputs = false
     /// Receives progress and summary text; standard output by default.
     public var output: (String) -> Void = Sequential.standardOutput
     /// Whether the output is a terminal (progress bars redraw in place); detected for standard output.

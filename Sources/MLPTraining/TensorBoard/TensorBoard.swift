@@ -216,7 +216,7 @@ extension Sequential {
         var current: DeviceBuffer = input
         var outputs: [Tensor] = []
         for layer in layers {
-            current = layer.forward(current, rows: x.rowCount, training: false)
+            current = layer.forward(current, rows: x.rowCount, context: .inference)
             outputs.append(Tensor(shape: [x.rowCount, layer.outputUnits], scalars: backend.download(current, offset: 0, count: x.rowCount * layer.outputUnits)))
         }
         try backend.checkError()

@@ -13,6 +13,8 @@ public final class BackupAndRestore: Callback {
     public let backupDirectory: String
     public let deleteCheckpoint: Bool
     var others: [Callback] = []
+    /// The epoch after the backup's, once `onTrainBegin` has read one.
+    var backupResumeEpoch: Int?
 
     public init(backupDirectory: String, deleteCheckpoint: Bool = true) {
         self.backupDirectory = backupDirectory
@@ -29,7 +31,12 @@ public final class BackupAndRestore: Callback {
         BackupFile.epoch(ofFileAt: (directory as NSString).appendingPathComponent("backup.bin"))
     }
 
+    public override var runsAfterOthers: Bool { true }
+    public override func willTrain(after others: [Callback]) { self.others = others }
+    public override var resumeEpoch: Int? { backupResumeEpoch }
+
     public override func onTrainBegin(logs: Logs) throws {
+        backupResumeEpoch = nil
         guard let model else { return }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: backupDirectory, isDirectory: &isFolder), !isFolder.boolValue {
@@ -95,7 +102,7 @@ public final class BackupAndRestore: Callback {
         if let states = root["callbacks"] as? [[String: Any]] {
             for (callback, state) in zip(others, states) { try callback.restoreBackupState(state) }
         }
-        model.resumeEpoch = epoch + 1
+        backupResumeEpoch = epoch + 1
     }
 
     public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {

@@ -20,7 +20,9 @@ public func setLogValue(_ key: String, _ value: Float, in logs: inout Logs) {
 /// weights (`model.weights()`, `model.setWeights(_:)`) and the learning rate (`model.optimizer?.learningRate`).
 /// Epoch-end logs hold the epoch's means (`loss`, metrics, `val_*`); a callback may add entries
 /// (`learning_rate`). Batch-end logs are the running means so far in the epoch, and only when
-/// ``needsBatchLogs`` is true, since reading them makes the host wait for the device at every step.
+/// ``needsBatchLogs`` is true, since reading them makes the host wait for the device at every step. A callback
+/// declares what else it reads of a step (``needs(forStep:)``: the layers' activated outputs) and may move the
+/// first epoch of `fit` (``resumeEpoch``).
 ///
 /// ```swift
 /// final class PrintLoss: Callback {
@@ -36,6 +38,22 @@ open class Callback {
 
     /// Whether batch-end hooks need logs (a device read per batch).
     open var needsBatchLogs: Bool { false }
+
+    /// What this callback reads of training step `batch` after it, asked after every callback's
+    /// ``onTrainBatchBegin(_:)``; nothing by default.
+    open func needs(forStep batch: Int) -> StepNeeds { [] }
+
+    /// Whether the callback runs after all the others at every hook, whatever its place in the list (false by
+    /// default). Such a callback is told the others by ``willTrain(after:)``.
+    open var runsAfterOthers: Bool { false }
+
+    /// Called at the start of `fit`, before any `onTrainBegin`, on a callback that ``runsAfterOthers``, with the
+    /// callbacks that run before it, in order.
+    open func willTrain(after others: [Callback]) {}
+
+    /// The epoch `fit` starts at instead of its `initialEpoch`, read after every `onTrainBegin`; nil (the default)
+    /// keeps it. When several callbacks give one, the last in running order wins.
+    open var resumeEpoch: Int? { nil }
 
     open func onTrainBegin(logs: Logs) throws {}
     open func onTrainEnd(logs: Logs) throws {}
@@ -62,6 +80,17 @@ open class Callback {
     public func message(_ text: String) {
         model?.output(text + "\n")
     }
+}
+
+/// What a callback reads of a training step besides the logs (see ``Callback/needs(forStep:)``): the step
+/// computes it only when some callback asks.
+public struct StepNeeds: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Every layer's activated output after the step, the last layer's included: the step then computes the last
+    /// activation even when the loss is fused with it (``StepContext/needsOutputActivation``).
+    public static let layerOutputs = StepNeeds(rawValue: 1 << 0)
 }
 
 /// Whether a monitored quantity improves by going down or up.

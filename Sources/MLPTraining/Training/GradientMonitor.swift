@@ -103,10 +103,13 @@ public final class GradientMonitor: Callback {
         monitoredRows = 0
     }
 
+    /// The probes read every Dense layer's activated output after a monitored step; the TensorBoard histograms
+    /// read them after the epoch's last step, whichever it is.
+    public override func needs(forStep batch: Int) -> StepNeeds {
+        batch % every == 0 || tensorBoard != nil ? .layerOutputs : []
+    }
+
     public override func onTrainBatchBegin(_ batch: Int) throws {
-        // The probes read every Dense layer's activated output after a monitored step; the TensorBoard histograms
-        // read them after the epoch's last step, whichever it is.
-        if batch % every == 0 || tensorBoard != nil { model?.stepNeedsLayerOutputs = true }
         guard batch % every == 0 else { return }
         for probe in probes { probe.beforeStep() }
     }

@@ -77,7 +77,7 @@ extension Sequential {
             batch.sampleWeight = nil
             let rows = try upload(batch, into: buffers, compiled: compiled, role: "evaluation batch")
             samples += rows
-            let output = forward(buffers.x, rows: rows, training: false)
+            let output = forward(buffers.x, rows: rows, context: .inference)
             accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled, gradient: nil)
             for callback in callbacks { try callback.onTestBatchEnd(step) }
         }
