@@ -74,7 +74,7 @@ public final class BackupAndRestore: Callback {
             let states = try BackupFile.joiningTensors(stored, backup.callbackTensors, path: backupPath)
             for (callback, state) in zip(others, states) { try callback.restoreBackupState(state) }
         }
-        model.resumeEpoch = backup.epoch + 1
+        backupResumeEpoch = backup.epoch + 1
     }
 
     /// A JSON backup (`mlpkit-backup-v0`) written by an earlier version.
