@@ -52,3 +52,53 @@ float activation_derivative(float z, float y, int kind) {
     default: return 1.0f;
     }
 }
+
+// bias_activation_forward — Z += bias (broadcast over rows), then Y = f(Z).
+//
+// Layout: Z, Y row-major (rows, columns); bias (columns) or absent (has_bias = 0).
+// Element-wise activations: one work-item per element (global = rows·columns, rounded up).
+// Softmax: one work-item per row (max, exp-sum, normalise), see bias_softmax_forward.
+
+__kernel void bias_activation_forward(__global float *z, __global const float *bias, const int has_bias,
+                                      __global float *y, const int rows, const int columns, const int kind) {
+    int i = get_global_id(0);
+    if (i >= rows * columns) return;
+    float value = z[i];
+    if (has_bias) { value += bias[i % columns]; z[i] = value; }
+    y[i] = activation_value(value, kind);
+}
+
+__kernel void bias_softmax_forward(__global float *z, __global const float *bias, const int has_bias,
+                                   __global float *y, const int rows, const int columns) {
+    int r = get_global_id(0);
+    if (r >= rows) return;
+    __global float *zr = z + r * columns;
+    __global float *yr = y + r * columns;
+    if (has_bias) { for (int j = 0; j < columns; j++) zr[j] += bias[j]; }
+    float maximum = -INFINITY;
+    for (int j = 0; j < columns; j++) maximum = fmax(maximum, zr[j]);
+    float sum = 0.0f;
+    for (int j = 0; j < columns; j++) { yr[j] = exp(zr[j] - maximum); sum += yr[j]; }
+    for (int j = 0; j < columns; j++) yr[j] /= sum;
+}
+
+// activation_backward — dZ = f'(Z) ⊙ dY; for softmax dZ = Y ⊙ (dY − Σ_j dY_j·Y_j) per row.
+//
+// Layout: all (rows, columns) row-major. Element-wise: one work-item per element; softmax: one per row.
+
+__kernel void activation_backward(__global const float *dy, __global const float *z, __global const float *y,
+                                  __global float *dz, const int n, const int kind) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    dz[i] = dy[i] * activation_derivative(z[i], y[i], kind);
+}
+
+__kernel void softmax_backward(__global const float *dy, __global const float *y, __global float *dz,
+                               const int rows, const int columns) {
+    int r = get_global_id(0);
+    if (r >= rows) return;
+    int o = r * columns;
+    float dot = 0.0f;
+    for (int j = 0; j < columns; j++) dot += dy[o + j] * y[o + j];
+    for (int j = 0; j < columns; j++) dz[o + j] = y[o + j] * (dy[o + j] - dot);
+}

@@ -1,4 +1,4 @@
-// accuracy.cl — per-sample correctness (1 or 0; a fraction for multi-output binary accuracy), one
+// metrics.cl — per-sample correctness (1 or 0; a fraction for multi-output binary accuracy), one
 // work-item per sample; accumulate_sum (reduce.cl) adds the batch's sum to the accumulator.
 //
 // Kinds (match `AccuracyKind.kernelCode`): 0 binary (p > 0.5 equals the 0/1 target, averaged over the
