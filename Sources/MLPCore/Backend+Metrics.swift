@@ -1,5 +1,5 @@
 /// How a prediction is judged right, as Keras' accuracy metrics do.
-public enum AccuracyKind: String, Equatable, Sendable {
+public enum AccuracyKind: String, CaseIterable, Equatable, Sendable {
     /// `pred > 0.5` equals the 0/1 target, averaged over the sample's outputs.
     case binary = "binary_accuracy"
     /// `argmax(pred) == argmax(target)` (one-hot targets).

@@ -1,26 +1,12 @@
 import MLPCore
 
-extension Activation {
-    /// The code `activations.cl` uses.
-    var kernelCode: Int {
-        switch self {
-        case .linear: return 0
-        case .relu: return 1
-        case .sigmoid: return 2
-        case .tanh: return 3
-        case .softmax: return 4
-        case .softplus: return 5
-        case .softsign: return 6
-        case .elu: return 7
-        case .selu: return 8
-        case .gelu: return 9
-        case .silu: return 10
-        case .leakyRelu: return 11
-        case .relu6: return 12
-        case .hardSigmoid: return 13
-        case .exponential: return 14
-        }
-    }
+extension Activation: KernelSelector {
+    static var macroPrefix: String { "ACT" }
+    /// `RELU`, `LEAKY_RELU`, … (the Keras name in capitals).
+    var macroSuffix: String { rawValue.uppercased() }
+    static let kernelCodes = codeTable()
+    /// The value of this case's ``KernelSelector/macro`` in the kernels.
+    var kernelCode: Int { Activation.kernelCodes[self]! }
 }
 
 /// Bias + activation forward and the activation backward (``BackendActivations``; Kernels/activations.cl).

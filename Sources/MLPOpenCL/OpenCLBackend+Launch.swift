@@ -9,6 +9,17 @@ enum KernelArgument {
     case float(Float)
 }
 
+/// What `accumulate_sum` (reduce.cl) sums: `SUM_VALUE` v (loss and metric sums), `SUM_SQUARE` v² (norms),
+/// `SUM_PENALTY` l1·|v| + l2·v² (penalties).
+enum SumTerm: String, KernelSelector {
+    case value = "VALUE", square = "SQUARE", penalty = "PENALTY"
+
+    static var macroPrefix: String { "SUM" }
+    var macroSuffix: String { rawValue }
+    static let codes = codeTable()
+    var code: Int { SumTerm.codes[self]! }
+}
+
 /// Kernel launches, shared by every concern's file (`OpenCLBackend+X.swift`, kernels in `Kernels/x.cl`).
 extension OpenCLBackend {
     /// Work-group size of the 1-D element-wise kernels.
@@ -45,10 +56,10 @@ extension OpenCLBackend {
         succeeded(clEnqueueNDRangeKernel(queue, kernel, 1, nil, &global, &localSize, 0, nil, nil), "clEnqueueNDRangeKernel(\(name))")
     }
 
-    /// `accumulator[index] += scale·Σ term(values)`, term by `mode` (reduce.cl): 0 v, 1 v², 2 l1·|v| + l2·v².
-    func accumulate(_ values: DeviceBuffer, count: Int, into accumulator: DeviceBuffer, index: Int, mode: Int = 0,
+    /// `accumulator[index] += scale·Σ term(values)` (reduce.cl).
+    func accumulate(_ values: DeviceBuffer, count: Int, into accumulator: DeviceBuffer, index: Int, term: SumTerm = .value,
                     l1: Float = 0, l2: Float = 0, scale: Float = 1) {
         launch("accumulate_sum", items: reduceWorkGroup, local: reduceWorkGroup,
-               [.buffer(values), .int(count), .buffer(accumulator), .int(index), .int(mode), .float(l1), .float(l2), .float(scale)])
+               [.buffer(values), .int(count), .buffer(accumulator), .int(index), .int(term.code), .float(l1), .float(l2), .float(scale)])
     }
 }

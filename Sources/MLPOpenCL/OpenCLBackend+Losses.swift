@@ -1,14 +1,28 @@
 import MLPCore
 
+/// The branches of `loss_rows` (`LOSS_*` in losses.cl), one per ``LossKind`` case (`fromLogits` is an argument).
+enum LossSelector: String, KernelSelector {
+    case meanSquaredError = "MEAN_SQUARED_ERROR"
+    case meanAbsoluteError = "MEAN_ABSOLUTE_ERROR"
+    case binaryCrossentropy = "BINARY_CROSSENTROPY"
+    case categoricalCrossentropy = "CATEGORICAL_CROSSENTROPY"
+    case sparseCategoricalCrossentropy = "SPARSE_CATEGORICAL_CROSSENTROPY"
+
+    static var macroPrefix: String { "LOSS" }
+    var macroSuffix: String { rawValue }
+    static let codes = codeTable()
+    var code: Int { LossSelector.codes[self]! }
+}
+
 extension LossKind {
-    /// The code and logits flag `losses.cl` uses.
+    /// The `loss_rows` branch and logits flag.
     var kernelCode: (kind: Int, fromLogits: Bool) {
         switch self {
-        case .meanSquaredError: return (0, false)
-        case .meanAbsoluteError: return (1, false)
-        case .binaryCrossentropy(let logits): return (2, logits)
-        case .categoricalCrossentropy(let logits): return (3, logits)
-        case .sparseCategoricalCrossentropy(let logits): return (4, logits)
+        case .meanSquaredError: return (LossSelector.meanSquaredError.code, false)
+        case .meanAbsoluteError: return (LossSelector.meanAbsoluteError.code, false)
+        case .binaryCrossentropy(let logits): return (LossSelector.binaryCrossentropy.code, logits)
+        case .categoricalCrossentropy(let logits): return (LossSelector.categoricalCrossentropy.code, logits)
+        case .sparseCategoricalCrossentropy(let logits): return (LossSelector.sparseCategoricalCrossentropy.code, logits)
         }
     }
 }

@@ -1,14 +1,12 @@
 import MLPCore
 
-extension AccuracyKind {
-    /// The code `accuracy.cl` uses.
-    var kernelCode: Int {
-        switch self {
-        case .binary: return 0
-        case .categorical: return 1
-        case .sparseCategorical: return 2
-        }
-    }
+extension AccuracyKind: KernelSelector {
+    static var macroPrefix: String { "ACC" }
+    /// `BINARY_ACCURACY`, … (the Keras name in capitals).
+    var macroSuffix: String { rawValue.uppercased() }
+    static let kernelCodes = codeTable()
+    /// The value of this case's ``KernelSelector/macro`` in `accuracy_rows` (metrics.cl).
+    var kernelCode: Int { AccuracyKind.kernelCodes[self]! }
 }
 
 /// Metric counts into device-side accumulators (``BackendMetrics``; Kernels/metrics.cl).

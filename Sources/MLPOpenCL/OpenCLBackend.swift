@@ -85,7 +85,7 @@ public final class OpenCLBackend: Backend {
         reduceWorkGroup = workGroup
         do {
             program = try OpenCLBackend.buildProgram(context: context, device: device,
-                                                     options: "-DREDUCE_WG=\(workGroup) -cl-std=CL1.2")
+                                                     options: OpenCLBackend.buildOptions(reduceWorkGroup: workGroup))
         } catch {
             clReleaseCommandQueue(queue)
             clReleaseContext(context)
