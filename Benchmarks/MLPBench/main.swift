@@ -14,6 +14,7 @@
 //   mlp-bench gemm train [--quick]                          # the older tables (square GEMM, three MLPs)
 import Foundation
 import MallocCounter
+import MLPBackendParity
 import MLPKit
 import MLPOpenCL
 

@@ -52,6 +52,9 @@ public final class CPUBackend: Backend {
 
     deinit { pool?.stop() }
 
+    /// The process-wide CPU backend (all active processors): the one models use when given no backend.
+    public static let shared = CPUBackend()
+
     /// The number of active processors.
     public static var defaultThreadCount: Int { ProcessInfo.processInfo.activeProcessorCount }
 

@@ -71,7 +71,7 @@ public final class Sequential {
             layer.name = used == 0 ? stem : "\(stem)_\(used)"
             autoNameCounts[stem] = used + 1
         }
-        var random = PhiloxRandom(seed: seed, stream: UInt64(layers.count + 1) << 16)
+        var random = PhiloxRandom(seed: seed, stream: PhiloxStream.layer(layers.count))
         layer.randomStream = UInt64(layers.count + 1) << 16 | 0xD
         layer.build(inputUnits: layers.last?.outputUnits ?? inputDim, backend: backend, random: &random)
         layers.append(layer)
@@ -110,9 +110,4 @@ public final class Sequential {
         fputs(text, stdout)
         fflush(stdout)
     }
-}
-
-extension CPUBackend {
-    /// The process-wide CPU backend models use by default.
-    public static let shared = CPUBackend()
 }
