@@ -14,6 +14,8 @@ float stable_sigmoid(float z) {
     return e / (1.0f + e);
 }
 
+float softplus_value(float z) { return fmax(z, 0.0f) + log1p(exp(-fabs(z))); }
+
 float activation_value(float z, int kind) {
     switch (kind) {
     case ACT_RELU: return z > 0.0f ? z : 0.0f;
@@ -29,6 +31,7 @@ float activation_value(float z, int kind) {
     case ACT_RELU6: return fmin(fmax(z, 0.0f), 6.0f);
     case ACT_HARD_SIGMOID: return fmin(fmax(z + 3.0f, 0.0f), 6.0f) / 6.0f;
     case ACT_EXPONENTIAL: return exp(z);
+    case ACT_MISH: return z * tanh(softplus_value(z));
     case ACT_LINEAR:
     case ACT_SOFTMAX:  // row-wise: the callers run their own kernels
     default: return z;
@@ -51,6 +54,7 @@ float activation_derivative(float z, float y, int kind) {
     case ACT_RELU6: return (z > 0.0f && z < 6.0f) ? 1.0f : 0.0f;
     case ACT_HARD_SIGMOID: return (z > -3.0f && z < 3.0f) ? 1.0f / 6.0f : 0.0f;
     case ACT_EXPONENTIAL: return y;
+    case ACT_MISH: { float t = tanh(softplus_value(z)); return t + z * (1.0f - t * t) * stable_sigmoid(z); }
     case ACT_LINEAR:
     case ACT_SOFTMAX:
     default: return 1.0f;

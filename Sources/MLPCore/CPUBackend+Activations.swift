@@ -5,7 +5,7 @@
 /// ReLU, ReLU6, hard sigmoid and softsign forward, and every backward that needs no transcendental function (linear,
 /// ReLU, sigmoid, tanh, ELU, leaky ReLU, ReLU6, hard sigmoid, softsign, exponential). With ``expVectorised(_:)`` instead of the C library's
 /// `expf`/`tanhf` (one call per value, each with an AVX state change): sigmoid, SiLU, tanh and exponential forward,
-/// SiLU's and softplus' backward, within a few ulp of the reference (tested). Softplus, ELU, SELU and GELU forward and
+/// SiLU's and softplus' backward, within a few ulp of the reference, and mish forward and backward (tested). Softplus, ELU, SELU and GELU forward and
 /// SELU's and GELU's backward run the reference loops.
 extension CPUBackend {
     public func biasActivationForward(preActivation z: DeviceBuffer, bias: DeviceBuffer?, output y: DeviceBuffer,
@@ -36,7 +36,7 @@ extension CPUBackend {
     /// Whether ``biasActivationForwardVectorised(z:bias:y:rows:columns:activation:)`` covers `activation`.
     static func hasVectorisedForward(_ activation: Activation) -> Bool {
         switch activation {
-        case .linear, .relu, .sigmoid, .silu, .tanh, .exponential, .leakyRelu, .relu6, .hardSigmoid, .softsign: return true
+        case .linear, .relu, .sigmoid, .silu, .tanh, .exponential, .leakyRelu, .relu6, .hardSigmoid, .softsign, .mish: return true
         default: return false
         }
     }
@@ -44,7 +44,7 @@ extension CPUBackend {
     /// Whether ``activationBackwardVectorised(dy:z:y:dz:range:activation:)`` covers `activation`.
     static func hasVectorisedBackward(_ activation: Activation) -> Bool {
         switch activation {
-        case .linear, .relu, .sigmoid, .tanh, .elu, .leakyRelu, .relu6, .hardSigmoid, .softsign, .exponential, .silu, .softplus:
+        case .linear, .relu, .sigmoid, .tanh, .elu, .leakyRelu, .relu6, .hardSigmoid, .softsign, .exponential, .silu, .softplus, .mish:
             return true
         default: return false
         }
@@ -73,6 +73,7 @@ extension CPUBackend {
         case .relu6: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .relu6)
         case .hardSigmoid: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .hardSigmoid)
         case .softsign: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .softsign)
+        case .mish: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .mish)
         default: preconditionFailure("biasActivationForwardVectorised: \(activation) has no vectorised form")
         }
     }
@@ -128,6 +129,7 @@ extension CPUBackend {
         case .exponential: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .exponential)
         case .silu: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .silu)
         case .softplus: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .softplus)
+        case .mish: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .mish)
         default: preconditionFailure("activationBackwardVectorised: \(activation) has no vectorised form")
         }
     }
@@ -173,6 +175,8 @@ extension CPUBackend {
             return clampLanes(z + SIMD8(repeating: 3), upper: six) / six
         case .softsign:
             return z / (z.replacing(with: -z, where: z .< zero) + one)
+        case .mish:
+            return z * tanhSoftplusLanes(z)
         default:
             preconditionFailure("activationLanes: \(activation) has no vectorised form")
         }
@@ -214,6 +218,9 @@ extension CPUBackend {
             return s + z * s * (one - s)
         case .softplus:
             return sigmoidLanes(z)
+        case .mish:
+            let t = tanhSoftplusLanes(z)
+            return t + z * (one - t * t) * sigmoidLanes(z)
         default:
             preconditionFailure("derivativeLanes: \(activation) has no vectorised form")
         }
@@ -226,6 +233,17 @@ extension CPUBackend {
         let e = expVectorised(z.replacing(with: -z, where: .!negative))
         let d = 1 + e
         return (1 / d).replacing(with: e / d, where: negative)
+    }
+
+    /// `tanh(softplus(z))` on eight lanes from one `exp`: with `e = e^z`, `tanh(log(1 + e)) = n/(n + 2)` where
+    /// `n = e·(e + 2)`. `z` is clamped to 20 first (where the value is already 1 in `Float`, as the reference's;
+    /// `n` would overflow past z ≈ 44); NaN stays NaN.
+    @inline(always)
+    static func tanhSoftplusLanes(_ z: SIMD8<Float>) -> SIMD8<Float> {
+        let limit = SIMD8<Float>(repeating: 20)
+        let e = expVectorised(z.replacing(with: limit, where: z .> limit))
+        let n = e * (e + 2)
+        return n / (n + 2)
     }
 
     /// `tanh` on eight lanes: an odd polynomial below |z| = 0.625 (Cephes' single-precision coefficients), else
