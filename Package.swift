@@ -36,13 +36,16 @@ let package = Package(
         .target(name: "MLPOpenCL", dependencies: ["MLPCore", "COpenCL"], linkerSettings: clblastLinking,
                 plugins: ["EmbedKernelsPlugin"]),
         .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining", "MLPOpenCL"]),
+        // The parity suite (every op and whole training runs, a candidate backend against the CPU): for the tests and
+        // `mlp-bench parity`, not part of the library's API.
+        .target(name: "MLPBackendParity", dependencies: ["MLPCore", "MLPTraining"]),
         .target(
             name: "MLPCommandLine",
             dependencies: ["MLPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "mlp", dependencies: ["MLPCommandLine"]),
         .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
-        .executableTarget(name: "MLPBench", dependencies: ["MLPKit", "MLPOpenCL", "MallocCounter",
+        .executableTarget(name: "MLPBench", dependencies: ["MLPKit", "MLPOpenCL", "MLPBackendParity", "MallocCounter",
                                                    .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Benchmarks/MLPBench"),
         .executableTarget(name: "example-seed-notebook", dependencies: ["MLPKit"], path: "Examples/SeedNotebook"),
@@ -52,7 +55,7 @@ let package = Package(
         .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
         .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPKit", "MLPTestSupport"]),
+        .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPKit", "MLPBackendParity", "MLPTestSupport"]),
         .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPTestSupport", "MLPCommandLine", "mlp"]),
     ],
     swiftLanguageModes: [.v5]

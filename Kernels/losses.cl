@@ -3,7 +3,7 @@
 // row_loss[r] gets sample r's loss (Keras "sum over batch size": mean over the last axis for MSE, MAE and
 // binary cross-entropy, sum over classes for the categorical ones); the sum over rows is added to the
 // accumulator by accumulate_sum (reduce.cl). gradient (when has_gradient) = scale · ∂loss_r/∂p.
-// Kinds (match `LossKind.kernelCode`): 0 MSE, 1 MAE, 2 binary, 3 categorical, 4 sparse categorical.
+// Kinds: the LOSS_* macros the host defines from Swift's `LossSelector` (MSE, MAE, binary, categorical, sparse).
 // Targets: (rows, columns), or (rows) class indices for kind 4. Probabilities are clipped to
 // [1e-7, 1 − 1e-7] and categorical probabilities renormalised, as Keras 3 does.
 
@@ -22,10 +22,10 @@ __kernel void loss_rows(const int kind, const int from_logits, __global const fl
     int o = r * columns;
     float per_column = 1.0f / (float)columns;
     float sample = 0.0f;
-    if (kind == 0 || kind == 1) {
+    if (kind == LOSS_MEAN_SQUARED_ERROR || kind == LOSS_MEAN_ABSOLUTE_ERROR) {
         for (int j = 0; j < columns; j++) {
             float d = p[o + j] - t[o + j];
-            if (kind == 0) {
+            if (kind == LOSS_MEAN_SQUARED_ERROR) {
                 sample += d * d;
                 if (has_gradient) gradient[o + j] = scale * 2.0f * d * per_column;
             } else {
@@ -34,7 +34,7 @@ __kernel void loss_rows(const int kind, const int from_logits, __global const fl
             }
         }
         sample *= per_column;
-    } else if (kind == 2) {
+    } else if (kind == LOSS_BINARY_CROSSENTROPY) {
         for (int j = 0; j < columns; j++) {
             float y = t[o + j];
             if (from_logits) {
@@ -49,8 +49,8 @@ __kernel void loss_rows(const int kind, const int from_logits, __global const fl
             }
         }
         sample *= per_column;
-    } else {
-        int sparse = kind == 4;
+    } else if (kind == LOSS_CATEGORICAL_CROSSENTROPY || kind == LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
+        int sparse = kind == LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
         float label = sparse ? t[r] : 0.0f;
         if (sparse && (label < 0.0f || label >= (float)columns || label != floor(label))) {
             row_loss[r] = NAN;

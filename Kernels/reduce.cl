@@ -1,7 +1,8 @@
 // reduce.cl — accumulator[index] += scale · Σ_{i<n} term(values[i]), on the device, so loss and metric sums,
 // norms and regularization penalties are read back only when the host asks.
 //
-// Terms by mode: 0 v (loss and metric sums), 1 v² (gradient norms), 2 l1·|v| + l2·v² (penalties).
+// Terms by mode, the SUM_* macros the host defines from Swift's `SumTerm`: SUM_VALUE v (loss and metric sums),
+// SUM_SQUARE v² (gradient norms), SUM_PENALTY l1·|v| + l2·v² (penalties).
 // One work-group of REDUCE_WG work-items: each sums a strided slice, then a tree reduction in local memory;
 // work-item 0 adds the total. The queue is in order, so no atomics are needed.
 
@@ -17,7 +18,7 @@ void accumulate_sum(__global const float *values, const int n, __global float *a
     float sum = 0.0f;
     for (int i = lid; i < n; i += REDUCE_WG) {
         float v = values[i];
-        sum += mode == 0 ? v : mode == 1 ? v * v : l1 * fabs(v) + l2 * v * v;
+        sum += mode == SUM_VALUE ? v : mode == SUM_SQUARE ? v * v : mode == SUM_PENALTY ? l1 * fabs(v) + l2 * v * v : 0.0f;
     }
     partial[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);

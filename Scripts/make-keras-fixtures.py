@@ -34,7 +34,7 @@ reference = {"keras_version": keras.__version__}
 
 z = np.array([-3.0, -1.5, -0.2, 0.0, 0.5, 2.0, 7.0], dtype=np.float32)
 names = ["linear", "relu", "sigmoid", "tanh", "softplus", "softsign", "elu", "selu", "gelu", "silu",
-         "leaky_relu", "relu6", "hard_sigmoid", "exponential"]
+         "leaky_relu", "relu6", "hard_sigmoid", "exponential", "mish"]
 reference["activation_input"] = z.tolist()
 reference["activations"] = {n: np.asarray(keras.activations.get(n)(z)).astype(float).tolist() for n in names}
 reference["softmax_input"] = [[1.0, 2.0, 3.0], [1000.0, 1001.0, 1002.0]]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MLPBackendParity
 import MLPKit
 
 func runParity(device: any Backend) throws -> Bool {

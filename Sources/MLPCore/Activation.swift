@@ -10,6 +10,8 @@ public enum Activation: String, CaseIterable, Sendable {
     case relu6
     case hardSigmoid = "hard_sigmoid"
     case exponential
+    /// `z·tanh(softplus(z))` (Misra 2019; Keras 3's `mish`).
+    case mish
 
     /// SELU's α and scale (Klambauer et al., as in Keras).
     public static let seluAlpha: Float = 1.6732632423543772
@@ -39,7 +41,7 @@ public enum Activation: String, CaseIterable, Sendable {
         case .relu: return z > 0 ? z : 0
         case .sigmoid: return Activation.sigmoid(z)
         case .tanh: return Foundation.tanh(z)
-        case .softplus: return max(z, 0) + log1p(exp(-abs(z)))
+        case .softplus: return Activation.softplus(z)
         case .softsign: return z / (abs(z) + 1)
         case .elu: return z > 0 ? z : expm1(z)
         case .selu: return Activation.seluScale * (z > 0 ? z : Activation.seluAlpha * expm1(z))
@@ -49,6 +51,7 @@ public enum Activation: String, CaseIterable, Sendable {
         case .relu6: return min(max(z, 0), 6)
         case .hardSigmoid: return min(max(z + 3, 0), 6) / 6
         case .exponential: return exp(z)
+        case .mish: return z * Foundation.tanh(Activation.softplus(z))
         }
     }
 
@@ -70,8 +73,14 @@ public enum Activation: String, CaseIterable, Sendable {
         case .relu6: return (z > 0 && z < 6) ? 1 : 0
         case .hardSigmoid: return (z > -3 && z < 3) ? 1.0 / 6.0 : 0
         case .exponential: return y
+        // tanh(sp) + z·sech²(sp)·σ(z), sp = softplus(z).
+        case .mish: let t = Foundation.tanh(Activation.softplus(z)); return t + z * (1 - t * t) * Activation.sigmoid(z)
         }
     }
+
+    /// `log(1 + e^z)`, written so it neither overflows nor loses small values.
+    @inline(__always)
+    public static func softplus(_ z: Float) -> Float { max(z, 0) + log1p(exp(-abs(z))) }
 
     /// The logistic function, written so neither branch overflows.
     @inline(__always)

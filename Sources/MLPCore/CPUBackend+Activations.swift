@@ -5,13 +5,38 @@
 /// ReLU, ReLU6, hard sigmoid and softsign forward, and every backward that needs no transcendental function (linear,
 /// ReLU, sigmoid, tanh, ELU, leaky ReLU, ReLU6, hard sigmoid, softsign, exponential). With ``expVectorised(_:)`` instead of the C library's
 /// `expf`/`tanhf` (one call per value, each with an AVX state change): sigmoid, SiLU, tanh and exponential forward,
-/// SiLU's and softplus' backward, within a few ulp of the reference (tested). Softplus, ELU, SELU and GELU forward and
+/// SiLU's and softplus' backward, within a few ulp of the reference, and mish forward and backward (tested). Softplus, ELU, SELU and GELU forward and
 /// SELU's and GELU's backward run the reference loops.
 extension CPUBackend {
+    public func biasActivationForward(preActivation z: DeviceBuffer, bias: DeviceBuffer?, output y: DeviceBuffer,
+                                      rows: Int, columns: Int, activation: Activation) {
+        if activation == .softmax {
+            CPUBackend.softmaxForwardVectorised(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), rows: rows, columns: columns)
+            return
+        }
+        if CPUBackend.hasVectorisedForward(activation) {
+            run(.biasActivation(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y), columns: columns, activation: activation),
+                count: rows * columns)
+            return
+        }
+        CPUReference.biasActivationForward(z: ptr(z), bias: bias.map { UnsafePointer(ptr($0)) }, y: ptr(y),
+                                           rows: rows, columns: columns, activation: activation)
+    }
+
+    public func activationBackward(outputGradient dy: DeviceBuffer, preActivation z: DeviceBuffer, output y: DeviceBuffer,
+                                   inputGradient dz: DeviceBuffer, rows: Int, columns: Int, activation: Activation) {
+        if CPUBackend.hasVectorisedBackward(activation) {
+            run(.activationBackward(dy: ptr(dy), z: ptr(z), y: ptr(y), dz: ptr(dz), activation: activation), count: rows * columns)
+            return
+        }
+        CPUReference.activationBackward(dy: ptr(dy), z: ptr(z), y: ptr(y), dz: ptr(dz), rows: rows, columns: columns,
+                                        activation: activation)
+    }
+
     /// Whether ``biasActivationForwardVectorised(z:bias:y:rows:columns:activation:)`` covers `activation`.
     static func hasVectorisedForward(_ activation: Activation) -> Bool {
         switch activation {
-        case .linear, .relu, .sigmoid, .silu, .tanh, .exponential, .leakyRelu, .relu6, .hardSigmoid, .softsign: return true
+        case .linear, .relu, .sigmoid, .silu, .tanh, .exponential, .leakyRelu, .relu6, .hardSigmoid, .softsign, .mish: return true
         default: return false
         }
     }
@@ -19,7 +44,7 @@ extension CPUBackend {
     /// Whether ``activationBackwardVectorised(dy:z:y:dz:range:activation:)`` covers `activation`.
     static func hasVectorisedBackward(_ activation: Activation) -> Bool {
         switch activation {
-        case .linear, .relu, .sigmoid, .tanh, .elu, .leakyRelu, .relu6, .hardSigmoid, .softsign, .exponential, .silu, .softplus:
+        case .linear, .relu, .sigmoid, .tanh, .elu, .leakyRelu, .relu6, .hardSigmoid, .softsign, .exponential, .silu, .softplus, .mish:
             return true
         default: return false
         }
@@ -48,6 +73,7 @@ extension CPUBackend {
         case .relu6: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .relu6)
         case .hardSigmoid: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .hardSigmoid)
         case .softsign: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .softsign)
+        case .mish: biasActivationRows(z: z, bias: bias, y: y, rows: range, columns: columns, activation: .mish)
         default: preconditionFailure("biasActivationForwardVectorised: \(activation) has no vectorised form")
         }
     }
@@ -103,6 +129,7 @@ extension CPUBackend {
         case .exponential: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .exponential)
         case .silu: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .silu)
         case .softplus: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .softplus)
+        case .mish: backwardLoop(dy: dy, z: z, y: y, dz: dz, range: range, activation: .mish)
         default: preconditionFailure("activationBackwardVectorised: \(activation) has no vectorised form")
         }
     }
@@ -148,6 +175,8 @@ extension CPUBackend {
             return clampLanes(z + SIMD8(repeating: 3), upper: six) / six
         case .softsign:
             return z / (z.replacing(with: -z, where: z .< zero) + one)
+        case .mish:
+            return z * tanhSoftplusLanes(z)
         default:
             preconditionFailure("activationLanes: \(activation) has no vectorised form")
         }
@@ -189,6 +218,9 @@ extension CPUBackend {
             return s + z * s * (one - s)
         case .softplus:
             return sigmoidLanes(z)
+        case .mish:
+            let t = tanhSoftplusLanes(z)
+            return t + z * (one - t * t) * sigmoidLanes(z)
         default:
             preconditionFailure("derivativeLanes: \(activation) has no vectorised form")
         }
@@ -201,6 +233,17 @@ extension CPUBackend {
         let e = expVectorised(z.replacing(with: -z, where: .!negative))
         let d = 1 + e
         return (1 / d).replacing(with: e / d, where: negative)
+    }
+
+    /// `tanh(softplus(z))` on eight lanes from one `exp`: with `e = e^z`, `tanh(log(1 + e)) = n/(n + 2)` where
+    /// `n = e·(e + 2)`. `z` is clamped to 20 first (where the value is already 1 in `Float`, as the reference's;
+    /// `n` would overflow past z ≈ 44); NaN stays NaN.
+    @inline(always)
+    static func tanhSoftplusLanes(_ z: SIMD8<Float>) -> SIMD8<Float> {
+        let limit = SIMD8<Float>(repeating: 20)
+        let e = expVectorised(z.replacing(with: limit, where: z .> limit))
+        let n = e * (e + 2)
+        return n / (n + 2)
     }
 
     /// `tanh` on eight lanes: an odd polynomial below |z| = 0.625 (Cephes' single-precision coefficients), else
@@ -227,5 +270,39 @@ extension CPUBackend {
     static func clampLanes(_ z: SIMD8<Float>, upper: SIMD8<Float>) -> SIMD8<Float> {
         let m = SIMD8<Float>().replacing(with: z, where: z .> SIMD8<Float>()).replacing(with: z, where: z .!= z)
         return m.replacing(with: upper, where: upper .< m)
+    }
+
+    /// ``CPUReference/biasActivationForward(z:bias:y:rows:columns:activation:)`` for softmax: `Z += bias`, then
+    /// each row's `exp(z − max) / Σexp(z − max)`, eight rows at a time (one per lane) with the vectorised `exp`
+    /// (the reference calls the C library's `expf` per value); the rows past the last block of eight take the
+    /// reference. Within 1e-6 (relative) of the reference (tested).
+    static func softmaxForwardVectorised(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                         rows: Int, columns: Int) {
+        var r0 = 0
+        while r0 + 8 <= rows {
+            let zBlock = z + r0 * columns, yBlock = y + r0 * columns
+            var maximum = SIMD8<Float>(repeating: -.infinity)
+            for j in 0..<columns {
+                var value = gatherLanes(zBlock + j, stride: columns)
+                if let bias {
+                    value += SIMD8(repeating: bias[j])
+                    scatterLanes(value, zBlock + j, stride: columns)
+                }
+                // Swift's max(maximum, value), as the reference: value when value >= maximum.
+                maximum.replace(with: value, where: value .>= maximum)
+            }
+            var sum = SIMD8<Float>()
+            for j in 0..<columns {
+                let e = expVectorised(gatherLanes(zBlock + j, stride: columns) - maximum)
+                scatterLanes(e, yBlock + j, stride: columns)
+                sum += e
+            }
+            for j in 0..<columns { scatterLanes(gatherLanes(yBlock + j, stride: columns) / sum, yBlock + j, stride: columns) }
+            r0 += 8
+        }
+        if r0 < rows {
+            CPUReference.biasActivationForward(z: z + r0 * columns, bias: bias, y: y + r0 * columns, rows: rows - r0, columns: columns,
+                                               activation: .softmax)
+        }
     }
 }

@@ -27,6 +27,30 @@ public enum Philox4x32 {
     }
 }
 
+/// The stream ids of every use of randomness in MLPKit, in one place: each use draws from its own stream of the
+/// seed, so adding one never shifts the numbers of another. The values are part of every seeded result (initial
+/// weights, shuffles, dropout masks, splits), so they are fixed: a new use takes a new value.
+public enum PhiloxStream {
+    /// Layer `index` (its position in the model): its initial weights.
+    public static func layer(_ index: Int) -> UInt64 { UInt64(index + 1) << 16 }
+    /// Layer `index`'s dropout masks (with the step number as the counter's high word).
+    public static func dropout(_ index: Int) -> UInt64 { layer(index) | 0xD }
+    /// The order of the samples in `epoch` (in-memory data, on the device or the host: the same order).
+    public static func epochShuffle(_ epoch: Int) -> UInt64 { (1 << 40) | UInt64(epoch) }
+    /// The order of the batches in `epoch` for a source that delivers whole batches.
+    public static func batchShuffle(_ epoch: Int) -> UInt64 { (2 << 40) | UInt64(epoch) }
+    /// The Gaussian noise added to batch `index` (``BatchSource`` augmentation).
+    public static func batchNoise(_ index: Int) -> UInt64 { 0x0A06_0000 | UInt64(index) }
+    /// `Tensor.uniform(shape:low:high:seed:)`.
+    public static let tensorUniform: UInt64 = 0x7E45_0000
+    /// The random data of the sanity check.
+    public static let sanityCheck: UInt64 = 0xC4EC_0000
+    /// The permutation of a train/test split.
+    public static let trainTestSplit: UInt64 = 0x5_0117
+    /// The shuffle before a validation split.
+    public static let validationSplit: UInt64 = 0x5_9117
+}
+
 /// A stream of random numbers defined by (seed, stream, counter).
 ///
 /// The key is the 64-bit seed; counter words 0–1 count blocks, words 2–3 hold the stream id, so different

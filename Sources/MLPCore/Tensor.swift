@@ -67,7 +67,7 @@ public struct Tensor: Equatable, Sendable {
 
     /// A tensor of values drawn uniformly from `[low, high)` by the counter-based generator.
     public static func uniform(shape: [Int], low: Float = 0, high: Float = 1, seed: UInt64) -> Tensor {
-        var random = PhiloxRandom(seed: seed, stream: 0x7E45_0000)
+        var random = PhiloxRandom(seed: seed, stream: PhiloxStream.tensorUniform)
         let scalars = (0..<shape.reduce(1, *)).map { _ in low + (high - low) * random.nextUniform() }
         return Tensor(shape: shape, scalars: scalars)
     }

@@ -63,7 +63,7 @@ public final class OpenCLBackend: Backend {
     lazy var placeholder: OpenCLBuffer = makeBuffer(count: 1) as! OpenCLBuffer
 
     /// The order in which kernel files are joined into one program: helpers first.
-    static let sourceOrder = ["philox.cl", "activations.cl"]
+    static let sourceOrder = ["random.cl", "activations.cl"]
 
     /// Creates a context, queue and program on `device`. Throws with the build log if the kernels do not
     /// compile.
@@ -85,7 +85,7 @@ public final class OpenCLBackend: Backend {
         reduceWorkGroup = workGroup
         do {
             program = try OpenCLBackend.buildProgram(context: context, device: device,
-                                                     options: "-DREDUCE_WG=\(workGroup) -cl-std=CL1.2")
+                                                     options: OpenCLBackend.buildOptions(reduceWorkGroup: workGroup))
         } catch {
             clReleaseCommandQueue(queue)
             clReleaseContext(context)

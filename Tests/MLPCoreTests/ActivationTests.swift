@@ -110,6 +110,29 @@ final class ActivationTests: XCTestCase {
         }
     }
 
+    /// Mish takes `tanh(softplus(z))` from one vectorised `exp` (``CPUBackend/tanhSoftplusLanes(_:)``) where the reference
+    /// calls `expf`, `log1p` and `tanhf`: forward within 8 ulp of the reference; backward within 8 ulp, or 8 ulp of 1
+    /// (9.5e-7) absolute, as both sides take `1 − t²` of a `t = tanh(softplus(z))` near 1 (z > 2) or cross zero
+    /// (z ≈ −1.19), which turns their few-ulp difference in `t` into more ulp of the result.
+    func testMishIsWithinULPsOfTheReference() {
+        let host = Host(threads: 2)
+        XCTAssertTrue(CPUBackend.hasVectorisedForward(.mish))
+        XCTAssertTrue(CPUBackend.hasVectorisedBackward(.mish))
+        let wide = (0..<4096).map { -100 + 200 * Float($0) / 4095 } + inputs(4096, seed: 4, scale: 1) + inputs(4096, seed: 5, scale: 0.01)
+        // Below z ≈ −87 mish is z·e^z, subnormal on both sides: compared to 4·100 subnormal steps, as SiLU.
+        let subnormalTimesZ = 4 * 100 * Float.leastNonzeroMagnitude
+        let result = forward(.mish, rows: wide.count / 64, columns: 64, z: wide, bias: [Float](repeating: 0, count: 64), host: host)
+        assertWithinULPs(result.backend.y, result.reference.y, 8, absolute: subnormalTimesZ, "mish forward")
+        for (rows, columns) in Self.shapes {
+            let z = inputs(rows * columns, seed: 6), bias = randomValues(columns, seed: 7, low: -0.5, high: 0.5)
+            let shaped = forward(.mish, rows: rows, columns: columns, z: z, bias: bias, host: host)
+            assertBitIdentical(shaped.backend.z, shaped.reference.z, "mish z + bias \(rows)×\(columns)")
+            assertWithinULPs(shaped.backend.y, shaped.reference.y, 8, "mish \(rows)×\(columns)")
+        }
+        let backward = backward(.mish, z: wide, host: host)
+        assertWithinULPs(backward.backend, backward.reference, 8, absolute: 8 * Float(1).ulp, "mish backward")
+    }
+
     func testTheOthersStayOnTheReference() {
         for activation in [Activation.softplus, .elu, .selu, .gelu] { XCTAssertFalse(CPUBackend.hasVectorisedForward(activation)) }
         for activation in [Activation.selu, .gelu] { XCTAssertFalse(CPUBackend.hasVectorisedBackward(activation)) }

@@ -26,6 +26,7 @@ final class CPUOpsTests: XCTestCase {
             .relu6: [0, 0.5, 2],
             .hardSigmoid: [0.25, 0.58333333, 0.83333333],
             .exponential: [0.22313016, 1.64872127, 7.3890561],
+            .mish: [-0.29809974, 0.37524521, 1.94395896],
         ]
         for (activation, values) in expected {
             let zb = host.buffer(z), y = host.backend.makeBuffer(count: 3)

@@ -44,4 +44,16 @@ final class PhiloxTests: XCTestCase {
         XCTAssertEqual(order.sorted(), Array(0..<1000))
         XCTAssertNotEqual(order, Array(0..<1000))
     }
+
+    /// The stream ids are part of every seeded result (initial weights, shuffles, masks, splits): they keep the
+    /// values the call sites had before they were gathered in ``PhiloxStream``.
+    func testStreamIdsKeepTheirValues() {
+        XCTAssertEqual(PhiloxStream.layer(0), 1 << 16)
+        XCTAssertEqual(PhiloxStream.layer(3), 4 << 16)
+        XCTAssertEqual(PhiloxStream.epochShuffle(5), (1 << 40) | 5)
+        XCTAssertEqual(PhiloxStream.batchShuffle(5), (2 << 40) | 5)
+        XCTAssertEqual(PhiloxStream.batchNoise(9), 0x0A06_0009)
+        XCTAssertEqual([PhiloxStream.tensorUniform, PhiloxStream.sanityCheck, PhiloxStream.trainTestSplit, PhiloxStream.validationSplit],
+                       [0x7E45_0000, 0xC4EC_0000, 0x5_0117, 0x5_9117])
+    }
 }

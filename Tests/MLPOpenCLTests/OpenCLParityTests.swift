@@ -1,6 +1,7 @@
 import XCTest
 @testable import MLPOpenCL
 import MLPCore
+import MLPBackendParity
 import MLPKit
 
 /// Every op, OpenCL against the CPU backend, on seeded random inputs (``BackendParity``). Tolerance: max

@@ -2,6 +2,7 @@ import XCTest
 @testable import MLPOpenCL
 @testable import MLPTraining
 import MLPCore
+import MLPBackendParity
 import MLPKit
 import MLPTestSupport
 

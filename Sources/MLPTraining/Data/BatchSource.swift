@@ -67,7 +67,7 @@ public final class ArraySource: BatchSource {
 
     public func onEpochBegin(_ epoch: Int) {
         guard let shuffleSeed else { return }
-        var random = PhiloxRandom(seed: shuffleSeed, stream: (1 << 40) | UInt64(epoch))
+        var random = PhiloxRandom(seed: shuffleSeed, stream: PhiloxStream.epochShuffle(epoch))
         let permutation = random.permutation(x.rowCount)
         lock.lock()
         order = permutation
@@ -140,7 +140,7 @@ public extension BatchSource {
     /// that gives the same batches whatever the number of workers.
     func addingGaussianNoise(stddev: Float, seed: UInt64) -> BatchSource {
         map { batch, index in
-            var random = PhiloxRandom(seed: seed, stream: 0x0A06_0000 | UInt64(index))
+            var random = PhiloxRandom(seed: seed, stream: PhiloxStream.batchNoise(index))
             var noisy = batch
             noisy.x.scalars = batch.x.scalars.map { $0 + stddev * random.nextNormal() }
             return noisy

@@ -20,7 +20,7 @@ public enum Datasets {
     /// the last `testFraction` become the test set.
     public static func trainTestSplit(x: Tensor, y: Tensor, testFraction: Double = 0.2, seed: UInt64 = 0)
         -> (train: (x: Tensor, y: Tensor), test: (x: Tensor, y: Tensor)) {
-        var random = PhiloxRandom(seed: seed, stream: 0x5_0117)
+        var random = PhiloxRandom(seed: seed, stream: PhiloxStream.trainTestSplit)
         let order = random.permutation(x.rowCount)
         let testCount = Int((Double(x.rowCount) * testFraction).rounded())
         let trainIndices = order.prefix(x.rowCount - testCount)
@@ -39,7 +39,7 @@ public enum Datasets {
         }
         var order = Array(0..<x.rowCount)
         if let shuffleSeed {
-            var random = PhiloxRandom(seed: shuffleSeed, stream: 0x5_9117)
+            var random = PhiloxRandom(seed: shuffleSeed, stream: PhiloxStream.validationSplit)
             order = random.permutation(x.rowCount)
         }
         var trainIndices: [Int] = [], validationIndices: [Int] = []

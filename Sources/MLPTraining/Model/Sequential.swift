@@ -60,8 +60,8 @@ public final class Sequential {
     public func add(_ layer: Layer) {
         precondition(layer.backend == nil, "layer '\(layer.name)' already belongs to a model")
         if !layer.nameWasGiven { layer.name = Sequential.autoName(stem: layer.autoNameStem, counts: &autoNameCounts) }
-        var random = PhiloxRandom(seed: seed, stream: UInt64(layers.count + 1) << 16)
-        layer.randomStream = UInt64(layers.count + 1) << 16 | 0xD
+        var random = PhiloxRandom(seed: seed, stream: PhiloxStream.layer(layers.count))
+        layer.randomStream = PhiloxStream.dropout(layers.count)
         layer.build(inputUnits: layers.last?.outputUnits ?? inputDim, backend: backend, random: &random)
         layers.append(layer)
     }
@@ -99,9 +99,4 @@ public final class Sequential {
         fputs(text, stdout)
         fflush(stdout)
     }
-}
-
-extension CPUBackend {
-    /// The process-wide CPU backend models use by default.
-    public static let shared = CPUBackend()
 }

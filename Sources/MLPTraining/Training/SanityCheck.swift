@@ -24,7 +24,7 @@ extension Sequential {
     /// `optimizer` (and trained: use a fresh model for real training).
     public func sanityCheck(loss: Loss, optimizer: Optimizer = Adam(learningRate: 0.01), samples: Int = 64,
                             epochs: Int = 20, verbose: Int = 0) throws -> SanityReport {
-        var random = PhiloxRandom(seed: seed, stream: 0xC4EC_0000)
+        var random = PhiloxRandom(seed: seed, stream: PhiloxStream.sanityCheck)
         let probe = Tensor(shape: [samples, inputDim], scalars: (0..<(samples * inputDim)).map { _ in random.nextNormal() })
         let predictionShape = try predict(probe).shape
         let units = outputUnits

@@ -105,7 +105,7 @@ extension Sequential {
             beginEpoch: { [self] epoch in
                 guard shuffle else { return }
                 // One host-to-device write per epoch; steps read their slice of it on the device.
-                var random = PhiloxRandom(seed: seed, stream: (1 << 40) | UInt64(epoch))
+                var random = PhiloxRandom(seed: seed, stream: PhiloxStream.epochShuffle(epoch))
                 backend.uploadIndices(random.permutation(data.count).map(Int32.init), to: order)
             },
             loadStep: { [self] step in

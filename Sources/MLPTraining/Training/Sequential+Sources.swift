@@ -28,7 +28,7 @@ extension Sequential {
                 if source.batchCount != nil {
                     indices = Array(0..<steps)
                     if shuffle {
-                        var random = PhiloxRandom(seed: seed, stream: (2 << 40) | UInt64(epoch))
+                        var random = PhiloxRandom(seed: seed, stream: PhiloxStream.batchShuffle(epoch))
                         indices = random.permutation(steps)
                     }
                 } else {

@@ -9,6 +9,22 @@ import Foundation
 /// softmax as `exp(z − max) / Σexp(z − max)` rather than `exp(z − logΣexp)`. Both stay within 1e-6 of the
 /// reference (tested).
 extension CPUBackend {
+    public func lossForwardBackward(_ loss: LossKind, predictions: DeviceBuffer, targets: DeviceBuffer, sampleWeights: DeviceBuffer?,
+                                    rows: Int, columns: Int, gradient: DeviceBuffer?, gradientScale: Float,
+                                    accumulator: DeviceBuffer, accumulatorIndex: Int) {
+        if let sum = CPUBackend.crossEntropyFromLogitsFast(loss, logits: ptr(predictions), targets: ptr(targets),
+                                                           sampleWeights: sampleWeights.map { UnsafePointer(ptr($0)) }, rows: rows,
+                                                           columns: columns, gradient: gradient.map { ptr($0) }, scale: gradientScale) {
+            ptr(accumulator)[accumulatorIndex] += sum
+            return
+        }
+        let sum = CPUReference.lossForwardBackward(loss, predictions: ptr(predictions), targets: ptr(targets),
+                                                   sampleWeights: sampleWeights.map { UnsafePointer(ptr($0)) },
+                                                   rows: rows, columns: columns, gradient: gradient.map { ptr($0) },
+                                                   gradientScale: gradientScale)
+        ptr(accumulator)[accumulatorIndex] += sum
+    }
+
     /// Returns the summed loss of `rows` samples, or nil for the losses this path does not cover.
     static func crossEntropyFromLogitsFast(_ loss: LossKind, logits z: UnsafePointer<Float>, targets t: UnsafePointer<Float>,
                                            sampleWeights w: UnsafePointer<Float>?, rows: Int, columns: Int,
@@ -155,85 +171,4 @@ extension CPUBackend {
         }
         return sample
     }
-
-    /// `base[i·stride]` in lane i: column j of eight consecutive rows, one row per lane.
-    @inline(__always)
-    static func gatherLanes(_ base: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
-        SIMD8(base[0], base[stride], base[2 * stride], base[3 * stride], base[4 * stride], base[5 * stride], base[6 * stride], base[7 * stride])
-    }
-
-    /// Lane i to `base[i·stride]`.
-    @inline(__always)
-    static func scatterLanes(_ value: SIMD8<Float>, _ base: UnsafeMutablePointer<Float>, stride: Int) {
-        for lane in 0..<8 { base[lane * stride] = value[lane] }
-    }
-
-    /// ``CPUReference/biasActivationForward(z:bias:y:rows:columns:activation:)`` for softmax: `Z += bias`, then
-    /// each row's `exp(z − max) / Σexp(z − max)`, eight rows at a time (one per lane) with the vectorised `exp`
-    /// (the reference calls the C library's `expf` per value); the rows past the last block of eight take the
-    /// reference. Within 1e-6 (relative) of the reference (tested).
-    static func softmaxForwardVectorised(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                                         rows: Int, columns: Int) {
-        var r0 = 0
-        while r0 + 8 <= rows {
-            let zBlock = z + r0 * columns, yBlock = y + r0 * columns
-            var maximum = SIMD8<Float>(repeating: -.infinity)
-            for j in 0..<columns {
-                var value = gatherLanes(zBlock + j, stride: columns)
-                if let bias {
-                    value += SIMD8(repeating: bias[j])
-                    scatterLanes(value, zBlock + j, stride: columns)
-                }
-                // Swift's max(maximum, value), as the reference: value when value >= maximum.
-                maximum.replace(with: value, where: value .>= maximum)
-            }
-            var sum = SIMD8<Float>()
-            for j in 0..<columns {
-                let e = expVectorised(gatherLanes(zBlock + j, stride: columns) - maximum)
-                scatterLanes(e, yBlock + j, stride: columns)
-                sum += e
-            }
-            for j in 0..<columns { scatterLanes(gatherLanes(yBlock + j, stride: columns) / sum, yBlock + j, stride: columns) }
-            r0 += 8
-        }
-        if r0 < rows {
-            CPUReference.biasActivationForward(z: z + r0 * columns, bias: bias, y: y + r0 * columns, rows: rows - r0, columns: columns,
-                                               activation: .softmax)
-        }
-    }
-
-    /// `exp` of eight lanes without a library call (Cephes' single-precision method: `2^n · e^r`,
-    /// `n = round(x·log₂e)`, `r = x − n·ln 2` in two parts, a degree-5 polynomial for `e^r`), within 2 ulp of the C
-    /// library's `expf` (tested over [−103, 88.7], subnormal results included); 0 below −103.9, +∞ above 88.72, NaN
-    /// for NaN.
-    @inline(always)
-    static func expVectorised(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let low = SIMD8<Float>(repeating: -103.9), high = SIMD8<Float>(repeating: 88.72)
-        let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
-        // n = round(x·log₂e) by adding 1.5·2^23: the sum's low mantissa bits are the rounded integer.
-        let magic = SIMD8<Float>(repeating: 12_582_912)
-        let biased = clamped * 1.442_695_04 + magic
-        let n = biased - magic
-        let r = clamped - n * 0.693_359_375 - n * -2.121_944_4e-4
-        var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_59e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_12e-1
-        let er = p * (r * r) + r + 1
-        // 2^n as two exact factors (n is in [−150, 128]; each half has a normal exponent).
-        let whole = unsafeBitCast(biased, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        let half = whole &>> 1
-        @inline(__always) func power(_ e: SIMD8<Int32>) -> SIMD8<Float> { unsafeBitCast((e &+ 127) &<< 23, to: SIMD8<Float>.self) }
-        var result = er * power(half) * power(whole &- half)
-        result.replace(with: SIMD8(), where: x .< low)
-        result.replace(with: SIMD8(repeating: .infinity), where: x .> high)
-        result.replace(with: x, where: x .!= x)
-        return result
-    }
-
-    /// `exp` without a library call: ``expVectorised(_:)`` on one value (for the rows outside the blocks of eight).
-    @inline(__always)
-    static func expInline(_ x: Float) -> Float { expVectorised(SIMD8(repeating: x))[0] }
 }

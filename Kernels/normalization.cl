@@ -1,4 +1,4 @@
-// batch_norm.cl — BatchNormalization over the rows of (rows, columns) row-major data, Keras defaults.
+// normalization.cl — BatchNormalization over the rows of (rows, columns) row-major data, Keras defaults.
 //
 // Training (one work-item per column): μ, biased σ², s = 1/√(σ² + ε), x̂ = (x − μ)·s, y = γ·x̂ + β; keeps x̂ and s
 // for the backward pass; moving statistics m = m·momentum + μ·(1 − momentum), v likewise with σ².

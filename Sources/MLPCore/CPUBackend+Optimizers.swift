@@ -1,89 +1,40 @@
-/// The vectorised element-wise ops of ``CPUBackend``: `SIMD8` loops that do the ``CPUReference`` arithmetic
-/// in the same order (so their results are bit-identical to it, which the tests assert), with the last
-/// `count mod 8` elements handed to the reference loop. Large tensors are split among the GEMM worker pool.
-///
-/// Covered: every optimizer update (Adam/AMSGrad, SGD plain, momentum and Nesterov, RMSprop with and without momentum
-/// and centering, Adagrad, Nadam), column sums, and sums of squares (not bit-identical: see
-/// ``sumOfSquaresVectorised(_:count:)``); the activations are in CPUBackend+Activations.swift.
-/// One vectorised element-wise call, with its operands, so the pool can run it in chunks (a stored value: handing
-/// it to the pool allocates nothing, unlike a closure that captures the operands).
-enum ElementwiseKernel {
-    case none
-    case adam(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-              vMax: UnsafeMutablePointer<Float>?, stepSize: Float, beta1: Float, beta2: Float, epsilon: Float)
-    case sgd(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, velocity: UnsafeMutablePointer<Float>?, learningRate: Float,
-             momentum: Float, nesterov: Bool)
-    case rmsprop(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
-                 momentumBuffer: UnsafeMutablePointer<Float>?, average: UnsafeMutablePointer<Float>?, learningRate: Float, rho: Float,
-                 momentum: Float, epsilon: Float)
-    case adagrad(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, accumulator: UnsafeMutablePointer<Float>, learningRate: Float,
-                 epsilon: Float)
-    case nadam(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-               learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, schedule: NadamScalars)
-    /// The activations with a vectorised form (``CPUBackend/hasVectorisedForward(_:)``); elements are whole rows.
-    case biasActivation(z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: Int,
-                        activation: Activation)
-    case activationBackward(dy: UnsafePointer<Float>, z: UnsafePointer<Float>, y: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
-                            activation: Activation)
-
-    /// Runs the call on elements `range`.
-    func run(_ range: Range<Int>) {
-        switch self {
-        case .none:
-            break
-        case let .adam(w, g, m, v, vMax, stepSize, beta1, beta2, epsilon):
-            CPUBackend.adamUpdateVectorised(w: w, g: g, m: m, v: v, vMax: vMax, range: range, stepSize: stepSize, beta1: beta1,
-                                            beta2: beta2, epsilon: epsilon)
-        case let .sgd(w, g, velocity, learningRate, momentum, nesterov):
-            CPUBackend.sgdUpdateVectorised(w: w, g: g, velocity: velocity, range: range, learningRate: learningRate, momentum: momentum,
-                                           nesterov: nesterov)
-        case let .rmsprop(w, g, v, momentumBuffer, average, learningRate, rho, momentum, epsilon):
-            CPUBackend.rmspropUpdateVectorised(w: w, g: g, v: v, momentumBuffer: momentumBuffer, average: average, range: range,
-                                               learningRate: learningRate, rho: rho, momentum: momentum, epsilon: epsilon)
-        case let .adagrad(w, g, accumulator, learningRate, epsilon):
-            CPUBackend.adagradUpdateVectorised(w: w, g: g, accumulator: accumulator, range: range, learningRate: learningRate,
-                                               epsilon: epsilon)
-        case let .nadam(w, g, m, v, learningRate, beta1, beta2, epsilon, schedule):
-            CPUBackend.nadamUpdateVectorised(w: w, g: g, m: m, v: v, range: range, learningRate: learningRate, beta1: beta1,
-                                             beta2: beta2, epsilon: epsilon, schedule: schedule)
-        case let .biasActivation(z, bias, y, columns, activation):
-            let rows = (range.lowerBound + columns - 1) / columns ..< (range.upperBound + columns - 1) / columns
-            CPUBackend.biasActivationForwardVectorised(z: z, bias: bias, y: y, rows: rows, columns: columns, activation: activation)
-        case let .activationBackward(dy, z, y, dz, activation):
-            CPUBackend.activationBackwardVectorised(dy: dy, z: z, y: y, dz: dz, range: range, activation: activation)
-        }
-    }
-}
-
-/// The element-wise call the pool is running (read by its workers).
-final class ElementwiseWork {
-    // Written before the pool runs, read while it does (no dynamic exclusivity checks needed).
-    @exclusivity(unchecked) var kernel = ElementwiseKernel.none
-    @exclusivity(unchecked) var count = 0
-
-    /// Participant `participant`'s contiguous share, a multiple of 16 floats (no two threads write one cache line).
-    func runChunk(participant: Int, participants: Int) {
-        let chunk = ((count + participants - 1) / participants + 15) & ~15
-        let start = min(count, participant * chunk), end = min(count, start + chunk)
-        if start < end { kernel.run(start..<end) }
-    }
-}
-
+/// Optimizer updates (``BackendOptimizers``): `SIMD8` loops that do the ``CPUReference`` arithmetic in the same order,
+/// so their results are bit-identical to it (the tests assert it), split among the worker pool for large tensors
+/// (``CPUBackend/run(_:count:)``). Weight decay runs the reference loop.
 extension CPUBackend {
-    /// Element count from which an element-wise op is split among the pool (below it, handing over the task and
-    /// moving the operands' cache lines between cores cost more than the second core gains).
-    static let elementwiseParallelThreshold = 1 << 16
+    public func sgdUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, velocity: DeviceBuffer?, count: Int,
+                          learningRate: Float, momentum: Float, nesterov: Bool) {
+        run(.sgd(w: ptr(weights), g: ptr(gradients), velocity: velocity.map { ptr($0) }, learningRate: learningRate, momentum: momentum,
+                 nesterov: nesterov), count: count)
+    }
 
-    /// Runs `kernel` over elements `0..<count`: on the caller alone for small counts, else split among the pool.
-    func run(_ kernel: ElementwiseKernel, count: Int) {
-        guard let pool, count >= CPUBackend.elementwiseParallelThreshold else {
-            kernel.run(0..<count)
-            return
-        }
-        elementwise.kernel = kernel
-        elementwise.count = count
-        pool.run(elementwiseTask)
-        elementwise.kernel = .none
+    public func adamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, vMax: DeviceBuffer?,
+                           count: Int, stepSize: Float, beta1: Float, beta2: Float, epsilon: Float) {
+        run(.adam(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), vMax: vMax.map { ptr($0) }, stepSize: stepSize, beta1: beta1,
+                  beta2: beta2, epsilon: epsilon), count: count)
+    }
+
+    public func rmspropUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, v: DeviceBuffer, momentumBuffer: DeviceBuffer?,
+                              average: DeviceBuffer?, count: Int, learningRate: Float, rho: Float, momentum: Float, epsilon: Float) {
+        run(.rmsprop(w: ptr(weights), g: ptr(gradients), v: ptr(v), momentumBuffer: momentumBuffer.map { ptr($0) },
+                     average: average.map { ptr($0) }, learningRate: learningRate, rho: rho, momentum: momentum, epsilon: epsilon),
+            count: count)
+    }
+
+    public func adagradUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, accumulator: DeviceBuffer, count: Int,
+                              learningRate: Float, epsilon: Float) {
+        run(.adagrad(w: ptr(weights), g: ptr(gradients), accumulator: ptr(accumulator), learningRate: learningRate, epsilon: epsilon),
+            count: count)
+    }
+
+    public func nadamUpdate(weights: DeviceBuffer, gradients: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
+                            learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, schedule: NadamScalars) {
+        run(.nadam(w: ptr(weights), g: ptr(gradients), m: ptr(m), v: ptr(v), learningRate: learningRate, beta1: beta1, beta2: beta2,
+                   epsilon: epsilon, schedule: schedule), count: count)
+    }
+
+    public func decayWeights(_ weights: DeviceBuffer, count: Int, decay: Float, learningRate: Float) {
+        CPUReference.decayWeights(ptr(weights), count: count, decay: decay, learningRate: learningRate)
     }
 
     /// ``CPUReference/adamUpdate(w:g:m:v:vMax:count:stepSize:beta1:beta2:epsilon:)``, eight lanes at a time.
@@ -265,100 +216,5 @@ extension CPUBackend {
         }
         CPUReference.sgdUpdate(w: w + i, g: g + i, velocity: velocity.map { $0 + i }, count: range.upperBound - i,
                                learningRate: learningRate, momentum: momentum, nesterov: nesterov)
-    }
-
-    /// ``CPUReference/sumOfSquares(_:count:)`` in four `SIMD8` partial sums (a different summation order from
-    /// the reference's single running sum, so equal to it up to rounding: the tests allow 1e-6 relative). The
-    /// reference's one dependent addition per element made it the main cost of GradientMonitor and clipnorm.
-    static func sumOfSquaresVectorised(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
-        var i = 0
-        while i + 32 <= count {
-            let v0 = load(x + i), v1 = load(x + i + 8), v2 = load(x + i + 16), v3 = load(x + i + 24)
-            s0 += v0 * v0
-            s1 += v1 * v1
-            s2 += v2 * v2
-            s3 += v3 * v3
-            i += 32
-        }
-        while i + 8 <= count {
-            let v = load(x + i)
-            s0 += v * v
-            i += 8
-        }
-        var sum = ((s0 + s1) + (s2 + s3)).sum()
-        while i < count {
-            sum += x[i] * x[i]
-            i += 1
-        }
-        return sum
-    }
-
-    /// ``CPUReference/columnSums(_:rows:columns:into:)``, 32 columns per pass over the rows in four `SIMD8` sums
-    /// (four independent addition chains); every column's sum adds the rows in order, as the reference. The last
-    /// `columns mod 8` columns come from a vector over the last 8 columns (the overlapping ones are summed twice,
-    /// identically); matrices under 8 columns wide are scalar.
-    static func columnSumsVectorised(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        guard columns >= 8 else {
-            for j in 0..<columns {
-                var sum: Float = 0
-                for i in 0..<rows { sum += matrix[i * columns + j] }
-                out[j] = sum
-            }
-            return
-        }
-        let vectors = (columns + 7) / 8
-        // Vector v covers columns offset(v) ..< +8; the last one may start before 8·v.
-        func offset(_ v: Int) -> Int { min(min(v, vectors - 1) * 8, columns - 8) }
-        var v = 0
-        while v < vectors {
-            let o0 = offset(v), o1 = offset(v + 1), o2 = offset(v + 2), o3 = offset(v + 3)
-            var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
-            for i in 0..<rows {
-                let row = matrix + i * columns
-                s0 += load(row + o0)
-                s1 += load(row + o1)
-                s2 += load(row + o2)
-                s3 += load(row + o3)
-            }
-            store(s0, out + o0)
-            store(s1, out + o1)
-            store(s2, out + o2)
-            store(s3, out + o3)
-            v += 4
-        }
-    }
-
-    @inline(__always) static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always) static func load(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load(UnsafePointer(pointer)) }
-
-    @inline(__always) static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
-    }
-
-    /// The first `lanes` values at `pointer` (a whole vector when `lanes` ≥ 8, none when it is ≤ 0), zeros in the
-    /// other lanes.
-    @inline(always) static func load(_ pointer: UnsafePointer<Float>, lanes: Int) -> SIMD8<Float> {
-        if lanes >= 8 { return load(pointer) }
-        var value = SIMD8<Float>()
-        var lane = 0
-        while lane < lanes {
-            value[lane] = pointer[lane]
-            lane += 1
-        }
-        return value
-    }
-
-    @inline(always) static func load(_ pointer: UnsafeMutablePointer<Float>, lanes: Int) -> SIMD8<Float> {
-        load(UnsafePointer(pointer), lanes: lanes)
-    }
-
-    /// Stores lanes `0..<lanes` (1...8) of `value` at `pointer`, nothing past them.
-    @inline(always) static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>, lanes: Int) {
-        if lanes == 8 { return store(value, pointer) }
-        for lane in 0..<lanes { pointer[lane] = value[lane] }
     }
 }

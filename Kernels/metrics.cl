@@ -1,4 +1,4 @@
-// accuracy.cl — per-sample correctness (1 or 0; a fraction for multi-output binary accuracy), one
+// metrics.cl — per-sample correctness (1 or 0; a fraction for multi-output binary accuracy), one
 // work-item per sample; accumulate_sum (reduce.cl) adds the batch's sum to the accumulator.
 //
 // Kinds (match `AccuracyKind.kernelCode`): 0 binary (p > 0.5 equals the 0/1 target, averaged over the
@@ -17,13 +17,13 @@ __kernel void accuracy_rows(const int kind, __global const float *p, __global co
     if (r >= rows) return;
     int o = r * columns;
     float correct = 0.0f;
-    if (kind == 0) {
+    if (kind == ACC_BINARY_ACCURACY) {
         float hits = 0.0f;
         for (int j = 0; j < columns; j++) if ((p[o + j] > 0.5f ? 1.0f : 0.0f) == t[o + j]) hits += 1.0f;
         correct = hits / (float)columns;
-    } else if (kind == 1) {
+    } else if (kind == ACC_CATEGORICAL_ACCURACY) {
         correct = row_argmax(p + o, columns) == row_argmax(t + o, columns) ? 1.0f : 0.0f;
-    } else {
+    } else if (kind == ACC_SPARSE_CATEGORICAL_ACCURACY) {
         correct = (float)row_argmax(p + o, columns) == t[r] ? 1.0f : 0.0f;
     }
     row_correct[r] = correct;

@@ -1,4 +1,4 @@
-// gather_rows.cl — destination[r] = source[indices[offset + r]], row by row: the batch gather for
+// memory.cl — gather_rows: destination[r] = source[indices[offset + r]], row by row: the batch gather for
 // shuffled samples. The epoch's order is uploaded once; each step reads its slice on the device.
 //
 // One work-item per destination element (r, j): global = rows·row_length, rounded up.
