@@ -141,8 +141,9 @@ public enum KerasConfig {
     public static func model(from root: [String: Any], source: String, seed: UInt64? = nil, backend: (any Backend)? = nil,
                              availableValues: Int? = nil) throws -> Sequential {
         let (inputDim, layers, name) = try architecture(from: root, source: source)
-        try checkWeightCount(inputDim: inputDim, layers: layers, availableValues: availableValues, source: source)
+        // The memory check first (it names the bytes a model needs), then the file's own consistency.
         try Sequential.checkBuildable(inputDim: inputDim, layers: layers, source: source)
+        try checkWeightCount(inputDim: inputDim, layers: layers, availableValues: availableValues, source: source)
         return Sequential(inputDim: inputDim, layers, name: name, seed: seed, backend: backend)
     }
 
