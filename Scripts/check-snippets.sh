@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compiles every Swift code block of README.md and the DocC catalog in a new Swift 6 package that depends on MLPKit
-# by path, then runs the README's library tour and the seed-notebook tutorial, so the front door cannot rot.
+# by path, then runs the README's library tour, the seed-notebook tutorial and the data-pipeline article (its endless
+# generator with workers), so the front door cannot rot.
 #
 # - The README block that starts with `// swift-tools-version` is the consumer's Package.swift, used as written;
 #   every Markdown file's other ```swift blocks,
@@ -61,7 +62,7 @@ echo "snippets: compiled $(wc -l < targets.txt) programs: $(tr '\n' ' ' < target
 if [[ $run == 1 ]]; then
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    for target in "$(head -1 targets.txt)" SnippetsSeedNotebookTutorial; do
+    for target in "$(head -1 targets.txt)" SnippetsSeedNotebookTutorial SnippetsDataPipeline; do
         echo "snippets: running $target"
         (cd "$work" && "$package/.build/release/$target" > "$work/$target.log" 2>&1) || { cat "$work/$target.log"; echo "error: $target failed" >&2; exit 1; }
         tail -3 "$work/$target.log"
