@@ -1,5 +1,6 @@
 import Foundation
 import MLPCore
+import MLPTraining
 
 /// The time a training step takes on each device, as `auto` estimates it: per device a ``Line``
 /// `seconds = perStep + perFlop·flops + perParameter·parameters`, fitted to the benchmark's crossover sweep.
@@ -185,10 +186,15 @@ public struct DeviceCostModel: Codable, Equatable, Sendable {
 
     /// Writes the model (atomically: a reader never sees half a file), creating the folder.
     public func save(to url: URL = defaultURL) throws {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let folder = url.deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw MLPError.fileNotWritable(path: url.path, reason: "cannot create the folder '\(folder)'")
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: url, options: .atomic)
+        try AtomicFile.write(try encoder.encode(self), to: url.path)
     }
 }
 

@@ -86,6 +86,19 @@ final class DeviceCostModelTests: ScratchDirectoryTestCase {
 
     /// `Device.auto` reads the model named by `MLPKIT_COST_MODEL`; this machine has no OpenCL GPU (PoCL is a
     /// CPU device), so a large step says so and stays on the CPU.
+    /// A cost model that cannot be written is one line naming the file and the reason, like every other write.
+    func testAFailedSaveNamesTheFileAndTheReason() throws {
+        let model = DeviceCostModel(cpu: .init(secondsPerStep: 1e-5, secondsPerFlop: 1e-11, secondsPerParameter: 1e-9), cpuThreads: 2)
+        XCTAssertThrowsError(try model.save(to: URL(fileURLWithPath: "/dev/full"))) { error in
+            XCTAssertEqual("\(error)", "cannot write '/dev/full': No space left on device")
+        }
+        let blocker = directory.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: blocker)
+        XCTAssertThrowsError(try model.save(to: blocker.appendingPathComponent("cost-model.json"))) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cannot write '\(blocker.path)/cost-model.json'"), "\(error)")
+        }
+    }
+
     func testAutoReadsTheCostModelFile() throws {
         let path = directory.appendingPathComponent("cost-model.json")
         setenv("MLPKIT_COST_MODEL", path.path, 1)
