@@ -175,6 +175,7 @@ public enum AtomicFile {
 /// failed one is cut back off the file, so the file ends at the last complete record, and raises
 /// ``MLPError/fileNotWritable(path:reason:)`` naming the file and the OS's reason.
 public final class AppendingFile {
+    /// The file appended to.
     public let path: String
     private var descriptor: Int32
 

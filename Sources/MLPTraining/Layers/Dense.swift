@@ -12,12 +12,19 @@ import MLPCore
 /// let hidden = Dense(25, activation: .relu)
 /// ```
 public final class Dense: Layer {
+    /// The output width.
     public let units: Int
+    /// The function applied after the affine map (`.linear` by default).
     public let activation: Activation
+    /// Whether the layer has a bias `b` (true by default).
     public let useBias: Bool
+    /// How the kernel is drawn at build time (Glorot uniform by default).
     public let kernelInitializer: Initializer
+    /// How the bias is set at build time (zeros by default).
     public let biasInitializer: Initializer
+    /// The penalty on the kernel added to the loss; nil for none.
     public let kernelRegularizer: Regularizer?
+    /// The penalty on the bias added to the loss; nil for none.
     public let biasRegularizer: Regularizer?
 
     var input: DeviceBuffer?

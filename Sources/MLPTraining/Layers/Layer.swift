@@ -22,6 +22,7 @@ open class Layer {
     /// (``StepContext/seed``, stream, ``StepContext/step``).
     var randomStream: UInt64 = 0
 
+    /// Creates a layer; a nil `name` gets Keras' default (`dense`, `dense_1`, …) when added to a model.
     public init(name: String?) {
         self.name = name ?? ""
         nameWasGiven = name != nil

@@ -66,7 +66,9 @@ extension Sequential {
 
     /// The compiled optimizer, loss and metric names (nil before `compile`).
     public var optimizer: Optimizer? { compilation?.optimizer }
+    /// The compiled loss (nil before `compile`).
     public var loss: Loss? { compilation?.loss }
+    /// The compiled metrics, in order (empty before `compile`).
     public var metrics: [Metric] { compilation?.metrics ?? [] }
 
     /// The compilation, or an error saying that `what` needs one.
