@@ -57,13 +57,16 @@ public enum PhiloxStream {
 /// uses of one seed (each layer's initializer, each epoch's shuffle, the check command's random data)
 /// draw from disjoint sequences.
 public struct PhiloxRandom: Sendable {
+    /// The key: the same seed gives the same numbers on every backend and machine.
     public let seed: UInt64
+    /// The stream id (counter words 2–3): disjoint sequences for different uses of one seed (``PhiloxStream``).
     public let stream: UInt64
     /// The index of the next 128-bit block.
     public private(set) var blockIndex: UInt64
     private var buffered: SIMD4<UInt32> = .zero
     private var bufferedCount = 0
 
+    /// Creates the stream of (seed, stream), starting at block `blockIndex` (0: the start).
     public init(seed: UInt64, stream: UInt64 = 0, blockIndex: UInt64 = 0) {
         self.seed = seed
         self.stream = stream
