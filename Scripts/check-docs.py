@@ -70,7 +70,14 @@ def documented(lines, index):
     if j < 0:
         return False
     above = lines[j].strip()
-    return above.startswith("///") or above.endswith("*/")
+    if above.startswith("///"):
+        return True
+    if above.endswith("*/"):
+        # A block comment documents only when it opens with `/**`.
+        while j > 0 and "/*" not in lines[j]:
+            j -= 1
+        return "/**" in lines[j]
+    return False
 
 
 def declarations(path):

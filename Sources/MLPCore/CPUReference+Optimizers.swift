@@ -23,7 +23,7 @@ extension CPUReference {
             v[i] += (g[i] * g[i] - v[i]) * (1 - beta2)
             // Moments under the smallest normal float are stored as zero: a unit whose gradient stays zero (a dead
             // ReLU) would otherwise decay its m into subnormals within a few hundred steps, which made every later
-            // update of it 3.5× slower on x86; TensorFlow's CPU kernels flush subnormals to zero as well.
+            // update of it several times slower on x86; TensorFlow's CPU kernels flush subnormals to zero as well.
             if abs(m[i]) < Float.leastNormalMagnitude { m[i] = 0 }
             if abs(v[i]) < Float.leastNormalMagnitude { v[i] = 0 }
             var denominatorSource = v[i]
