@@ -177,7 +177,7 @@ public struct MemoryLimit: Equatable, Sendable {
     /// What the per-buffer limit is, for messages.
     public let bufferName: String
 
-    /// Creates a limit; `name` and `bufferName` say what it is in messages ("this machine's memory").
+    /// Creates a limit; `name` and `bufferName` say what it is in messages ("this machine's physical memory").
     public init(totalBytes: Int, bufferBytes: Int? = nil, name: String, bufferName: String = "the largest allocation") {
         self.totalBytes = totalBytes
         self.bufferBytes = bufferBytes
