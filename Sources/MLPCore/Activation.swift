@@ -34,7 +34,7 @@ public enum Activation: String, CaseIterable, Sendable {
         }
     }
 
-    /// `f(z)` for the element-wise activations (softmax is row-wise: see ``CPUReference/softmaxRow``).
+    /// `f(z)` for the element-wise activations (softmax is row-wise: see ``CPUReference/softmaxRow(_:into:count:)``).
     @inline(__always)
     public func value(_ z: Float) -> Float {
         switch self {

@@ -1,7 +1,7 @@
 /// GEMM and column sums (``BackendDense``): the packed GEMM (``GEMMWorkspace``: CPUGEMMWorkspace.swift,
 /// CPUGEMMKernels.swift) and column sums in `SIMD8` lanes, bit-identical to the reference.
 extension CPUBackend {
-    /// `C = alpha·op(A)·op(B) + beta·C`, optimised (see ``GEMMWorkspace``); equal to
+    /// `C = alpha·op(A)·op(B) + beta·C`, optimised (see `GEMMWorkspace`, CPUGEMMWorkspace.swift); equal to
     /// ``CPUReference/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)`` up to float rounding. A product allocates
     /// nothing once the packing buffers have grown to its size.
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,

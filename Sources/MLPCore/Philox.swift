@@ -39,7 +39,7 @@ public enum PhiloxStream {
     public static func epochShuffle(_ epoch: Int) -> UInt64 { (1 << 40) | UInt64(epoch) }
     /// The order of the batches in `epoch` for a source that delivers whole batches.
     public static func batchShuffle(_ epoch: Int) -> UInt64 { (2 << 40) | UInt64(epoch) }
-    /// The Gaussian noise added to batch `index` (``BatchSource`` augmentation).
+    /// The Gaussian noise added to batch `index` (`BatchSource` augmentation).
     public static func batchNoise(_ index: Int) -> UInt64 { 0x0A06_0000 | UInt64(index) }
     /// `Tensor.uniform(shape:low:high:seed:)`.
     public static let tensorUniform: UInt64 = 0x7E45_0000

@@ -179,7 +179,7 @@ public struct DeviceCostModel: Codable, Equatable, Sendable {
         return cache.appendingPathComponent("mlpkit/cost-model.json")
     }
 
-    /// The model in `url`, nil when there is no such file; throws ``MLPError/malformedFile(path:line:reason:)`` for a
+    /// The model in `url`, nil when there is no such file; throws `MLPError.malformedFile(path:line:reason:)` for a
     /// file that is not a cost model.
     public static func load(from url: URL = defaultURL) throws -> DeviceCostModel? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }

@@ -41,7 +41,7 @@ public struct OpenCLDevice: CustomStringConvertible {
 
     /// Every device of every platform, in platform then device order.
     ///
-    /// Throws ``MLPError/deviceUnavailable(_:)`` with installation advice when there is no OpenCL platform.
+    /// Throws `MLPError.deviceUnavailable(_:)` with installation advice when there is no OpenCL platform.
     public static func all() throws -> [OpenCLDevice] {
         var platformCount: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &platformCount)

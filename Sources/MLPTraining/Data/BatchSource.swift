@@ -40,7 +40,7 @@ public extension BatchSource {
 }
 
 /// Batches of in-memory arrays, in order (shuffling is `fit`'s job: it permutes the batch order, or use
-/// ``shuffledEachEpoch`` to permute samples).
+/// ``shuffledEachEpoch(seed:)`` to permute samples).
 public final class ArraySource: BatchSource {
     /// All the features, shape (samples, features).
     public let x: Tensor

@@ -37,8 +37,11 @@ public final class Dense: Layer {
     ///   - units: output width (> 0).
     ///   - activation: applied after the affine map; `.linear` by default, as in Keras.
     ///   - useBias: whether to add `b` (default true).
-    ///   - kernelInitializer: default Glorot uniform; `biasInitializer`: default zeros.
-    ///   - kernelRegularizer, biasRegularizer: weight penalties added to the loss (none by default).
+    ///   - kernelInitializer: default Glorot uniform.
+    ///   - biasInitializer: default zeros.
+    ///   - kernelRegularizer: a weight penalty on the kernel added to the loss (none by default).
+    ///   - biasRegularizer: the same for the bias (none by default).
+    ///   - name: a nil name gets Keras' default (`dense`, `dense_1`, …) when the layer joins a model.
     public init(_ units: Int, activation: Activation = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil, name: String? = nil) {

@@ -45,8 +45,9 @@ public final class Sequential {
     /// - Parameters:
     ///   - inputDim: features per sample (> 0).
     ///   - layers: the stack, in order.
+    ///   - name: the model's name in `summary()` and model files (`sequential` by default, as in Keras).
     ///   - seed: fixes initial weights and shuffling; a random seed when `nil`.
-    ///   - backend: defaults to a shared ``CPUBackend``.
+    ///   - backend: defaults to a shared `CPUBackend`.
     public init(inputDim: Int, _ layers: [Layer] = [], name: String = "sequential", seed: UInt64? = nil,
                 backend: (any Backend)? = nil) {
         precondition(inputDim > 0, "Sequential needs a positive input width, got \(inputDim)")

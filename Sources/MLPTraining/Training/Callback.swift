@@ -64,7 +64,7 @@ open class Callback {
     open func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {}
     /// Called before training step `batch` (0-based within the epoch).
     open func onTrainBatchBegin(_ batch: Int) throws {}
-    /// Called after training step `batch`, with the epoch's running means when ``needsBatchLogs`` is true, else nil.
+    /// Called after training step `batch`, with the epoch's running means when ``Callback/needsBatchLogs`` is true, else nil.
     open func onTrainBatchEnd(_ batch: Int, logs: Logs?) throws {}
     /// Called at the start of `evaluate` (and of the validation pass inside `fit`).
     open func onTestBegin() throws {}
