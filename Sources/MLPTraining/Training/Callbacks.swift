@@ -117,7 +117,7 @@ public final class EarlyStopping: Callback {
 
 /// Saves the model (or only its weights) after epochs, to a path template such as
 /// `ckpt-{epoch:02d}-{val_loss:.4f}.h5` (`epoch` is 1-based; other names are log keys). The extension picks
-/// the format (`.h5`, `.keras`, `.weights.h5`, `.json`), as ``Sequential/save(to:includeOptimizer:)``.
+/// the format (`.h5`, `.keras`, `.weights.h5`, `.json`), as `Sequential.save(to:includeOptimizer:)`.
 public final class ModelCheckpoint: Callback {
     /// The path template: `{epoch:02d}` (1-based) and log keys such as `{val_loss:.4f}` are filled in per epoch.
     public let filepath: String
