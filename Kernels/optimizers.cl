@@ -1,5 +1,5 @@
-// optimizers.cl — one element-wise kernel per optimizer step, formulas as in Keras 3 (see
-// KERAS-REFERENCE.md). One work-item per weight; scalars (learning rate, step size) come from the host,
+// optimizers.cl — one element-wise kernel per optimizer step, formulas as in Keras 3 (keras/src/optimizers/*.py,
+// each written out above its kernel). One work-item per weight; scalars (learning rate, step size) come from the host,
 // which knows the iteration count, so nothing is read back.
 
 // SGD: without momentum w −= lr·g; with momentum v = μv − lr·g, then w += v (Nesterov: w += μv − lr·g).

@@ -10,14 +10,18 @@ import MLPTraining
 public enum BackendParity {
     /// One comparison's outcome.
     public struct Check: CustomStringConvertible, Sendable {
+        /// What was compared (the op and its shape).
         public let name: String
+        /// max |candidate − reference| over every value compared.
         public let maxDifference: Float
         /// The allowed difference, already scaled by the reference's magnitude.
         public let allowed: Float
         /// The first reference and candidate values, for failure messages.
         public let firstReference: [Float]
+        /// The first candidate values, beside ``firstReference``.
         public let firstCandidate: [Float]
 
+        /// Whether ``maxDifference`` is within ``allowed``.
         public var passed: Bool { maxDifference <= allowed }
 
         public var description: String {

@@ -14,6 +14,7 @@ public struct MLPCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Check.self, Diagnose.self, Convert.self, Devices.self])
 
+    /// Creates the root command (swift-argument-parser fills the options in when parsing).
     public init() {}
 
     /// Parses the process arguments, runs the command and exits with ``exitStatus(for:)``'s convention.

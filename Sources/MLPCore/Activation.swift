@@ -15,6 +15,7 @@ public enum Activation: String, CaseIterable, Sendable {
 
     /// SELU's α and scale (Klambauer et al., as in Keras).
     public static let seluAlpha: Float = 1.6732632423543772
+    /// SELU's scale λ: `selu(x) = λ·x` for x > 0, `λ·α·(eˣ − 1)` otherwise.
     public static let seluScale: Float = 1.0507009873554805
     /// Keras 3's default negative slope for `leaky_relu`.
     public static let leakyReluSlope: Float = 0.2
@@ -33,7 +34,7 @@ public enum Activation: String, CaseIterable, Sendable {
         }
     }
 
-    /// `f(z)` for the element-wise activations (softmax is row-wise: see ``CPUReference/softmaxRow``).
+    /// `f(z)` for the element-wise activations (softmax is row-wise: see ``CPUReference/softmaxRow(_:into:count:)``).
     @inline(__always)
     public func value(_ z: Float) -> Float {
         switch self {

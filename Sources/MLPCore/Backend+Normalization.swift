@@ -11,7 +11,7 @@ public protocol BackendNormalization: AnyObject {
     func batchNormInference(_ x: DeviceBuffer, output y: DeviceBuffer, gamma: DeviceBuffer, beta: DeviceBuffer,
                             movingMean: DeviceBuffer, movingVariance: DeviceBuffer, rows: Int, columns: Int, epsilon: Float)
 
-    /// Backward of ``batchNormTraining``: `dγ = Σ dy·x̂`, `dβ = Σ dy`,
+    /// Backward of ``batchNormTraining(_:output:normalized:inverseStd:gamma:beta:movingMean:movingVariance:rows:columns:momentum:epsilon:)``: `dγ = Σ dy·x̂`, `dβ = Σ dy`,
     /// `dx = (γ·s/N)·(N·dy − Σdy − x̂·Σ(dy·x̂))` with `s = 1/√(σ²+ε)`.
     func batchNormBackward(outputGradient dy: DeviceBuffer, normalized: DeviceBuffer, inverseStd: DeviceBuffer, gamma: DeviceBuffer,
                            inputGradient dx: DeviceBuffer, gammaGradient: DeviceBuffer, betaGradient: DeviceBuffer, rows: Int, columns: Int)

@@ -33,6 +33,7 @@ public struct NadamScalars: Equatable, Sendable {
     /// `u_t = β1·(1 − ½·0.96ᵗ)`, `u_{t+1}`, the products `Π_t = Π u_1…u_t`, `Π_{t+1}`, and `β2ᵗ`.
     public var uT: Float, uNext: Float, productT: Float, productNext: Float, beta2Power: Float
 
+    /// Creates the scalars for one step; the backends' `nadamUpdate` reads them.
     public init(uT: Float, uNext: Float, productT: Float, productNext: Float, beta2Power: Float) {
         self.uT = uT
         self.uNext = uNext

@@ -5,6 +5,7 @@
 open class DeviceBuffer {
     /// The number of 4-byte elements the buffer holds.
     public let count: Int
+    /// Records the element count; subclasses allocate the memory.
     public init(count: Int) { self.count = count }
 }
 

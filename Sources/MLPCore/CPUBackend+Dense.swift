@@ -1,7 +1,7 @@
 /// GEMM and column sums (``BackendDense``): the packed GEMM (``GEMMWorkspace``: CPUGEMMWorkspace.swift,
 /// CPUGEMMKernels.swift) and column sums in `SIMD8` lanes, bit-identical to the reference.
 extension CPUBackend {
-    /// `C = alpha·op(A)·op(B) + beta·C`, optimised (see ``GEMMWorkspace``); equal to
+    /// `C = alpha·op(A)·op(B) + beta·C`, optimised (see `GEMMWorkspace`, CPUGEMMWorkspace.swift); equal to
     /// ``CPUReference/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)`` up to float rounding. A product allocates
     /// nothing once the packing buffers have grown to its size.
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -40,8 +40,8 @@ extension CPUBackend {
         work.splitColumns = columnPanels > 1 && n > m
         // Handing a product to the pool costs ~0.25 µs while its workers spin and ~10 µs to wake them, and the
         // operands' cache lines then move between cores: splitting pays from 2^20 multiply-adds (narrow products,
-        // one column panel: 2^22). Measured: splitting from 2^14 made the seed's products 2–3× slower, from
-        // 2^18 the mnist training 5% slower.
+        // one column panel: 2^22). Lower thresholds measured slower, both on the seed's small products and on the
+        // mnist training.
         let parallel = pool != nil && m * n * k >= (columnPanels == 1 ? 1 << 22 : 1 << 20) && (work.splitColumns ? columnPanels : rowPanels) > 1
         if work.splitColumns {
             work.nextGroup.store(0, ordering: .relaxed)

@@ -3,8 +3,8 @@ import Foundation
 /// The CPU backend's softmax (``CPUBackend/softmaxForwardVectorised(z:bias:y:rows:columns:)``) and cross-entropy
 /// from logits (softmax or sparse softmax + cross-entropy, the usual output of a classifier), eight rows at a time
 /// (one per `SIMD8` lane) with a vectorised `exp` (``CPUBackend/expVectorised(_:)``, within 2 ulp of the C
-/// library's `expf`), one `exp` per logit instead of the reference's two. Row by row, each `expf` call (with its
-/// AVX state change and a spilled sum) had taken ~35 cycles, and the 32×7 loss 2.2 µs; now 0.7 µs. The loss is
+/// library's `expf`), one `exp` per logit instead of the reference's two. Row by row, each `expf` call pays an
+/// AVX state change and a spilled sum, and those calls were most of the loss's time. The loss is
 /// `logΣexp − z_label` (what the reference's sum reduces to); the gradient `scale·(softmax(z)·Σt − t)` takes the
 /// softmax as `exp(z − max) / Σexp(z − max)` rather than `exp(z − logΣexp)`. Both stay within 1e-6 of the
 /// reference (tested).

@@ -3,6 +3,7 @@ import Foundation
 
 /// Host memory for ``CPUBackend``: a plain allocation of `count` floats.
 public final class CPUBuffer: DeviceBuffer {
+    /// The first of the `count` floats (and ``slack`` zeros after them), freed with the buffer.
     public let pointer: UnsafeMutablePointer<Float>
     /// Zeros allocated past `count`: a vector kernel may read up to this many floats beyond the end (results
     /// from them are never stored), as the GEMM does for the edge panel of a matrix read in place.
@@ -45,6 +46,8 @@ public final class CPUBackend: Backend {
         elementwise.runChunk(participant: participant, participants: participants)
     }
 
+    /// Creates a backend running on `threadCount` threads: the caller's and `threadCount − 1` pool workers
+    /// (one per active processor by default; 1 runs everything on the caller).
     public init(threadCount: Int = CPUBackend.defaultThreadCount) {
         self.threadCount = max(1, threadCount)
         pool = self.threadCount > 1 ? WorkerPool(threads: self.threadCount - 1) : nil

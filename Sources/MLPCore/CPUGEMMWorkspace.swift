@@ -112,8 +112,8 @@ final class GEMMWorkspace {
 
     /// Transposes `rows` (≤ 8) rows of `length` (≤ `kc`) values (row r at `source + r·rowStride`) into `length`
     /// vectors of 8 at `target + p·targetStride`, lanes past `rows` zero: eight vector loads and eight vector
-    /// stores per 8×8 block rather than 64 scalar stores 64 bytes apart (the packing of `Bᵀ` for `dZ·Wᵀ` had cost
-    /// as much as the multiply-adds of a small product).
+    /// stores per 8×8 block rather than 64 scalar stores 64 bytes apart (scalar stores make the packing of `Bᵀ` for
+    /// `dZ·Wᵀ` cost as much as the multiply-adds of a small product).
     @inline(__always)
     static func packTransposed(_ source: UnsafePointer<Float>, rowStride: Int, rows: Int, length: Int,
                                into target: UnsafeMutablePointer<Float>, targetStride: Int) {
@@ -215,7 +215,7 @@ final class GEMMWorkspace {
     }
 
     /// B (not transposed) small enough to stay in the L1 cache: the kernels read the rows of its full column
-    /// panels in place (row stride n) instead of from packed copies, which had cost more than the multiply-adds
+    /// panels in place (row stride n) instead of from packed copies, which cost more than the multiply-adds
     /// of the seed's products. Edge panels are still packed (read in place, their rows' unaligned loads made the
     /// narrow products slower).
     @exclusivity(unchecked) var bInPlace = false
@@ -237,13 +237,13 @@ final class GEMMWorkspace {
     /// one), handed out in turn (a shared counter: whoever is done first takes the next group); for each group and
     /// k-block, the group's B
     /// panels are packed here, a row of B at a time (64 floats read together: one 16-float panel at a time, every
-    /// read of a large B had been a 64-byte piece of another page), and run against all row panels of op(A) read
+    /// read of a large B would be a 64-byte piece of another page), and run against all row panels of op(A) read
     /// in place. The groups' columns of C are disjoint, so nothing waits for another participant (one pool run).
     func computeColumns(participant: Int, participants: Int) {
         let mr = GEMMWorkspace.mr, nr = GEMMWorkspace.nr, kc = GEMMWorkspace.kc
         // Rows of B 4 KiB or more apart (each on its own page): four panels at a time; otherwise one, which keeps
-        // a panel's C tile in the L1 cache across the k-blocks (grouping made the mnist forward product 15%
-        // slower, and the wide ones 10% faster).
+        // a panel's C tile in the L1 cache across the k-blocks (grouping slows the mnist forward product and
+        // speeds up the wide ones).
         let group = !transB && n >= 1024 ? GEMMWorkspace.columnGroup : 1
         guard let c, let aPointer else { return }
         let rowStride = transA ? 1 : k, step = transA ? m : 1

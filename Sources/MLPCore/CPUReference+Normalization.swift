@@ -1,5 +1,8 @@
 /// The reference batch normalization (``BackendNormalization``).
 extension CPUReference {
+    /// Batch-normalises `x` (rows, columns) per column: `μ`, biased `σ²` over the rows, `x̂ = (x − μ)/√(σ² + ε)`,
+    /// `y = γ·x̂ + β`; stores `x̂` and `1/√(σ² + ε)` for the backward pass and moves the moving statistics by
+    /// `m = m·momentum + μ·(1 − momentum)` (the variance the same way).
     public static func batchNormTraining(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>,
                                          inverseStd: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                                          movingMean: UnsafeMutablePointer<Float>, movingVariance: UnsafeMutablePointer<Float>,
@@ -27,6 +30,7 @@ extension CPUReference {
         }
     }
 
+    /// `y = γ·(x − moving mean)/√(moving variance + ε) + β`, per column of `x` (rows, columns).
     public static func batchNormInference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>,
                                           beta: UnsafePointer<Float>, movingMean: UnsafePointer<Float>, movingVariance: UnsafePointer<Float>,
                                           rows: Int, columns: Int, epsilon: Float) {
@@ -38,6 +42,8 @@ extension CPUReference {
         }
     }
 
+    /// The batch-norm gradients: `dβ = Σ_rows dy`, `dγ = Σ_rows dy·x̂`, and
+    /// `dx = γ·(1/√(σ² + ε))·(dy − (dβ + x̂·dγ)/n)` with `n` the rows.
     public static func batchNormBackward(dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
                                          gamma: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>,
                                          dBeta: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {

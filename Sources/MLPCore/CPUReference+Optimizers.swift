@@ -1,5 +1,6 @@
 /// The reference optimizer updates (``BackendOptimizers``).
 extension CPUReference {
+    /// SGD: without momentum (or `velocity` nil) `w −= lr·g`; else `v = μv − lr·g`, `w += v` (Nesterov: `w += μv − lr·g`).
     public static func sgdUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, velocity: UnsafeMutablePointer<Float>?,
                                  count: Int, learningRate lr: Float, momentum: Float, nesterov: Bool) {
         guard let v = velocity, momentum != 0 else {
@@ -12,6 +13,8 @@ extension CPUReference {
         }
     }
 
+    /// Adam with the bias correction folded into `stepSize` (`lr·√(1−β2ᵗ)/(1−β1ᵗ)`): `m += (g−m)(1−β1)`,
+    /// `v += (g²−v)(1−β2)`, `w −= stepSize·m/(√v + ε)`; with `vMax`, AMSGrad's `max(vMax, v)` replaces `v`.
     public static func adamUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
                                   v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, count: Int, stepSize: Float,
                                   beta1: Float, beta2: Float, epsilon: Float) {
@@ -20,7 +23,7 @@ extension CPUReference {
             v[i] += (g[i] * g[i] - v[i]) * (1 - beta2)
             // Moments under the smallest normal float are stored as zero: a unit whose gradient stays zero (a dead
             // ReLU) would otherwise decay its m into subnormals within a few hundred steps, which made every later
-            // update of it 3.5× slower on x86; TensorFlow's CPU kernels flush subnormals to zero as well.
+            // update of it several times slower on x86; TensorFlow's CPU kernels flush subnormals to zero as well.
             if abs(m[i]) < Float.leastNormalMagnitude { m[i] = 0 }
             if abs(v[i]) < Float.leastNormalMagnitude { v[i] = 0 }
             var denominatorSource = v[i]
@@ -32,6 +35,8 @@ extension CPUReference {
         }
     }
 
+    /// RMSprop: `v = ρv + (1−ρ)g²`; centered (`average` given) `a = ρa + (1−ρ)g` and the denominator `√(v − a² + ε)`,
+    /// else `√(v + ε)`; `Δ = lr·g/denominator`, applied through `momentumBuffer` (`b = μb + Δ; w −= b`) when given.
     public static func rmspropUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
                                      momentumBuffer: UnsafeMutablePointer<Float>?, average: UnsafeMutablePointer<Float>?,
                                      count: Int, learningRate lr: Float, rho: Float, momentum: Float, epsilon: Float) {
@@ -52,6 +57,7 @@ extension CPUReference {
         }
     }
 
+    /// Adagrad: `acc += g²`, `w −= lr·g/√(acc + ε)`.
     public static func adagradUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, accumulator: UnsafeMutablePointer<Float>,
                                      count: Int, learningRate lr: Float, epsilon: Float) {
         for i in 0..<count {
@@ -60,6 +66,8 @@ extension CPUReference {
         }
     }
 
+    /// Nadam, Keras 3's form: the moments as Adam's, then
+    /// `m̂ = u_{t+1}·m/(1 − Π_{t+1}) + (1 − u_t)·g/(1 − Π_t)`, `v̂ = v/(1 − β2ᵗ)`, `w −= lr·m̂/(√v̂ + ε)`.
     public static func nadamUpdate(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
                                    v: UnsafeMutablePointer<Float>, count: Int, learningRate lr: Float, beta1: Float, beta2: Float,
                                    epsilon: Float, schedule s: NadamScalars) {
@@ -75,6 +83,7 @@ extension CPUReference {
         }
     }
 
+    /// Decoupled weight decay: `w −= w·decay·lr`.
     public static func decayWeights(_ w: UnsafeMutablePointer<Float>, count: Int, decay: Float, learningRate: Float) {
         for i in 0..<count { w[i] = w[i] - w[i] * decay * learningRate }
     }

@@ -7,6 +7,7 @@ extension CPUReference {
         for i in 0..<count { out[i] = low + (high - low) * random.nextUniform() }
     }
 
+    /// Inverted dropout: `y = x/(1 − rate)` where the Philox uniform of (seed, stream, from `block`) is ≥ `rate`, else 0.
     public static func dropout(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, rate: Float,
                                seed: UInt64, stream: UInt64, block: UInt64) {
         var random = PhiloxRandom(seed: seed, stream: stream, blockIndex: block)

@@ -39,7 +39,7 @@ public enum PhiloxStream {
     public static func epochShuffle(_ epoch: Int) -> UInt64 { (1 << 40) | UInt64(epoch) }
     /// The order of the batches in `epoch` for a source that delivers whole batches.
     public static func batchShuffle(_ epoch: Int) -> UInt64 { (2 << 40) | UInt64(epoch) }
-    /// The Gaussian noise added to batch `index` (``BatchSource`` augmentation).
+    /// The Gaussian noise added to batch `index` (`BatchSource` augmentation).
     public static func batchNoise(_ index: Int) -> UInt64 { 0x0A06_0000 | UInt64(index) }
     /// `Tensor.uniform(shape:low:high:seed:)`.
     public static let tensorUniform: UInt64 = 0x7E45_0000
@@ -57,13 +57,16 @@ public enum PhiloxStream {
 /// uses of one seed (each layer's initializer, each epoch's shuffle, the check command's random data)
 /// draw from disjoint sequences.
 public struct PhiloxRandom: Sendable {
+    /// The key: the same seed gives the same numbers on every backend and machine.
     public let seed: UInt64
+    /// The stream id (counter words 2–3): disjoint sequences for different uses of one seed (``PhiloxStream``).
     public let stream: UInt64
     /// The index of the next 128-bit block.
     public private(set) var blockIndex: UInt64
     private var buffered: SIMD4<UInt32> = .zero
     private var bufferedCount = 0
 
+    /// Creates the stream of (seed, stream), starting at block `blockIndex` (0: the start).
     public init(seed: UInt64, stream: UInt64 = 0, blockIndex: UInt64 = 0) {
         self.seed = seed
         self.stream = stream

@@ -5,7 +5,7 @@ import MLPTraining
 
 /// Which hardware a model runs on: the one registry of backends (`--device` on the CLI, `MLP_DEVICE`).
 ///
-/// - `cpu`: the pure-Swift ``CPUBackend``.
+/// - `cpu`: the pure-Swift `CPUBackend`.
 /// - `gpu`: the best OpenCL GPU; else the best other OpenCL device (PoCL on a CPU, say), with a notice.
 /// - `opencl:P:D`: device `D` of platform `P`, as `mlp devices` lists them.
 /// - `auto`: per workload. Tiny models train faster on the CPU than on any GPU (each step is a few dozen

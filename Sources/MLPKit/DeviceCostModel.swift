@@ -21,16 +21,21 @@ public struct DeviceCostModel: Codable, Equatable, Sendable {
     /// (dispatch, kernel launches), the arithmetic, and the memory-bound work that grows with the weights and not
     /// with the batch (optimizer update, weight-gradient writes).
     public struct Line: Codable, Equatable, Sendable {
+        /// The fixed cost of a step, in seconds.
         public var secondsPerStep: Double
+        /// Seconds per floating-point operation (the inverse of the sustained FLOP/s).
         public var secondsPerFlop: Double
+        /// Seconds per parameter per step (the memory-bound work).
         public var secondsPerParameter: Double
 
+        /// Creates a line from its three coefficients.
         public init(secondsPerStep: Double, secondsPerFlop: Double, secondsPerParameter: Double) {
             self.secondsPerStep = secondsPerStep
             self.secondsPerFlop = secondsPerFlop
             self.secondsPerParameter = secondsPerParameter
         }
 
+        /// The predicted seconds for one step of `work`.
         public func seconds(_ work: StepWork) -> Double {
             secondsPerStep + secondsPerFlop * work.flops + secondsPerParameter * Double(work.parameters)
         }
@@ -97,12 +102,14 @@ public struct DeviceCostModel: Codable, Equatable, Sendable {
 
     /// The CPU backend's line, and the thread count it was measured with.
     public var cpu: Line?
+    /// The thread count ``cpu`` was measured with (its line scales with the threads used).
     public var cpuThreads: Int?
     /// OpenCL devices' lines, by device name (as `mlp devices` prints it).
     public var devices: [String: Line]
     /// When and where the measurements were taken (free text, shown in `auto`'s note).
     public var measured: String?
 
+    /// Creates a model; with nothing measured, `auto` uses the built-in estimates.
     public init(cpu: Line? = nil, cpuThreads: Int? = nil, devices: [String: Line] = [:], measured: String? = nil) {
         self.cpu = cpu
         self.cpuThreads = cpuThreads
@@ -173,7 +180,7 @@ public struct DeviceCostModel: Codable, Equatable, Sendable {
         return cache.appendingPathComponent("mlpkit/cost-model.json")
     }
 
-    /// The model in `url`, nil when there is no such file; throws ``MLPError/malformedFile(path:line:reason:)`` for a
+    /// The model in `url`, nil when there is no such file; throws `MLPError.malformedFile(path:line:reason:)` for a
     /// file that is not a cost model.
     public static func load(from url: URL = defaultURL) throws -> DeviceCostModel? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
@@ -200,9 +207,12 @@ public struct DeviceCostModel: Codable, Equatable, Sendable {
 
 /// The size of one training step, which is what `auto` weighs: the model's parameters and the batch.
 public struct StepWork: Equatable, Sendable {
+    /// The model's parameter count.
     public var parameters: Int
+    /// Rows per training step.
     public var batchSize: Int
 
+    /// Creates the work of one step.
     public init(parameters: Int, batchSize: Int) {
         self.parameters = parameters
         self.batchSize = batchSize

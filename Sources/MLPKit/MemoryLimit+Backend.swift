@@ -4,7 +4,7 @@ import MLPTraining
 
 extension MemoryLimit {
     /// The memory a model may use on `backend`: on OpenCL the device's `CL_DEVICE_GLOBAL_MEM_SIZE` in total and
-    /// `CL_DEVICE_MAX_MEM_ALLOC_SIZE` per buffer; otherwise ``host(environment:)``.
+    /// `CL_DEVICE_MAX_MEM_ALLOC_SIZE` per buffer; otherwise `MemoryLimit.host(environment:)`.
     public static func of(_ backend: any Backend) -> MemoryLimit {
         guard let openCL = backend as? OpenCLBackend else { return .host() }
         return of(openCL.device)

@@ -40,13 +40,16 @@ public final class OpenCLBackend: Backend {
         /// Non-blocking staged uploads (batches of a source), and the times one had to wait for a staging slot
         /// (the host more than a ring of writes ahead of the device).
         public var stagedUploads = 0
+        /// Staged uploads that waited for a free staging slot.
         public var stagingWaits = 0
 
         /// Every way the host can wait on the device.
         public var hostWaits: Int { downloads + uploads + finishes + stagingWaits }
     }
 
+    /// The device the backend's context and queue were made on.
     public let device: OpenCLDevice
+    /// The host's waits on the device so far, by cause.
     public internal(set) var counts = Counts()
     let context: cl_context
     let queue: cl_command_queue

@@ -8,16 +8,23 @@ public struct OpenCLDevice: CustomStringConvertible {
         case gpu = "GPU", cpu = "CPU", accelerator = "accelerator", other = "other"
     }
 
+    /// The platform's 0-based index in `clGetPlatformIDs` order (`--device opencl:P:D`'s P).
     public let platformIndex: Int
+    /// The device's 0-based index within its platform (`--device opencl:P:D`'s D).
     public let deviceIndex: Int
+    /// The platform's name (`Portable Computing Language`).
     public let platformName: String
+    /// The device's name, as the driver reports it.
     public let name: String
+    /// Whether the device is a GPU, a CPU, an accelerator or something else.
     public let kind: Kind
+    /// Parallel compute units (`CL_DEVICE_MAX_COMPUTE_UNITS`).
     public let computeUnits: Int
     /// Global memory in bytes.
     public let globalMemory: UInt64
     /// The largest single buffer in bytes.
     public let maxAllocation: UInt64
+    /// The most work-items in one work-group (`CL_DEVICE_MAX_WORK_GROUP_SIZE`).
     public let maxWorkGroupSize: Int
     /// `OpenCL C 1.2 …`.
     public let openCLCVersion: String
@@ -34,7 +41,7 @@ public struct OpenCLDevice: CustomStringConvertible {
 
     /// Every device of every platform, in platform then device order.
     ///
-    /// Throws ``MLPError/deviceUnavailable(_:)`` with installation advice when there is no OpenCL platform.
+    /// Throws `MLPError.deviceUnavailable(_:)` with installation advice when there is no OpenCL platform.
     public static func all() throws -> [OpenCLDevice] {
         var platformCount: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &platformCount)

@@ -20,7 +20,7 @@ final class SummaryTests: XCTestCase {
         XCTAssertEqual(Dense(64).parameterCountAfterBuild(input: 128), 8256, "the notebook's 128 → 64 example")
     }
 
-    /// Byte-identical to tf-keras 2.21's `model.summary()` (see KERAS-REFERENCE.md), trailing spaces included.
+    /// Byte-identical to tf-keras 2.21's `model.summary()` (box-free table, 65 columns), trailing spaces included.
     func testKeras2SummaryIsByteIdentical() {
         let expected = """
         Model: "sequential"

@@ -3,10 +3,14 @@ import MLPCore
 
 /// One batch: features, targets (absent for prediction) and optional per-sample loss weights.
 public struct Batch: Sendable {
+    /// The features, shape (rows, features).
     public var x: Tensor
+    /// The targets, shape (rows, outputs) or (rows, 1) for class indices; nil for prediction.
     public var y: Tensor?
+    /// One loss weight per row (Keras' `sample_weight`); nil weighs every row 1.
     public var sampleWeight: [Float]?
 
+    /// Creates a batch; `y` and `sampleWeight`, when given, have one row (value) per row of `x`.
     public init(x: Tensor, y: Tensor? = nil, sampleWeight: [Float]? = nil) {
         self.x = x
         self.y = y
@@ -36,17 +40,22 @@ public extension BatchSource {
 }
 
 /// Batches of in-memory arrays, in order (shuffling is `fit`'s job: it permutes the batch order, or use
-/// ``shuffledEachEpoch`` to permute samples).
+/// ``shuffledEachEpoch(seed:)`` to permute samples).
 public final class ArraySource: BatchSource {
+    /// All the features, shape (samples, features).
     public let x: Tensor
+    /// All the targets, one row per sample; nil for prediction.
     public let y: Tensor?
+    /// One loss weight per sample; nil weighs every sample 1.
     public let sampleWeight: [Float]?
+    /// Rows per batch (32 by default, as Keras); the last batch holds the remainder.
     public let batchSize: Int
     /// With a seed, samples are permuted at every epoch begin (seed, epoch) — Keras' `shuffle=True` on arrays.
     public let shuffleSeed: UInt64?
     private var order: [Int]
     private let lock = NSLock()
 
+    /// Creates the source; `batchSize` must be positive and `y` must have as many rows as `x` (preconditions).
     public init(x: Tensor, y: Tensor? = nil, sampleWeight: [Float]? = nil, batchSize: Int = 32, shuffleSeed: UInt64? = nil) {
         precondition(batchSize > 0, "batch size must be positive")
         precondition(y == nil || y!.rowCount == x.rowCount, "x has \(x.rowCount) samples, y \(y!.rowCount)")
@@ -89,6 +98,10 @@ public final class GeneratorSource: BatchSource {
     public let batchCount: Int?
     let generate: (Int) throws -> Batch
 
+    /// Creates the source from `generate(index)`, called for batches `0..<count`, or without end when `count` is nil.
+    ///
+    /// `fit` may call `generate` from its worker threads, several indices at once, so it must be safe to call
+    /// concurrently.
     public init(count: Int?, _ generate: @escaping (Int) throws -> Batch) {
         batchCount = count
         self.generate = generate

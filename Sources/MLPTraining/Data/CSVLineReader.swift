@@ -13,6 +13,7 @@ public struct CSVLineLimit: Equatable, Sendable {
     /// with padding).
     public var bytesPerColumn: Int
 
+    /// Creates a limit: 1 MiB for every line and 64 bytes per header column by default.
     public init(bytes: Int = 1 << 20, bytesPerColumn: Int = 64) {
         precondition(bytes > 0 && bytesPerColumn >= 0, "a line limit must be positive")
         self.bytes = bytes

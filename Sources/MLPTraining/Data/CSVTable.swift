@@ -20,7 +20,9 @@ public enum MissingValuePolicy: Equatable, Sendable {
 /// `-0.5`, `+2` and `.5` are read; `0x1F`, `inf` and `nan` are not (`nan` and `NA` are missing values).
 /// ``StreamingCSVSource`` reads a file the same way, line for line.
 public struct CSVTable: Sendable {
+    /// The file read, as given.
     public let path: String
+    /// The column names of the header row, trimmed and unquoted.
     public let header: [String]
     /// One array per data row, each `header.count` long.
     public let rows: [[Float]]

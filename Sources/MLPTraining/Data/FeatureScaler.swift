@@ -4,13 +4,17 @@ import MLPCore
 /// Feature scaling fitted on training data and saved with the model, so prediction on raw data applies the
 /// same transform: standardization `(x − mean)/std` or min-max `(x − min)/(max − min)`, per feature.
 public struct FeatureScaler: Equatable, Sendable {
+    /// The transform: `standardize` (`(x − mean)/std`) or `minMax` (`(x − min)/(max − min)`, stored as `min_max`).
     public enum Kind: String, Sendable { case standardize, minMax = "min_max" }
 
+    /// Which transform was fitted.
     public let kind: Kind
     /// Per feature: what is subtracted, and what the result is divided by (1 for constant features).
     public let offset: [Float]
+    /// Per feature: the divisor applied after subtracting ``offset``.
     public let scale: [Float]
 
+    /// Creates a scaler from its per-feature `offset` and `scale`, of equal length.
     public init(kind: Kind, offset: [Float], scale: [Float]) {
         self.kind = kind
         self.offset = offset
@@ -85,6 +89,7 @@ public struct FeatureScaler: Equatable, Sendable {
     /// JSON-compatible form, stored in model files.
     public var json: [String: Any] { ["kind": kind.rawValue, "offset": offset.map(Double.init), "scale": scale.map(Double.init)] }
 
+    /// Reads the form ``json`` writes; nil when a field is missing or the lengths differ.
     public init?(json: [String: Any]) {
         guard let kindName = json["kind"] as? String, let kind = Kind(rawValue: kindName),
               let offset = json["offset"] as? [Double], let scale = json["scale"] as? [Double], offset.count == scale.count else { return nil }

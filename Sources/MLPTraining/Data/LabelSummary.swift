@@ -4,9 +4,12 @@
 public struct LabelSummary: Equatable, Sendable {
     /// A label and the file line it came from (0 when not from a file).
     public struct Located: Equatable, Sendable {
+        /// The label's value.
         public let value: Float
+        /// The 1-based file line it came from, 0 when not from a file.
         public let line: Int
 
+        /// Creates a located label.
         public init(value: Float, line: Int) {
             self.value = value
             self.line = line

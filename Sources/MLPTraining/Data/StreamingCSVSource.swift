@@ -4,11 +4,16 @@ import MLPCore
 /// Which CSV columns are features and which are targets: the label column by name or 0-based index, by
 /// default the column named `label`, else the last; or several one-hot label columns.
 public struct ColumnSelection: Equatable, Sendable {
+    /// The 0-based indices of the feature columns, in file order.
     public let features: [Int]
+    /// The 0-based indices of the label column(s); empty when there are none (prediction).
     public let labels: [Int]
     /// Whether the labels are one-hot columns.
     public let oneHot: Bool
 
+    /// Picks the columns from `header`: `labelColumns` (one-hot) or `labelColumn`, by name or 0-based index, else
+    /// the column named `label`, else the last one when `requireLabels`. Throws, naming `path`, for a column that
+    /// is not there or when no feature column is left.
     public init(header: [String], labelColumn: String? = nil, labelColumns: [String]? = nil, requireLabels: Bool = true,
                 path: String) throws {
         func index(_ spec: String) throws -> Int {
@@ -40,10 +45,15 @@ public struct ColumnSelection: Equatable, Sendable {
 /// The same file as an in-memory ``ArraySource`` with the same batch size gives the same batches, so the
 /// same seed gives the same model either way.
 public final class StreamingCSVSource: BatchSource {
+    /// The CSV file read.
     public let path: String
+    /// The column names of the header row.
     public let header: [String]
+    /// Which columns are features and which are labels.
     public let columns: ColumnSelection
+    /// Rows per batch (32 by default); the last batch holds the remainder.
     public let batchSize: Int
+    /// What a missing cell does (an error by default).
     public let missing: MissingValuePolicy
     /// The longest line read (from the header's width, as for ``CSVTable``).
     public let lineLimit: CSVLineLimit
@@ -56,6 +66,8 @@ public final class StreamingCSVSource: BatchSource {
     public private(set) var labelSummary = LabelSummary()
     private var starts: [(offset: UInt64, line: Int)] = []
 
+    /// Opens `path` and makes the first pass over it (every row checked, batch starts recorded); throws, naming
+    /// the file and line, at the first row that cannot be read.
     public init(path: String, labelColumn: String? = nil, labelColumns: [String]? = nil, batchSize: Int = 32,
                 missing: MissingValuePolicy = .error, lineLimit: CSVLineLimit = .default) throws {
         precondition(batchSize > 0, "batch size must be positive")

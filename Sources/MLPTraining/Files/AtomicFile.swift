@@ -6,7 +6,7 @@ import MLPCore
 /// The bytes go to a temporary file beside the target (`.NAME.PID.tmp`, same folder so the rename cannot
 /// cross file systems) through POSIX calls whose every result is checked: `open`, a `write` loop, `fsync`,
 /// `close`, then `rename` over the target. Any failure removes the temporary file and throws one
-/// ``MLPError/fileNotWritable(path:reason:)`` naming the target and the OS's reason
+/// `MLPError.fileNotWritable(path:reason:)` naming the target and the OS's reason
 /// (`cannot write 'model.h5': No space left on device`). Temporary files left by processes that died
 /// mid-save (killed, out of power) are removed by the next save to the same folder.
 public enum AtomicFile {
@@ -173,8 +173,9 @@ public enum AtomicFile {
 
 /// A file written a piece at a time (a CSV log, a TensorBoard event file): every `write` is checked, and a
 /// failed one is cut back off the file, so the file ends at the last complete record, and raises
-/// ``MLPError/fileNotWritable(path:reason:)`` naming the file and the OS's reason.
+/// `MLPError.fileNotWritable(path:reason:)` naming the file and the OS's reason.
 public final class AppendingFile {
+    /// The file appended to.
     public let path: String
     private var descriptor: Int32
 

@@ -16,6 +16,7 @@ public enum KerasFile {
     public enum Format: Sendable {
         case h5, keras, weightsH5, json
 
+        /// The format named by `path`'s extension (`.weights.h5` is checked before `.h5`/`.hdf5`); throws for any other.
         public init(path: String) throws {
             let lower = path.lowercased()
             if lower.hasSuffix(".weights.h5") { self = .weightsH5 } else if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") {

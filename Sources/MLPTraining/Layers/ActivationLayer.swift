@@ -2,11 +2,13 @@ import MLPCore
 
 /// Applies an activation on its own (Keras' `Activation` layer): `Y = f(X)`, no parameters.
 public final class ActivationLayer: Layer {
+    /// The function applied element-wise.
     public let activation: Activation
     var input: DeviceBuffer?
     var y: DeviceBuffer?
     var dx: DeviceBuffer?
 
+    /// Creates the layer; a nil `name` gets Keras' default (`activation`, `activation_1`, …) when added to a model.
     public init(_ activation: Activation, name: String? = nil) {
         self.activation = activation
         super.init(name: name)

@@ -7,7 +7,9 @@ import MLPCore
 /// Variables, in Keras order: `gamma` (ones), `beta` (zeros) — trainable; `moving_mean` (zeros),
 /// `moving_variance` (ones) — non-trainable, and counted so by `summary()`: `4·features` parameters.
 public final class BatchNormalization: Layer {
+    /// The weight of the old moving statistics at each training step (0.99 by default).
     public let momentum: Float
+    /// Added to the variance before the square root (1e-3 by default), so constant features do not divide by 0.
     public let epsilon: Float
     var y: DeviceBuffer?
     var normalized: DeviceBuffer?

@@ -12,12 +12,19 @@ import MLPCore
 /// let hidden = Dense(25, activation: .relu)
 /// ```
 public final class Dense: Layer {
+    /// The output width.
     public let units: Int
+    /// The function applied after the affine map (`.linear` by default).
     public let activation: Activation
+    /// Whether the layer has a bias `b` (true by default).
     public let useBias: Bool
+    /// How the kernel is drawn at build time (Glorot uniform by default).
     public let kernelInitializer: Initializer
+    /// How the bias is set at build time (zeros by default).
     public let biasInitializer: Initializer
+    /// The penalty on the kernel added to the loss; nil for none.
     public let kernelRegularizer: Regularizer?
+    /// The penalty on the bias added to the loss; nil for none.
     public let biasRegularizer: Regularizer?
 
     var input: DeviceBuffer?
@@ -30,8 +37,11 @@ public final class Dense: Layer {
     ///   - units: output width (> 0).
     ///   - activation: applied after the affine map; `.linear` by default, as in Keras.
     ///   - useBias: whether to add `b` (default true).
-    ///   - kernelInitializer: default Glorot uniform; `biasInitializer`: default zeros.
-    ///   - kernelRegularizer, biasRegularizer: weight penalties added to the loss (none by default).
+    ///   - kernelInitializer: default Glorot uniform.
+    ///   - biasInitializer: default zeros.
+    ///   - kernelRegularizer: a weight penalty on the kernel added to the loss (none by default).
+    ///   - biasRegularizer: the same for the bias (none by default).
+    ///   - name: a nil name gets Keras' default (`dense`, `dense_1`, …) when the layer joins a model.
     public init(_ units: Int, activation: Activation = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                 kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil, name: String? = nil) {

@@ -7,10 +7,12 @@ import MLPCore
 /// backends drop the same units, a resumed run drops the same units as an uninterrupted one, and the
 /// backward pass regenerates the mask instead of storing it.
 public final class Dropout: Layer {
+    /// The fraction of inputs set to 0 in training, in [0, 1); the kept ones are scaled by `1/(1 − rate)`.
     public let rate: Float
     var y: DeviceBuffer?
     var dx: DeviceBuffer?
 
+    /// Creates the layer; a rate outside [0, 1) is a programmer error (a precondition).
     public init(_ rate: Float, name: String? = nil) {
         precondition(rate >= 0 && rate < 1, "Dropout rate must be in [0, 1), got \(rate)")
         self.rate = rate

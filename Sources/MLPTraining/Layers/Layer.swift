@@ -1,6 +1,6 @@
 import MLPCore
 
-/// A step of a ``Sequential`` model, written once and run on any ``Backend``.
+/// A step of a ``Sequential`` model, written once and run on any `Backend`.
 ///
 /// Lifecycle as in Keras: a layer is configured by its initializer, *built* when the model knows its
 /// input width (variables are created on the backend), then called forward and backward on batches of
@@ -22,6 +22,7 @@ open class Layer {
     /// (``StepContext/seed``, stream, ``StepContext/step``).
     var randomStream: UInt64 = 0
 
+    /// Creates a layer; a nil `name` gets Keras' default (`dense`, `dense_1`, …) when added to a model.
     public init(name: String?) {
         self.name = name ?? ""
         nameWasGiven = name != nil
@@ -54,19 +55,19 @@ open class Layer {
     /// cross-entropy loss, as Keras does with `from_logits` on the TensorFlow backend).
     open var outputActivation: Activation? { nil }
 
-    /// The values before ``outputActivation`` from the last forward pass.
+    /// The values before ``Layer/outputActivation`` from the last forward pass.
     open var preActivationOutput: DeviceBuffer? { nil }
 
     /// Runs the layer on `rows` samples of `input` (rows × inputUnits) for the pass `context` describes; returns
     /// its output buffer (rows × outputUnits), valid until the next call. Without
-    /// ``StepContext/needsOutputActivation`` a layer may leave its ``outputActivation`` out.
+    /// ``StepContext/needsOutputActivation`` a layer may leave its ``Layer/outputActivation`` out.
     open func forward(_ input: DeviceBuffer, rows: Int, context: StepContext) -> DeviceBuffer {
         fatalError("\(type(of: self)) must override forward")
     }
 
     /// Back-propagates `gradient` (rows × outputUnits) through the last forward pass, which ran with the same
     /// `context`: fills the parameter gradients and returns `∂loss/∂input` when `needsInputGradient`. With
-    /// `gradientIsPreActivation` the gradient is already taken with respect to ``preActivationOutput``.
+    /// `gradientIsPreActivation` the gradient is already taken with respect to ``Layer/preActivationOutput``.
     open func backward(_ gradient: DeviceBuffer, rows: Int, context: StepContext, gradientIsPreActivation: Bool,
                        needsInputGradient: Bool) -> DeviceBuffer? {
         fatalError("\(type(of: self)) must override backward")

@@ -24,6 +24,7 @@ public struct StepContext: Equatable, Sendable {
     /// since only ``Layer/preActivationOutput`` is read.
     public var needsOutputActivation: Bool
 
+    /// Creates a context; for inference, ``inference`` is ready-made.
     public init(training: Bool, seed: UInt64 = 0, step: Int = 0, needsOutputActivation: Bool = true) {
         self.training = training
         self.seed = seed

@@ -14,20 +14,31 @@ import MLPCore
 public struct ModelSize: Equatable, Sendable {
     /// One layer's row of the summary.
     public struct LayerSize: Equatable, Sendable {
+        /// The layer's name (`dense_1`).
         public let name: String
+        /// The layer's Keras class name (`Dense`).
         public let kerasClassName: String
+        /// Values per input row.
         public let inputUnits: Int
+        /// Values per output row.
         public let outputUnits: Int
+        /// Parameters updated by training (Dense: `inputUnits·units + units`).
         public let trainableParameters: Int
+        /// Parameters not updated by gradients (BatchNormalization's moving statistics).
         public let nonTrainableParameters: Int
         /// Work-buffer values per batch row in a training step (outputs and gradients).
         public let workValuesPerRow: Int
+        /// All the layer's parameters.
         public var parameters: Int { trainableParameters + nonTrainableParameters }
     }
 
+    /// Features per sample.
     public let inputDim: Int
+    /// One entry per layer, in model order.
     public let layers: [LayerSize]
+    /// Trainable parameters of the whole model (`summary()`'s "Trainable params").
     public let trainableParameters: Int
+    /// Non-trainable parameters of the whole model.
     public let nonTrainableParameters: Int
     /// Keras' `count_params()`.
     public let parameters: Int
@@ -104,12 +115,17 @@ public struct ModelSize: Equatable, Sendable {
 
 /// What ``ModelSize/memoryEstimate(optimizerSlots:batchSize:)`` counts, in bytes.
 public struct MemoryEstimate: Equatable, Sendable {
+    /// The weights (4 bytes a parameter).
     public let weightBytes: Int
+    /// The gradients (one per trainable parameter).
     public let gradientBytes: Int
+    /// The optimizer's slots (`optimizerSlots` per trainable parameter: Adam 2, SGD with momentum 1).
     public let optimizerBytes: Int
+    /// The layers' outputs and gradients for one batch.
     public let activationBytes: Int
     /// The largest single buffer (a layer's variables, or a batch of its widest rows), for per-allocation limits.
     public let largestBufferBytes: Int
+    /// The batch size the activations were counted for.
     public let batchSize: Int
 
     /// Everything together; saturates at `Int.max`.
@@ -152,13 +168,16 @@ public struct MemoryEstimate: Equatable, Sendable {
 
 /// How much memory a model may use: in all, and (OpenCL's `CL_DEVICE_MAX_MEM_ALLOC_SIZE`) per buffer.
 public struct MemoryLimit: Equatable, Sendable {
+    /// The most bytes in all.
     public let totalBytes: Int
+    /// The most bytes in one buffer; nil when there is no per-buffer limit (the host).
     public let bufferBytes: Int?
     /// What the limit is, for messages: `this machine's physical memory`.
     public let name: String
     /// What the per-buffer limit is, for messages.
     public let bufferName: String
 
+    /// Creates a limit; `name` and `bufferName` say what it is in messages ("this machine's physical memory").
     public init(totalBytes: Int, bufferBytes: Int? = nil, name: String, bufferName: String = "the largest allocation") {
         self.totalBytes = totalBytes
         self.bufferBytes = bufferBytes

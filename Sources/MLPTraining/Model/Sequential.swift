@@ -21,6 +21,7 @@ public final class Sequential {
     public var name: String
     /// Features per sample.
     public let inputDim: Int
+    /// The layers, in order; add them with `add(_:)` or the initializer.
     public private(set) var layers: [Layer] = []
     /// Where the weights live and the maths runs.
     public let backend: any Backend
@@ -44,8 +45,9 @@ public final class Sequential {
     /// - Parameters:
     ///   - inputDim: features per sample (> 0).
     ///   - layers: the stack, in order.
+    ///   - name: the model's name in `summary()` and model files (`sequential` by default, as in Keras).
     ///   - seed: fixes initial weights and shuffling; a random seed when `nil`.
-    ///   - backend: defaults to a shared ``CPUBackend``.
+    ///   - backend: defaults to a shared `CPUBackend`.
     public init(inputDim: Int, _ layers: [Layer] = [], name: String = "sequential", seed: UInt64? = nil,
                 backend: (any Backend)? = nil) {
         precondition(inputDim > 0, "Sequential needs a positive input width, got \(inputDim)")
@@ -71,7 +73,9 @@ public final class Sequential {
 
     /// Number of values in all variables (Keras' `count_params()`).
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
+    /// Values updated by training.
     public var trainableParameterCount: Int { layers.reduce(0) { $0 + $1.trainableParameterCount } }
+    /// Values not updated by gradients (BatchNormalization's moving statistics).
     public var nonTrainableParameterCount: Int { parameterCount - trainableParameterCount }
 
     /// The variables' values in Keras' `get_weights()` order (per layer: kernel, bias, …).

@@ -8,6 +8,7 @@ import SwiftProtobuf
 /// Each record goes to the file with one `write` as it is made, so whatever was written survives a killed
 /// process; ``flush()`` (at epoch end and on close) also asks the OS to put it on disk.
 public final class EventFileWriter {
+    /// The event file written (`events.out.tfevents.<time>.<host>.<pid>.<n>.v2`).
     public let path: String
     let file: AppendingFile
     static var counter = 0

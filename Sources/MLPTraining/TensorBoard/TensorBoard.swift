@@ -24,12 +24,19 @@ public final class TensorBoard: Callback {
         case every(Int)
     }
 
+    /// The folder that receives the `train` and `validation` runs (`logs` by default).
     public let logDir: String
+    /// Epochs between weight (and activation) histograms; 0 (the default) writes none.
     public let histogramFreq: Int
+    /// Whether the layer graph, the model config and `summary()` are written (true by default).
     public let writeGraph: Bool
+    /// How often batch-level scalars are written (`.epoch` by default: none).
     public let updateFreq: UpdateFrequency
+    /// Whether `epoch_steps_per_second` is written (false by default).
     public let writeStepsPerSecond: Bool
+    /// A fixed batch whose per-layer activations are histogrammed with the weights; nil for none.
     public let activationSample: Tensor?
+    /// Samples and their labels for the projector, written at train end; nil for none.
     public let embeddingsSample: (x: Tensor, labels: [String])?
 
     var train: EventFileWriter?
@@ -37,6 +44,7 @@ public final class TensorBoard: Callback {
     var epochStart = Date()
     var batchesThisEpoch = 0
 
+    /// Creates the callback with Keras' names and defaults; the folders are created at `fit` start.
     public init(logDir: String = "logs", histogramFreq: Int = 0, writeGraph: Bool = true, updateFreq: UpdateFrequency = .epoch,
                 writeStepsPerSecond: Bool = false, activationSample: Tensor? = nil, embeddingsSample: (x: Tensor, labels: [String])? = nil) {
         self.logDir = logDir

@@ -10,12 +10,15 @@ import MLPCore
 ///
 /// It runs after the other callbacks at every hook, whatever its position in the list.
 public final class BackupAndRestore: Callback {
+    /// The folder holding the backup; created when missing.
     public let backupDirectory: String
+    /// Whether the backup is deleted when training ends (true by default, as in Keras).
     public let deleteCheckpoint: Bool
     var others: [Callback] = []
     /// The epoch after the backup's, once `onTrainBegin` has read one.
     var backupResumeEpoch: Int?
 
+    /// Creates the callback; nothing is read or written before `fit` starts.
     public init(backupDirectory: String, deleteCheckpoint: Bool = true) {
         self.backupDirectory = backupDirectory
         self.deleteCheckpoint = deleteCheckpoint

@@ -34,6 +34,7 @@ open class Callback {
     /// The model being trained, set before `onTrainBegin`.
     public internal(set) weak var model: Sequential?
 
+    /// Creates a callback; subclasses add their own settings.
     public init() {}
 
     /// Whether batch-end hooks need logs (a device read per batch).
@@ -55,19 +56,31 @@ open class Callback {
     /// keeps it. When several callbacks give one, the last in running order wins.
     open var resumeEpoch: Int? { nil }
 
+    /// Called once at the start of `fit`, after the model is set; reset per-run state here (Keras does).
     open func onTrainBegin(logs: Logs) throws {}
+    /// Called once at the end of `fit` (also after an early stop), with the last epoch's logs.
     open func onTrainEnd(logs: Logs) throws {}
     open func onEpochBegin(_ epoch: Int) throws {}
     open func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {}
+    /// Called before training step `batch` (0-based within the epoch).
     open func onTrainBatchBegin(_ batch: Int) throws {}
+    /// Called after training step `batch`, with the epoch's running means when ``Callback/needsBatchLogs`` is true, else nil.
     open func onTrainBatchEnd(_ batch: Int, logs: Logs?) throws {}
+    /// Called at the start of `evaluate` (and of the validation pass inside `fit`).
     open func onTestBegin() throws {}
+    /// Called at the end of `evaluate` (and of the validation pass), with its loss and metrics.
     open func onTestEnd(logs: Logs) throws {}
+    /// Called before evaluation batch `batch`.
     open func onTestBatchBegin(_ batch: Int) throws {}
+    /// Called after evaluation batch `batch`.
     open func onTestBatchEnd(_ batch: Int) throws {}
+    /// Called at the start of `predict`.
     open func onPredictBegin() throws {}
+    /// Called at the end of `predict`.
     open func onPredictEnd() throws {}
+    /// Called before prediction batch `batch`.
     open func onPredictBatchBegin(_ batch: Int) throws {}
+    /// Called after prediction batch `batch`.
     open func onPredictBatchEnd(_ batch: Int) throws {}
 
     /// State to carry over an interruption (BackupAndRestore), JSON-compatible or `[[Float]]` (stored in

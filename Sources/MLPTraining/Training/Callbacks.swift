@@ -9,23 +9,34 @@ import MLPCore
 /// best epoch's weights are restored at the end of training **whether or not** it stopped early (Keras 3).
 /// State resets at train begin.
 public final class EarlyStopping: Callback {
+    /// The log key watched (`val_loss` by default; `loss`, `val_accuracy`, …).
     public let monitor: String
+    /// The smallest change that counts as an improvement (its absolute value; 0 by default).
     public let minDelta: Float
+    /// Epochs without improvement before training stops (0 by default: stop at the first epoch that does not improve).
     public let patience: Int
+    /// 1 prints a line when training stops and when the best weights are restored; 0 (the default) is silent.
     public let verbose: Int
+    /// Whether lower or higher is better, resolved from ``monitor`` when created with `.auto`.
     public let mode: MonitorMode
+    /// A value the monitored quantity must beat for the wait to reset; nil (the default) for none.
     public let baseline: Float?
+    /// Whether the best epoch's weights are restored at the end of training (false by default, as in Keras).
     public let restoreBestWeights: Bool
+    /// Epochs (0-based) before this one are not watched: a warm-up (0 by default).
     public let startFromEpoch: Int
 
+    /// Epochs since the last improvement.
     public private(set) var wait = 0
     /// The epoch (0-based) at which training was stopped, 0 if it was not.
     public private(set) var stoppedEpoch = 0
+    /// The best monitored value so far; nil before the first watched epoch.
     public private(set) var best: Float?
     /// The best epoch (0-based).
     public private(set) var bestEpoch = 0
     var bestWeights: [Tensor]?
 
+    /// Creates the callback with Keras' names and defaults; `minDelta` is taken as its absolute value.
     public init(monitor: String = "val_loss", minDelta: Float = 0, patience: Int = 0, verbose: Int = 0,
                 mode: MonitorMode = .auto, baseline: Float? = nil, restoreBestWeights: Bool = false, startFromEpoch: Int = 0) {
         self.monitor = monitor
@@ -106,14 +117,21 @@ public final class EarlyStopping: Callback {
 
 /// Saves the model (or only its weights) after epochs, to a path template such as
 /// `ckpt-{epoch:02d}-{val_loss:.4f}.h5` (`epoch` is 1-based; other names are log keys). The extension picks
-/// the format (`.h5`, `.keras`, `.weights.h5`, `.json`), as ``Sequential/save(to:includeOptimizer:)``.
+/// the format (`.h5`, `.keras`, `.weights.h5`, `.json`), as `Sequential.save(to:includeOptimizer:)`.
 public final class ModelCheckpoint: Callback {
+    /// The path template: `{epoch:02d}` (1-based) and log keys such as `{val_loss:.4f}` are filled in per epoch.
     public let filepath: String
+    /// The log key compared when ``saveBestOnly`` is set (`val_loss` by default).
     public let monitor: String
+    /// 1 prints a line for each save (and each epoch that did not improve); 0 (the default) is silent.
     public let verbose: Int
+    /// Whether only epochs that improve ``monitor`` are saved (false by default: every epoch).
     public let saveBestOnly: Bool
+    /// Whether only the weights are written (`.weights.h5`, or the weights of a `.json`), not the whole model.
     public let saveWeightsOnly: Bool
+    /// Whether lower or higher is better, resolved from ``monitor`` when created with `.auto`.
     public let mode: MonitorMode
+    /// The best monitored value saved so far (±infinity before the first save).
     public private(set) var best: Float
 
     public override var backupState: [String: Any] { ["best": Double(best)] }
@@ -122,6 +140,7 @@ public final class ModelCheckpoint: Callback {
         best = (state["best"] as? Double).map(Float.init) ?? best
     }
 
+    /// Creates the callback with Keras' names and defaults (every epoch saved, whole model, `val_loss` watched).
     public init(filepath: String, monitor: String = "val_loss", verbose: Int = 0, saveBestOnly: Bool = false,
                 saveWeightsOnly: Bool = false, mode: MonitorMode = .auto) {
         self.filepath = filepath
@@ -197,18 +216,30 @@ public final class ModelCheckpoint: Callback {
 
 /// Lowers the learning rate by `factor` when a monitored quantity has not improved for `patience` epochs.
 public final class ReduceLROnPlateau: Callback {
+    /// The log key watched (`val_loss` by default).
     public let monitor: String
+    /// The factor the learning rate is multiplied by, below 1 (0.1 by default).
     public let factor: Float
+    /// Epochs without improvement before the rate is lowered (10 by default).
     public let patience: Int
+    /// 1 prints a line at each reduction; 0 (the default) is silent.
     public let verbose: Int
+    /// Whether lower or higher is better, resolved from ``monitor`` when created with `.auto`.
     public let mode: MonitorMode
+    /// The smallest change that counts as an improvement (1e-4 by default, as in Keras).
     public let minDelta: Float
+    /// Epochs to wait after a reduction before counting again (0 by default).
     public let cooldown: Int
+    /// The floor the rate is never lowered below (0 by default).
     public let minLearningRate: Float
+    /// Epochs since the last improvement.
     public private(set) var wait = 0
+    /// Epochs of cooldown left after the last reduction.
     public private(set) var cooldownCounter = 0
+    /// The best monitored value so far.
     public private(set) var best: Float = .infinity
 
+    /// Creates the callback with Keras' names and defaults; a `factor` of 1 or more is a programmer error.
     public init(monitor: String = "val_loss", factor: Float = 0.1, patience: Int = 10, verbose: Int = 0,
                 mode: MonitorMode = .auto, minDelta: Float = 1e-4, cooldown: Int = 0, minLearningRate: Float = 0) {
         precondition(factor < 1, "ReduceLROnPlateau does not support a factor >= 1, got \(factor)")
@@ -268,9 +299,12 @@ public final class ReduceLROnPlateau: Callback {
 
 /// Sets the learning rate at each epoch's start from `schedule(epoch, currentRate)`.
 public final class LearningRateScheduler: Callback {
+    /// The rate for an epoch: called with the epoch (0-based) and the current rate; a non-finite result stops training.
     public let schedule: (Int, Float) -> Float
+    /// 1 prints the rate set at each epoch; 0 (the default) is silent.
     public let verbose: Int
 
+    /// Creates the callback from a schedule `(epoch, currentRate) -> newRate`.
     public init(verbose: Int = 0, _ schedule: @escaping (Int, Float) -> Float) {
         self.schedule = schedule
         self.verbose = verbose
@@ -293,12 +327,16 @@ public final class LearningRateScheduler: Callback {
 
 /// Streams epoch results to a CSV file: `epoch` then the log keys in sorted order, as Keras' CSVLogger.
 public final class CSVLogger: Callback {
+    /// The CSV file written.
     public let filename: String
+    /// The field separator (`,` by default).
     public let separator: String
+    /// Whether an existing file is appended to (keeping its header) rather than replaced (false by default).
     public let append: Bool
     var keys: [String]?
     var file: AppendingFile?
 
+    /// Creates the logger; the file is opened at train begin.
     public init(filename: String, separator: String = ",", append: Bool = false) {
         self.filename = filename
         self.separator = separator

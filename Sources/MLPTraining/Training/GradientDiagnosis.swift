@@ -11,9 +11,13 @@ import MLPCore
 public enum GradientVerdict: String, Sendable, CaseIterable {
     case ok, vanishing, exploding, dead
 
+    /// A gradient norm below this fraction of the output layer's (1%) is `vanishing`.
     public static let vanishingBelow: Float = 0.01
+    /// A gradient norm above this multiple of the output layer's (100×) is `exploding`.
     public static let explodingAbove: Float = 100
+    /// An update ratio above this (a step larger than the kernel itself) is `exploding`.
     public static let explodingUpdateRatio: Float = 1
+    /// A dead fraction from this value (half the units) is `dead`.
     public static let deadFrom: Float = 0.5
 
     /// The usual remedies, for messages and `mlp diagnose`.
@@ -29,8 +33,11 @@ public enum GradientVerdict: String, Sendable, CaseIterable {
 
 /// One layer's statistics, its gradient norm relative to the output layer's, and the verdict.
 public struct LayerDiagnosis: Equatable, Sendable {
+    /// The layer's measured statistics.
     public var statistics: LayerStatistics
+    /// The layer's gradient norm divided by the output layer's (1 for the output layer).
     public var relativeGradientNorm: Float
+    /// What the statistics say, by ``GradientVerdict``'s thresholds.
     public var verdict: GradientVerdict
 
     /// Diagnoses every layer of one epoch's statistics (model order; the last is the output layer).

@@ -13,17 +13,26 @@ import MLPCore
 ///   outputs in those ranges;
 /// - `activationMean`, `activationStd`: over the R·u outputs.
 public struct LayerStatistics: Equatable, Sendable {
+    /// The layer's name.
     public var layer: String
+    /// The root mean square of the kernel gradient's L2 norm over the monitored steps.
     public var gradientNorm: Float
     /// The same for the bias (nil without one).
     public var biasGradientNorm: Float? = nil
+    /// The root mean square of the kernel's L2 norm after each update.
     public var weightNorm: Float
+    /// √(Σ‖ΔW‖² / Σ‖W‖²): how far a step moves the kernel relative to its size.
     public var updateRatio: Float
+    /// The mean fraction of units that output 0 for a whole batch (ReLU and ReLU6 layers; nil otherwise).
     public var deadFraction: Float?
+    /// The fraction of outputs in the flat ends (sigmoid and tanh layers; nil otherwise).
     public var saturatedFraction: Float?
+    /// The mean of the layer's outputs.
     public var activationMean: Float
+    /// The standard deviation of the layer's outputs.
     public var activationStd: Float
 
+    /// Creates a record of measured values.
     public init(layer: String, gradientNorm: Float, weightNorm: Float, updateRatio: Float, deadFraction: Float?, saturatedFraction: Float?,
                 activationMean: Float, activationStd: Float) {
         self.layer = layer
@@ -82,6 +91,7 @@ public final class GradientMonitor: Callback {
     private var streaks: [String: (verdict: GradientVerdict, epochs: Int)] = [:]
     private var warned: Set<String> = []
 
+    /// Creates the monitor: every 10th step measured, a warning after 3 bad epochs in a row, no TensorBoard by default.
     public init(every: Int = 10, warnAfter: Int = 3, tensorBoard: TensorBoard? = nil) {
         precondition(every >= 1, "GradientMonitor(every:) needs a positive interval")
         self.every = every

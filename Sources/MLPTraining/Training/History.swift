@@ -9,6 +9,7 @@ public struct History: Sendable {
     /// The keys in the order they were first logged.
     public internal(set) var keys: [String] = []
 
+    /// Creates an empty history (`fit` makes and fills one).
     public init() {}
 
     mutating func append(epoch index: Int, logs: [(String, Float)]) {
@@ -27,6 +28,7 @@ public struct History: Sendable {
         return "{" + body.joined(separator: ", ") + "}"
     }
 
+    /// `value` as Python's `json` writes a float: `NaN`, `Infinity`, `-Infinity`, else its shortest `Double` spelling.
     public static func jsonNumber(_ value: Float) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "Infinity" : "-Infinity" }

@@ -1,6 +1,6 @@
 import MLPCore
 
-/// A loss for ``Sequential/compile(optimizer:loss:metrics:)``: the backend's ``LossKind`` with Keras' names.
+/// A loss for ``Sequential/compile(optimizer:loss:metrics:)``: the backend's `LossKind` with Keras' names.
 public typealias Loss = LossKind
 
 extension LossKind {

@@ -41,14 +41,18 @@ open class Optimizer {
     var constantLearningRate: Float
     /// Steps applied so far.
     public internal(set) var iterations = 0
+    /// Rescales each variable's gradient to at most this L2 norm (`g · clipnorm / max(‖g‖, clipnorm)`); nil for none.
     public var clipnorm: Float?
+    /// Rescales all gradients together so their joint L2 norm is at most this value; nil for none.
     public var globalClipnorm: Float?
+    /// Clips each gradient element to `[−clipvalue, clipvalue]`; nil for none.
     public var clipvalue: Float?
     /// Decoupled weight decay (`w −= w·decay·lr` before each update), on every optimizer as in Keras 3.
     public var weightDecay: Float?
     let slots = SlotStore()
     var normScratch: DeviceBuffer?
 
+    /// Creates an optimizer with a constant rate or a `schedule`; at most one of the three clipping options may be set.
     public init(learningRate: Float, schedule: LearningRateSchedule? = nil, weightDecay: Float? = nil,
                 clipnorm: Float? = nil, globalClipnorm: Float? = nil, clipvalue: Float? = nil) {
         constantLearningRate = learningRate

@@ -5,9 +5,12 @@ import MLPCore
 ///
 /// `v = μv − lr·g; w += v` (Nesterov: `w += μv − lr·g`); without momentum `w −= lr·g`.
 public final class SGD: Optimizer {
+    /// The momentum factor μ (0 by default: plain gradient descent, no velocity slot).
     public let momentum: Float
+    /// Whether the Nesterov form of momentum is used (false by default).
     public let nesterov: Bool
 
+    /// Creates the optimizer with Keras' defaults; the clipping and decay options are those of ``Optimizer``.
     public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false, schedule: LearningRateSchedule? = nil,
                 weightDecay: Float? = nil, clipnorm: Float? = nil, globalClipnorm: Float? = nil, clipvalue: Float? = nil) {
         self.momentum = momentum
@@ -33,12 +36,17 @@ public final class SGD: Optimizer {
 /// With `t` the step number: `α = lr·√(1−β2ᵗ)/(1−β1ᵗ)`, `m += (g−m)(1−β1)`, `v += (g²−v)(1−β2)`,
 /// `w −= α·m/(√v + ε)`; AMSGrad uses `v̂ = max(v̂, v)` in place of `v`.
 public class Adam: Optimizer {
+    /// The decay rate β1 of the first-moment (mean) estimate (0.9 by default).
     public let beta1: Float
+    /// The decay rate β2 of the second-moment (uncentred variance) estimate (0.999 by default).
     public let beta2: Float
+    /// The ε added to `√v` for numerical stability (1e-7 by default, Keras' value rather than the paper's 1e-8).
     public let epsilon: Float
+    /// Whether the AMSGrad variant (the running maximum of `v`, one more slot) is used (false by default).
     public let amsgrad: Bool
     var stepSizeFactor: Double = 1
 
+    /// Creates the optimizer with Keras' defaults; the clipping and decay options are those of ``Optimizer``.
     public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, amsgrad: Bool = false,
                 schedule: LearningRateSchedule? = nil, weightDecay: Float? = nil, clipnorm: Float? = nil,
                 globalClipnorm: Float? = nil, clipvalue: Float? = nil) {
@@ -72,6 +80,7 @@ public class Adam: Optimizer {
 
 /// AdamW: Adam with decoupled weight decay (Keras default 0.004), applied before each update.
 public final class AdamW: Adam {
+    /// Creates the optimizer with Keras' defaults (weight decay 0.004); the other options are those of ``Adam``.
     public init(learningRate: Float = 0.001, weightDecay: Float = 0.004, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-7, amsgrad: Bool = false, schedule: LearningRateSchedule? = nil, clipnorm: Float? = nil,
                 globalClipnorm: Float? = nil, clipvalue: Float? = nil) {
@@ -87,11 +96,16 @@ public final class AdamW: Adam {
 /// `v = ρv + (1−ρ)g²`; centered: `a = ρa + (1−ρ)g`, `Δ = lr·g/√(v − a² + ε)`, else `Δ = lr·g/√(v + ε)`;
 /// with momentum `μbuf = μ·μbuf + Δ; w −= μbuf`, else `w −= Δ`.
 public final class RMSprop: Optimizer {
+    /// The decay rate ρ of the running mean of squared gradients (0.9 by default).
     public let rho: Float
+    /// The momentum factor μ (0 by default: no momentum slot is used).
     public let momentum: Float
+    /// The ε added under the square root for numerical stability (1e-7 by default).
     public let epsilon: Float
+    /// Whether gradients are normalised by their estimated variance `v − a²` rather than `v` (false by default).
     public let centered: Bool
 
+    /// Creates the optimizer with Keras' defaults; the clipping and decay options are those of ``Optimizer``.
     public init(learningRate: Float = 0.001, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7, centered: Bool = false,
                 schedule: LearningRateSchedule? = nil, weightDecay: Float? = nil, clipnorm: Float? = nil,
                 globalClipnorm: Float? = nil, clipvalue: Float? = nil) {
@@ -123,9 +137,12 @@ public final class RMSprop: Optimizer {
 
 /// Adagrad. Defaults: lr 0.001, initial accumulator 0.1, ε 1e-7. `acc += g²; w −= lr·g/√(acc + ε)`.
 public final class Adagrad: Optimizer {
+    /// The value every accumulator starts at (0.1 by default), which keeps the first steps from being huge.
     public let initialAccumulatorValue: Float
+    /// The ε added under the square root for numerical stability (1e-7 by default).
     public let epsilon: Float
 
+    /// Creates the optimizer with Keras' defaults; the clipping and decay options are those of ``Optimizer``.
     public init(learningRate: Float = 0.001, initialAccumulatorValue: Float = 0.1, epsilon: Float = 1e-7,
                 schedule: LearningRateSchedule? = nil, weightDecay: Float? = nil, clipnorm: Float? = nil,
                 globalClipnorm: Float? = nil, clipvalue: Float? = nil) {
@@ -152,14 +169,18 @@ public final class Adagrad: Optimizer {
 /// Nadam (Adam with Nesterov momentum), Keras 3's formulation with the 0.96 momentum schedule.
 /// Defaults: lr 0.001, β1 0.9, β2 0.999, ε 1e-7.
 public final class Nadam: Optimizer {
+    /// The decay rate β1 of the first-moment estimate (0.9 by default), scaled by the momentum schedule.
     public let beta1: Float
+    /// The decay rate β2 of the second-moment estimate (0.999 by default).
     public let beta2: Float
+    /// The ε added to `√v̂` for numerical stability (1e-7 by default).
     public let epsilon: Float
     var scalars = NadamScalars(uT: 0, uNext: 0, productT: 1, productNext: 1, beta2Power: 1)
     /// Π u_1…u_t and the step it belongs to (recomputed when the step count was restored).
     var product: Float = 1
     var productStep = 0
 
+    /// Creates the optimizer with Keras' defaults; the clipping and decay options are those of ``Optimizer``.
     public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7,
                 schedule: LearningRateSchedule? = nil, weightDecay: Float? = nil, clipnorm: Float? = nil,
                 globalClipnorm: Float? = nil, clipvalue: Float? = nil) {

@@ -19,7 +19,7 @@ extension Sequential {
     ///
     /// - Parameters:
     ///   - optimizer: default ``RMSprop`` with Keras' defaults, as Keras' `compile()`.
-    ///   - loss: see ``LossKind``.
+    ///   - loss: see ``Loss`` (the backend's `LossKind` with Keras' names).
     ///   - metrics: reported next to the loss; accuracy variants only for now.
     public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, metrics: [Metric] = []) throws {
         guard !layers.isEmpty else { throw MLPError.notReady("compile needs a model with at least one layer") }
@@ -66,7 +66,9 @@ extension Sequential {
 
     /// The compiled optimizer, loss and metric names (nil before `compile`).
     public var optimizer: Optimizer? { compilation?.optimizer }
+    /// The compiled loss (nil before `compile`).
     public var loss: Loss? { compilation?.loss }
+    /// The compiled metrics, in order (empty before `compile`).
     public var metrics: [Metric] { compilation?.metrics ?? [] }
 
     /// The compilation, or an error saying that `what` needs one.

@@ -39,10 +39,11 @@ extension Sequential {
     ///   - y: class indices (samples) or (samples, 1) for sparse categorical cross-entropy; otherwise
     ///     (samples, outputUnits).
     ///   - batchSize: 32 by default; the last batch of an epoch may be smaller.
+    ///   - epochs: the epoch index to stop before (1 by default).
+    ///   - verbose: 0 silent, 1 progress bar (the default), 2 one line per epoch.
     ///   - validationSplit: the **last** fraction of the samples, taken before shuffling, is held out.
     ///   - validationData: overrides `validationSplit`.
     ///   - shuffle: a new order each epoch, from the model's seed and the epoch number.
-    ///   - verbose: 0 silent, 1 progress bar, 2 one line per epoch.
     ///   - callbacks: run in order at each hook, after the progress bar and before the history (as Keras).
     ///   - initialEpoch: the epoch to start at (to resume a run); `epochs` is the index to stop before.
     ///   - validationFreq: validate after every `validationFreq`-th epoch.

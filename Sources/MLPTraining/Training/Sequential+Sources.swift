@@ -6,9 +6,18 @@ extension Sequential {
     /// `prefetch` batches ahead, in the same order whatever the worker count.
     ///
     /// - Parameters:
+    ///   - source: the training batches.
+    ///   - epochs: the epoch index to stop before (1 by default).
     ///   - stepsPerEpoch: batches per epoch; required for an endless source, otherwise the source's count.
+    ///   - verbose: 0 silent, 1 progress bar (the default), 2 one line per epoch.
+    ///   - validationData: batches evaluated after each epoch (every `validationFreq`-th); nil for none.
+    ///   - validationSteps: batches of `validationData` per evaluation; required when it is endless.
     ///   - shuffle: for an indexable source, a new batch order each epoch from the model's seed.
-    ///   - validationData, validationSteps: evaluated after each epoch (every `validationFreq`-th).
+    ///   - workers: threads preparing batches (1 by default); the order, and so the model, is the same for any count.
+    ///   - prefetch: the most batches prepared ahead (4 by default).
+    ///   - callbacks: run in order at each hook, as in the array `fit`.
+    ///   - initialEpoch: the epoch to start at (to resume a run).
+    ///   - validationFreq: validate after every `validationFreq`-th epoch (1 by default).
     @discardableResult
     public func fit(_ source: BatchSource, epochs: Int = 1, stepsPerEpoch: Int? = nil, verbose: Int = 1,
                     validationData: BatchSource? = nil, validationSteps: Int? = nil, shuffle: Bool = true,
