@@ -477,7 +477,7 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         assertOneLineError(try mlp("train", "--data", good, "--optimizer", "adamax"), contains: "unknown optimizer 'adamax'")
         assertOneLineError(try mlp("train", "--data", good, "--layers", "16relu"), contains: "--layers: '16relu' is not UNITS:ACTIVATION")
         assertOneLineError(try mlp("train", "--data", good, "--layers", "0:relu"), contains: "needs a positive number of units")
-        assertOneLineError(try mlp("train", "--data", good, "--device", "tpu"), contains: "unknown device 'tpu'")
+        assertOneLineError(try mlp("train", "--data", good, "--device", "tpu"), contains: "The value 'tpu' is invalid for '--device <device>'")
         assertOneLineError(try mlp("summary", "--input-dim", "3"), contains: "summary needs --output")
 
         // A model expecting other features than the data has.
