@@ -126,4 +126,21 @@ final class GoldenOutputTests: ScratchDirectoryTestCase {
         XCTAssertTrue(chosen.stdout.hasPrefix("loss: "), chosen.stdout)
         Golden.assertMatches("$ mlp evaluate --model m.json --data d.csv\nexit \(refused.status)\n\(refused.stderr)", "error-unknown-loss-in-file")
     }
+
+    /// `mlp-bench` follows `mlp`'s convention: a usage error is one line `error: …` and exit status 1 (not
+    /// ArgumentParser's `Error:` with the usage and 64); help is status 0 on standard output.
+    func testBenchUsageErrorsAreOneLineWithStatusOne() throws {
+        let bench = Bundle.main.bundleURL.appendingPathComponent("mlp-bench")
+        var transcript = ""
+        for arguments in [["--frobnicate"], ["gemm", "--m", "x"], ["train", "--workload", "huge"]] {
+            let result = try runProcess(bench, arguments, environment: ["COLUMNS": "100"], currentDirectory: directory)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stdout, "", "\(arguments)")
+            transcript += "$ mlp-bench \(arguments.joined(separator: " "))\nexit \(result.status)\n\(result.stderr)\n"
+        }
+        Golden.assertMatches(transcript, "errors-mlp-bench")
+        let help = try runProcess(bench, ["--help"], environment: ["COLUMNS": "100"], currentDirectory: directory)
+        XCTAssertEqual(help.status, 0, help.stderr)
+        XCTAssertTrue(help.stdout.hasPrefix("OVERVIEW: Speed figures for MLPKit"), help.stdout)
+    }
 }
