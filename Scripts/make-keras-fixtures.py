@@ -8,13 +8,52 @@
 
 Usage: python3 -m venv /tmp/venv && /tmp/venv/bin/pip install tensorflow-cpu==2.21.0 tf-keras==2.21.0
        /tmp/venv/bin/python Scripts/make-keras-fixtures.py
+       /tmp/venv/bin/python Scripts/make-keras-fixtures.py --loss-forms   # only the loss-*.{keras,h5} files
 """
-import io, json, os, pathlib, contextlib
+import io, json, os, pathlib, contextlib, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 out_dir = pathlib.Path(__file__).resolve().parent.parent / "Tests/MLPTrainingTests/Fixtures"
 out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def write_loss_form_fixtures():
+    """Fixtures/models/loss-*.{keras,h5} and loss-forms.json: one small classifier compiled with the loss as a
+    function (keras.losses.sparse_categorical_crossentropy), as a class (SparseCategoricalCrossentropy()) and
+    as a string, saved by Keras 3 (.keras, .h5) and tf-keras (.h5), with the predictions Keras made.
+    Run alone with --loss-forms, so the other fixtures are not rewritten."""
+    import keras
+    import tf_keras
+    models_dir = out_dir / "models"
+    models_dir.mkdir(exist_ok=True)
+    rng = np.random.default_rng(17)
+    x = rng.normal(size=(32, 3)).astype(np.float32)
+    y = rng.integers(0, 3, size=(32,))
+    inputs = rng.normal(size=(5, 3)).astype(np.float32)
+    predictions = {}
+    for kname, K in [("keras3", keras), ("keras2", tf_keras)]:
+        forms = {"function": K.losses.sparse_categorical_crossentropy,
+                 "class": K.losses.SparseCategoricalCrossentropy(),
+                 "string": "sparse_categorical_crossentropy"}
+        for form, loss in forms.items():
+            K.utils.set_random_seed(5)
+            model = K.Sequential([K.Input(shape=(3,)), K.layers.Dense(4, activation="relu"),
+                                  K.layers.Dense(3, activation="softmax")])
+            model.compile(optimizer=K.optimizers.Adam(learning_rate=0.01), loss=loss, metrics=["accuracy"])
+            model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+            name = f"loss-{form}-{kname}"
+            model.save(str(models_dir / f"{name}.h5"))
+            if K is keras:
+                model.save(str(models_dir / f"{name}.keras"))
+            predictions[name] = np.asarray(model.predict(inputs, verbose=0)).astype(float).tolist()
+    (models_dir / "loss-forms.json").write_text(json.dumps({"inputs": inputs.tolist(), "predictions": predictions}) + "\n")
+    print("wrote loss-form model files")
+
+
+if "--loss-forms" in sys.argv:
+    write_loss_form_fixtures()
+    sys.exit(0)
 
 # --- tf-keras (Keras 2) summary text -------------------------------------------------------------------
 import tf_keras

@@ -34,6 +34,28 @@ struct MLPBenchCommand: ParsableCommand {
                       MonitorCommand.self, CrossoverCommand.self, ParityCommand.self, DataCommand.self,
                       GEMMTableCommand.self, TrainTableCommand.self],
         defaultSubcommand: SuiteCommand.self)
+
+    /// `mlp`'s convention (`MLPCommand.run` in MLPCommandLine; these lines are repeated so the bench needs no
+    /// CLI module): help and version on standard output with status 0; an ``ExitCode`` thrown after its message
+    /// keeps its status; any other error, usage errors included, is one line `error: …` on standard error and
+    /// status 1 (ArgumentParser alone prints `Error: …` and the usage, and exits 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let line = message(for: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }.joined(separator: " ")
+            FileHandle.standardError.write(Data(("error: " + line + "\n").utf8))
+            Foundation.exit(1)
+        }
+    }
 }
 
 /// `--device`: the backend to measure, by the names `mlp --device` takes.

@@ -20,6 +20,13 @@ enum FlagCheck {
     /// marked open.
     static func number(_ value: Float?, _ flag: String, atLeast lower: Float, open lowerOpen: Bool = false,
                        atMost upper: Float? = nil, openAbove upperOpen: Bool = false) throws {
+        try number(value.map(Double.init), flag, atLeast: Double(lower), open: lowerOpen, atMost: upper.map(Double.init),
+                   openAbove: upperOpen)
+    }
+
+    /// ``number(_:_:atLeast:open:atMost:openAbove:)`` for a `Double` flag (`--validation-split`).
+    static func number(_ value: Double?, _ flag: String, atLeast lower: Double, open lowerOpen: Bool = false,
+                       atMost upper: Double? = nil, openAbove upperOpen: Bool = false) throws {
         guard let value else { return }
         let aboveLower = lowerOpen ? value > lower : value >= lower
         let belowUpper = upper.map { upperOpen ? value < $0 : value <= $0 } ?? true
@@ -35,6 +42,11 @@ enum FlagCheck {
 
     /// `1` for 1.0, `0.5`, `nan`, `inf`.
     static func text(_ value: Float) -> String {
+        value.isFinite && value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
+
+    /// ``text(_:)`` for a `Double`.
+    static func text(_ value: Double) -> String {
         value.isFinite && value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 }

@@ -89,11 +89,28 @@ enum HiddenLayerSpec: Equatable {
         return value
     }
 
-    /// Parses a comma-separated list; an empty string (or `none`) means no hidden layers.
+    /// The most copies one `ENTRY*N` stands for.
+    static let maxRepeat = 1000
+
+    /// Parses a comma-separated list; an empty string (or `none`) means no hidden layers. `ENTRY*N` stands for
+    /// N copies of the entry (`64:relu*8`, `64:relu:dropout=0.1*4`), N in 1...``maxRepeat``.
     static func list(_ text: String) throws -> [HiddenLayerSpec] {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty || trimmed == "none" { return [] }
-        return try trimmed.split(separator: ",", omittingEmptySubsequences: false).map { try HiddenLayerSpec(String($0)) }
+        return try trimmed.split(separator: ",", omittingEmptySubsequences: false).flatMap { entry -> [HiddenLayerSpec] in
+            let (body, count) = try repeated(String(entry))
+            return Array(repeating: try HiddenLayerSpec(body), count: count)
+        }
+    }
+
+    /// `64:relu*8` → (`64:relu`, 8); an entry without `*` is one copy.
+    static func repeated(_ entry: String) throws -> (body: String, count: Int) {
+        guard let star = entry.lastIndex(of: "*") else { return (entry, 1) }
+        let body = String(entry[..<star]), countText = entry[entry.index(after: star)...].trimmingCharacters(in: .whitespaces)
+        guard let count = Int(countText), (1...maxRepeat).contains(count), !body.contains("*") else {
+            throw MLPError.invalidArgument("--layers: '\(entry.trimmingCharacters(in: .whitespaces))' repeats an entry ENTRY*N with N an integer in 1...\(maxRepeat) (for example 64:relu*8), got '\(countText)'")
+        }
+        return (body, count)
     }
 
     /// The layers this entry stands for.

@@ -4,10 +4,10 @@ import MLPKit
 
 /// Model flags shared by `train`, `summary` and `check`.
 struct ModelOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Features per sample (inferred from --data when there is data).")
+    @Option(parsing: .unconditional, help: "Features per sample (a command that reads data takes it from the data's feature columns).")
     var inputDim: Int?
 
-    @Option(parsing: .unconditional, help: "Hidden layers, comma-separated: UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn, dropout=R. (default: 64:relu,32:relu)")
+    @Option(parsing: .unconditional, help: "Hidden layers, comma-separated: UNITS:ACTIVATION[:dropout=R][:l1=X][:l2=Y][:init=NAME], bn, dropout=R; ENTRY*N repeats an entry N times (64:relu*8, N ≤ \(HiddenLayerSpec.maxRepeat)). (default: 64:relu,32:relu)")
     var layers: String?
 
     /// The `--layers` text, or the default.
@@ -54,23 +54,15 @@ func checkFits(_ size: ModelSize, optimizer: Optimizer?, batchSize: Int, on back
         .check(against: MemoryLimit.of(backend))
 }
 
-/// `--device` and `--seed`.
-struct RunOptions: ParsableArguments {
-    @Option(help: "cpu | gpu | auto | opencl:P:D (default: $MLP_DEVICE, else auto). `mlp devices` lists the devices.")
-    var device: String?
-
-    @Option(parsing: .unconditional, help: "Seed for initial weights and shuffling: the same seed on the same device gives the same numbers.")
-    var seed: UInt64?
-
-    func validate() throws {
-        if let device {
-            do { _ = try Device(name: device) } catch { throw ValidationError("--device: \(error)") }
-        }
-    }
+/// `--device`, for every command that runs a model.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "The device to run on (default: $MLP_DEVICE, else auto); `mlp devices` lists them.")
+    var device: DeviceArgument?
 
     /// The device `--device` (or `MLP_DEVICE`) names; `auto` when neither is set.
     func selectedDevice() throws -> Device {
-        try Device(name: device ?? ProcessInfo.processInfo.environment["MLP_DEVICE"] ?? "auto")
+        if let device { return device.device }
+        return try Device(name: ProcessInfo.processInfo.environment["MLP_DEVICE"] ?? "auto")
     }
 
     /// The backend for the selected device, sized for `work` when it is `auto`, and the lines that say which
@@ -78,6 +70,20 @@ struct RunOptions: ParsableArguments {
     func backend(work: StepWork?) throws -> (backend: any Backend, announcement: String) {
         let (backend, note) = try selectedDevice().makeBackend(work: work)
         return (backend, (note.map { $0 + "\n" } ?? "") + "Device: \(backend.deviceDescription)\n")
+    }
+}
+
+/// `--device` and `--seed`, for the commands that build and train a model.
+struct RunOptions: ParsableArguments {
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    @Option(parsing: .unconditional, help: "Seed for initial weights and shuffling: the same seed on the same device gives the same numbers.")
+    var seed: UInt64?
+
+    func selectedDevice() throws -> Device { try deviceOptions.selectedDevice() }
+
+    func backend(work: StepWork?) throws -> (backend: any Backend, announcement: String) {
+        try deviceOptions.backend(work: work)
     }
 }
 

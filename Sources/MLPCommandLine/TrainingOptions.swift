@@ -25,34 +25,20 @@ struct TrainingOptions: ParsableArguments {
     var tensorboard: String?
     @Option(parsing: .unconditional, help: "TensorBoard: weight (and activation) histograms every N epochs (0: none).")
     var histogramFreq: Int = 0
-    @Option(parsing: .unconditional, help: "TensorBoard: epoch | batch | N (batch scalars every N batches).")
-    var updateFreq: String = "epoch"
+    @Option(parsing: .unconditional, help: "TensorBoard: when to write scalars (N: every N batches).")
+    var updateFreq = UpdateFrequencyArgument(.epoch)
     @Option(parsing: .unconditional, help: "TensorBoard: samples whose last-hidden-layer activations go to the projector at train end (0: none).")
     var embeddingsSamples: Int = 0
 
     func validate() throws {
         try FlagCheck.count(histogramFreq, "--histogram-freq", 0...FlagCheck.maxCount)
         try FlagCheck.count(embeddingsSamples, "--embeddings-samples", 0...FlagCheck.maxCount)
-        _ = try updateFrequency()
-    }
-
-    /// `--update-freq` as TensorBoard's frequency.
-    func updateFrequency() throws -> TensorBoard.UpdateFrequency {
-        switch updateFreq.lowercased() {
-        case "epoch": return .epoch
-        case "batch": return .batch
-        default:
-            guard let n = Int(updateFreq), (1...FlagCheck.maxCount).contains(n) else {
-                throw ValidationError("--update-freq must be epoch, batch or a positive number of batches, got '\(updateFreq)'")
-            }
-            return .every(n)
-        }
     }
 
     /// The TensorBoard callback, if asked for; `x`/`labels` feed activation histograms and the projector.
     func makeTensorBoard(x: Tensor, labels: Tensor?) throws -> TensorBoard? {
         guard let tensorboard else { return nil }
-        let frequency = try updateFrequency()
+        let frequency = updateFreq.frequency
         let sample = histogramFreq > 0 ? x.rows(0..<min(64, x.rowCount)) : nil
         var embeddings: (x: Tensor, labels: [String])?
         if embeddingsSamples > 0 {

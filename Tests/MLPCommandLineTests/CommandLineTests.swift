@@ -99,6 +99,12 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         let withData = try mlp("check", "--data", try threeClassCSV("real.csv"), "--layers", "8:relu", "--seed", "1", "--device", "cpu")
         XCTAssertEqual(withData.status, 0, withData.stdout + withData.stderr)
         XCTAssertTrue(withData.stdout.contains("5. real data (90 samples"), withData.stdout)
+        XCTAssertTrue(result.stdout.contains("2. compile: loss sparse_categorical_crossentropy, optimizer Adam(learning_rate=0.01)\n"),
+                      "without optimizer flags the check keeps Adam at 0.01: \(result.stdout)")
+        let sgd = try mlp("check", "--input-dim", "4", "--layers", "8:relu", "--output", "1", "--optimizer", "sgd",
+                          "--learning-rate", "0.05", "--seed", "1", "--device", "cpu")
+        XCTAssertEqual(sgd.status, 0, sgd.stdout + sgd.stderr)
+        XCTAssertTrue(sgd.stdout.contains("2. compile: loss mean_squared_error, optimizer SGD(learning_rate=0.05)\n"), sgd.stdout)
     }
 
     func testDevicesListsTheCPUAndOpenCL() throws {
@@ -477,7 +483,7 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         assertOneLineError(try mlp("train", "--data", good, "--optimizer", "adamax"), contains: "unknown optimizer 'adamax'")
         assertOneLineError(try mlp("train", "--data", good, "--layers", "16relu"), contains: "--layers: '16relu' is not UNITS:ACTIVATION")
         assertOneLineError(try mlp("train", "--data", good, "--layers", "0:relu"), contains: "needs a positive number of units")
-        assertOneLineError(try mlp("train", "--data", good, "--device", "tpu"), contains: "unknown device 'tpu'")
+        assertOneLineError(try mlp("train", "--data", good, "--device", "tpu"), contains: "The value 'tpu' is invalid for '--device <device>'")
         assertOneLineError(try mlp("summary", "--input-dim", "3"), contains: "summary needs --output")
 
         // A model expecting other features than the data has.

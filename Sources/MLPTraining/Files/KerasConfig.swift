@@ -288,15 +288,7 @@ public enum KerasConfig {
     }
 
     private static func compileChecked(_ model: Sequential, trainingConfig: [String: Any], source: String) throws {
-        let loss: Loss
-        if let name = trainingConfig["loss"] as? String {
-            loss = try Loss(keras: name)
-        } else if let dict = trainingConfig["loss"] as? [String: Any], let className = dict["class_name"] as? String {
-            let name = lossClassNames.first { $0.value == className }?.key ?? className
-            loss = try Loss(keras: name, fromLogits: (dict["config"] as? [String: Any])?["from_logits"] as? Bool ?? false)
-        } else {
-            throw MLPError.malformedFile(path: source, line: 0, reason: "the training config has no loss MLPKit can read")
-        }
+        let loss = try self.loss(from: trainingConfig["loss"], source: source)
         var metrics: [Metric] = []
         func collect(_ value: Any) {
             if let name = value as? String, let metric = try? Metric(keras: name) { metrics.append(metric) }
@@ -307,6 +299,35 @@ public enum KerasConfig {
         collect(trainingConfig["metrics"] ?? [])
         let optimizerDict = (trainingConfig["optimizer_config"] ?? trainingConfig["optimizer"]) as? [String: Any] ?? [:]
         try model.compile(optimizer: optimizer(from: optimizerDict, source: source), loss: loss, metrics: metrics)
+    }
+
+    /// A training config's loss in each form Keras writes: a name (`"mse"`), a function
+    /// (`{"class_name": "function", "config": "sparse_categorical_crossentropy"}`, Keras 3 with
+    /// `loss=keras.losses.fn`), or a class (`{"class_name": "SparseCategoricalCrossentropy", "config":
+    /// {"from_logits": false, …}}`, also `{"fn": …}` in tf-keras); a one-element list or a one-output dict too.
+    static func loss(from value: Any?, source: String) throws -> Loss {
+        if let name = value as? String { return try Loss(keras: name) }
+        if let list = value as? [Any], list.count == 1 { return try loss(from: list[0], source: source) }
+        guard let dict = value as? [String: Any] else {
+            throw MLPError.malformedFile(path: source, line: 0, reason: "the training config has no loss MLPKit can read")
+        }
+        guard let className = dict["class_name"] as? String else {
+            // Keras 2's per-output form: {"dense_2": "mse"}.
+            if dict.count == 1, let only = dict.values.first { return try loss(from: only, source: source) }
+            throw MLPError.malformedFile(path: source, line: 0, reason: "the training config's loss has no class_name")
+        }
+        if className == "function" {
+            guard let name = dict["config"] as? String else {
+                throw MLPError.malformedFile(path: source, line: 0, reason: "the training config's loss function has no name")
+            }
+            return try Loss(keras: name)
+        }
+        let config = dict["config"] as? [String: Any] ?? [:]
+        if let ignored = config["ignore_class"], !(ignored is NSNull) {
+            throw MLPError.malformedFile(path: source, line: 0, reason: "the loss \(className) sets ignore_class, which MLPKit does not support")
+        }
+        let name = lossClassNames.first { $0.value == className }?.key ?? className
+        return try Loss(keras: name, fromLogits: config["from_logits"] as? Bool ?? false)
     }
 
     static func optimizer(from dict: [String: Any], source: String) throws -> Optimizer {

@@ -169,18 +169,20 @@ public enum KerasFile {
     // MARK: Loading
 
     /// Loads a model file (format by extension: .h5, .keras, .json) onto `backend`, compiled when the file
-    /// has a training config, with the optimizer state restored when it has one.
-    public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
+    /// has a training config, with the optimizer state restored when it has one. With `compile: false` (Keras'
+    /// `load_model(compile=False)`) the training config is not read: architecture and weights only, so a loss or
+    /// optimizer MLPKit does not know does not stop a model from predicting.
+    public static func load(from path: String, backend: (any Backend)? = nil, compile: Bool = true) throws -> Sequential {
         switch try Format(path: path) {
-        case .h5: return try readH5(path, backend: backend)
-        case .keras: return try readKeras(path, backend: backend)
-        case .json: return try ModelFile.load(from: path, backend: backend)
+        case .h5: return try readH5(path, backend: backend, compile: compile)
+        case .keras: return try readKeras(path, backend: backend, compile: compile)
+        case .json: return try ModelFile.load(from: path, backend: backend, compile: compile)
         case .weightsH5:
             throw MLPError.invalidArgument("'\(path)' holds weights only: build the model, then load them with loadWeights")
         }
     }
 
-    static func readH5(_ path: String, backend: (any Backend)?) throws -> Sequential {
+    static func readH5(_ path: String, backend: (any Backend)?, compile: Bool = true) throws -> Sequential {
         let file = try HDF5Snapshot(reading: path)
         let root = file.root
         guard let configText = try root.string("model_config") else {
@@ -193,7 +195,7 @@ public enum KerasFile {
         if let text = try root.string("mlpkit_input_scaler") {
             model.inputScaler = FeatureScaler(json: try KerasConfig.parse(text, source: path, what: "mlpkit_input_scaler"))
         }
-        if let trainingText = try root.string("training_config") {
+        if compile, let trainingText = try root.string("training_config") {
             try KerasConfig.compile(model, trainingConfig: KerasConfig.parse(trainingText, source: path, what: "training_config"),
                                     source: path)
             if root.exists("optimizer_weights") { try readLegacyOptimizer(root.group("optimizer_weights"), into: model) }
@@ -256,14 +258,14 @@ public enum KerasFile {
         }
     }
 
-    static func readKeras(_ path: String, backend: (any Backend)?) throws -> Sequential {
+    static func readKeras(_ path: String, backend: (any Backend)?, compile: Bool = true) throws -> Sequential {
         let archive = try KerasArchive(reading: path)
         let configText = String(decoding: try archive.entry("config.json"), as: UTF8.self)
         let config = try KerasConfig.parse(configText, source: path, what: "config.json")
         let weights = try HDF5Snapshot(image: try archive.entry("model.weights.h5"), path: path, context: "model.weights.h5: ")
         let model = try KerasConfig.model(from: config, source: path, backend: backend, availableValues: weights.totalValues)
-        if let compile = config["compile_config"] as? [String: Any] {
-            try KerasConfig.compile(model, trainingConfig: compile, source: path)
+        if compile, let compileConfig = config["compile_config"] as? [String: Any] {
+            try KerasConfig.compile(model, trainingConfig: compileConfig, source: path)
         }
         try readKerasWeights(weights, into: model)
         // metadata.json is optional; when present it is read (and checked) like the other entries.
@@ -344,9 +346,10 @@ extension Sequential {
         try KerasFile.save(self, to: path, includeOptimizer: includeOptimizer)
     }
 
-    /// Loads a model saved by MLPKit or Keras (`.h5`, `.keras`, `.json`).
-    public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
-        try KerasFile.load(from: path, backend: backend)
+    /// Loads a model saved by MLPKit or Keras (`.h5`, `.keras`, `.json`); `compile: false` skips the training
+    /// config (architecture and weights only), as Keras' `load_model(compile=False)`.
+    public static func load(from path: String, backend: (any Backend)? = nil, compile: Bool = true) throws -> Sequential {
+        try KerasFile.load(from: path, backend: backend, compile: compile)
     }
 
     /// A model built from a Keras JSON config (`model.to_json()`), with fresh weights.

@@ -65,12 +65,13 @@ public enum ModelFile {
         }
     }
 
-    /// Loads a model saved by ``save(_:to:weightsOnly:)`` onto `backend`, compiled again if it was compiled.
-    public static func load(from path: String, backend: (any Backend)? = nil) throws -> Sequential {
-        try KerasConfig.namingSource(path) { try loadChecked(from: path, backend: backend) }
+    /// Loads a model saved by ``save(_:to:weightsOnly:)`` onto `backend`, compiled again if it was compiled
+    /// (and `compile` is true).
+    public static func load(from path: String, backend: (any Backend)? = nil, compile: Bool = true) throws -> Sequential {
+        try KerasConfig.namingSource(path) { try loadChecked(from: path, backend: backend, compile: compile) }
     }
 
-    private static func loadChecked(from path: String, backend: (any Backend)?) throws -> Sequential {
+    private static func loadChecked(from path: String, backend: (any Backend)?, compile: Bool) throws -> Sequential {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MLPError.fileNotReadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be opened" : "no such file")
         }
@@ -135,7 +136,7 @@ public enum ModelFile {
                                seed: seed, backend: backend)
         do { try model.setWeights(tensors) } catch let error as MLPError { throw bad("weights do not fit the model: \(error)") }
         model.inputScaler = (root["input_scaler"] as? [String: Any]).flatMap(FeatureScaler.init(json:))
-        if let training = root["training_config"] as? [String: Any], let lossName = training["loss"] as? String {
+        if compile, let training = root["training_config"] as? [String: Any], let lossName = training["loss"] as? String {
             let optimizerConfig = training["optimizer_config"] as? [String: Any]
             let optimizerName = try OptimizerName(keras: optimizerConfig?["class_name"] as? String ?? "rmsprop")
             let learningRate = ((optimizerConfig?["config"] as? [String: Any])?["learning_rate"] as? Double).map(Float.init)

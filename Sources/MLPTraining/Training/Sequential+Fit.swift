@@ -54,7 +54,7 @@ extension Sequential {
     ///     "sum over batch size"); metrics are unweighted.
     @discardableResult
     public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
-                    validationSplit: Float = 0, validationData: (x: Tensor, y: Tensor)? = nil,
+                    validationSplit: Double = 0, validationData: (x: Tensor, y: Tensor)? = nil,
                     shuffle: Bool = true, callbacks: [Callback] = [], initialEpoch: Int = 0,
                     validationFreq: Int = 1, classWeight: [Int: Float]? = nil, sampleWeight: [Float]? = nil) throws -> History {
         let compiled = try requireCompiled("fit")
@@ -73,7 +73,7 @@ extension Sequential {
         if let validationData {
             try checkData(x: validationData.x, y: validationData.y, role: "validation data")
         } else if validationSplit > 0 {
-            let splitAt = Int((Double(x.rowCount) * (1 - Double(validationSplit))).rounded(.down))
+            let splitAt = Sequential.validationSplitIndex(rows: x.rowCount, fraction: validationSplit)
             guard splitAt > 0 && splitAt < x.rowCount else {
                 throw MLPError.invalidArgument("validation split \(validationSplit) of \(x.rowCount) samples leaves an empty training or validation set")
             }
@@ -176,6 +176,12 @@ extension Sequential {
     }
 
     /// The class index of each target row: the label, the argmax of a one-hot row, or the rounded 0/1 value.
+    /// Where `fit(validationSplit:)` cuts `rows` samples: Keras' `int(math.floor(n * (1.0 - validation_split)))`
+    /// in float64, so 1000 samples with 0.2 keep 800 and hold out 200.
+    public static func validationSplitIndex(rows: Int, fraction: Double) -> Int {
+        Int((Double(rows) * (1.0 - fraction)).rounded(.down))
+    }
+
     static func classIndices(_ y: Tensor) -> [Int] {
         (0..<y.rowCount).map { row in
             let values = Array(y.row(row))
