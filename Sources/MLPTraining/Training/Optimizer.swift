@@ -40,13 +40,13 @@ open class Optimizer {
     public var learningRateSchedule: LearningRateSchedule?
     var constantLearningRate: Float
     /// Steps applied so far.
-    public internal(set) var iterations = 0
+    public package(set) var iterations = 0
     public var clipnorm: Float?
     public var globalClipnorm: Float?
     public var clipvalue: Float?
     /// Decoupled weight decay (`w −= w·decay·lr` before each update), on every optimizer as in Keras 3.
     public var weightDecay: Float?
-    let slots = SlotStore()
+    package let slots = SlotStore()
     var normScratch: DeviceBuffer?
 
     public init(learningRate: Float, schedule: LearningRateSchedule? = nil, weightDecay: Float? = nil,
@@ -153,7 +153,7 @@ open class Optimizer {
 }
 
 /// Per-variable state buffers, made on first use.
-final class SlotStore {
+package final class SlotStore {
     private var slots: [ObjectIdentifier: [DeviceBuffer]] = [:]
 
     func slots(for parameter: Parameter, count: Int, initialValue: Float, on backend: any Backend) -> [DeviceBuffer] {
@@ -168,26 +168,26 @@ final class SlotStore {
     }
 
     /// Each parameter's slot values (empty for one without slots yet).
-    func export(_ parameters: [Parameter], on backend: any Backend) -> [[[Float]]] {
+    package func export(_ parameters: [Parameter], on backend: any Backend) -> [[[Float]]] {
         parameters.map { parameter in (slots[ObjectIdentifier(parameter)] ?? []).map { backend.download($0) } }
     }
 
     /// Replaces the slots of `parameters` with `values` (as exported).
-    func restore(_ values: [[[Float]]], for parameters: [Parameter], on backend: any Backend) {
+    package func restore(_ values: [[[Float]]], for parameters: [Parameter], on backend: any Backend) {
         for (parameter, saved) in zip(parameters, values) where !saved.isEmpty {
             slots[ObjectIdentifier(parameter)] = saved.map { backend.makeBuffer($0) }
         }
     }
 
     /// Sets the slots of `parameter` to `values` (nil entries zero-filled), `count` buffers in all.
-    func restore(_ values: [Int: [Float]], count: Int, for parameter: Parameter, on backend: any Backend) {
+    package func restore(_ values: [Int: [Float]], count: Int, for parameter: Parameter, on backend: any Backend) {
         slots[ObjectIdentifier(parameter)] = (0..<count).map { index in
             values[index].map { backend.makeBuffer($0) } ?? backend.makeBuffer([Float](repeating: 0, count: parameter.count))
         }
     }
 
     /// One slot's values, if the parameter has slots yet.
-    func value(_ parameter: Parameter, index: Int, on backend: any Backend) -> [Float]? {
+    package func value(_ parameter: Parameter, index: Int, on backend: any Backend) -> [Float]? {
         guard let buffers = slots[ObjectIdentifier(parameter)], index < buffers.count else { return nil }
         return backend.download(buffers[index])
     }
