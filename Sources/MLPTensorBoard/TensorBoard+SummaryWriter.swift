@@ -1,6 +1,9 @@
 import MLPTraining
 
 extension TensorBoard: SummaryWriter {
+    /// True while the `train` run is open: from the start of `fit` to its end.
+    public var isOpen: Bool { train != nil }
+
     /// Writes `values` to the `train` run at `step` and flushes it; nothing while the run is not open (before
     /// `fit` begins or after it ends).
     public func writeSummaries(_ values: [SummaryValue], step: Int) throws {

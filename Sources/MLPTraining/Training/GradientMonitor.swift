@@ -127,7 +127,7 @@ public final class GradientMonitor: Callback {
         statistics = probes.map { $0.read(steps: monitoredSteps, rows: monitoredRows) }
         epochs.append(statistics)
         for layer in statistics { logs += layer.logs }
-        if let tensorBoard {
+        if let tensorBoard, tensorBoard.isOpen {
             let rows = model?.currentBatchRows ?? 0
             try tensorBoard.writeSummaries(zip(probes, statistics).flatMap { $0.summaryValues($1, rows: rows) }, step: epoch)
         }

@@ -12,7 +12,10 @@ public enum SummaryValue: Equatable, Sendable {
 /// one writes gradient norms and histograms next to the losses. The training stack sees only this protocol,
 /// so it needs neither protobuf nor TensorBoard's files.
 public protocol SummaryWriter: AnyObject {
-    /// Writes `values` at `step` and makes them durable (flushed). Does nothing when the writer is not open
-    /// (before `fit` started it, or after it closed).
+    /// Whether summaries written now are kept (a `TensorBoard`'s run is open from `fit`'s start to its end);
+    /// callers skip computing them otherwise.
+    var isOpen: Bool { get }
+
+    /// Writes `values` at `step` and makes them durable (flushed). Does nothing while the writer is not open.
     func writeSummaries(_ values: [SummaryValue], step: Int) throws
 }
