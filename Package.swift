@@ -26,16 +26,21 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlibShim", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CHDF5Reader", dependencies: ["CHDF5"]),
-        .target(name: "MLPTraining", dependencies: ["MLPCore", "CHDF5", "CHDF5Reader", "CZlibShim",
-                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-                                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Layers, models, training and data: no HDF5, zip or protobuf (zlib only, for .gz data and backup checksums).
+        .target(name: "MLPTraining", dependencies: ["MLPCore", "CZlibShim"]),
+        // Model files: Keras .h5 (HDF5), .keras (zip), MLPKit's JSON, and the ModelCheckpoint callback.
+        .target(name: "MLPModelFiles", dependencies: ["MLPCore", "MLPTraining", "CHDF5", "CHDF5Reader",
+                                                      .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // The TensorBoard callback and its event files (protobuf); Generated/ holds Scripts/generate-protos.sh's output.
+        .target(name: "MLPTensorBoard", dependencies: ["MLPCore", "MLPTraining",
+                                                       .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .systemLibrary(name: "COpenCL",
                        providers: [.apt(["ocl-icd-opencl-dev", "libclblast-dev"])]),
         .executableTarget(name: "EmbedKernels", path: "Plugins/EmbedKernelsTool"),
         .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"]),
         .target(name: "MLPOpenCL", dependencies: ["MLPCore", "COpenCL"], linkerSettings: clblastLinking,
                 plugins: ["EmbedKernelsPlugin"]),
-        .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining", "MLPOpenCL"]),
+        .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining", "MLPModelFiles", "MLPTensorBoard", "MLPOpenCL"]),
         // The parity suite (every op and whole training runs, a candidate backend against the CPU): for the tests and
         // `mlp-bench parity`, not part of the library's API.
         .target(name: "MLPBackendParity", dependencies: ["MLPCore", "MLPTraining"]),
@@ -54,8 +59,9 @@ let package = Package(
         .executableTarget(name: "example-gpu", dependencies: ["MLPKit"], path: "Examples/GPUTraining"),
         .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
-        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPKit", "MLPTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPKit", "MLPBackendParity", "MLPTestSupport"]),
+        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPModelFiles", "MLPTensorBoard", "MLPKit", "MLPTestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPModelFiles", "MLPKit", "MLPBackendParity", "MLPTestSupport"]),
         .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPTestSupport", "MLPCommandLine", "mlp", "MLPBench"], exclude: ["Goldens"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Regenerates Sources/MLPTraining/TensorBoard/tensorboard.pb.swift from Protos/tensorboard.proto. The generated
-# file is committed, so builds never need protoc; run this only after changing the .proto.
-# Needs protoc (apt-get install protobuf-compiler) and protoc-gen-swift built from swift-protobuf 1.39.0:
-#   git clone https://github.com/apple/swift-protobuf /tmp/swift-protobuf && cd /tmp/swift-protobuf \
-#     && git checkout 1.39.0 && swift build -c release --product protoc-gen-swift
+# Regenerates Sources/MLPTensorBoard/Generated/tensorboard.pb.swift from Protos/tensorboard.proto (or writes it into
+# the folder given as $1, which Scripts/check-generated.sh uses to compare). The generated file is committed, so
+# builds never need protoc; run this only after changing the .proto.
+# Needs protoc (apt-get install protobuf-compiler). protoc-gen-swift is built from the swift-protobuf checkout
+# that Package.resolved pins, so the generator always matches the runtime library; PROTOC_GEN_SWIFT overrides it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-plugin="${PROTOC_GEN_SWIFT:-/tmp/swift-protobuf/.build/release/protoc-gen-swift}"
-protoc --plugin=protoc-gen-swift="$plugin" --swift_out=Sources/MLPTraining/TensorBoard --swift_opt=Visibility=Public \
+out="${1:-Sources/MLPTensorBoard/Generated}"
+if ! command -v protoc >/dev/null 2>&1; then
+    echo "error: protoc is not on PATH (apt-get install protobuf-compiler)" >&2
+    exit 1
+fi
+plugin="${PROTOC_GEN_SWIFT:-}"
+if [ -z "$plugin" ]; then
+    swift build -j 1 --product protoc-gen-swift >&2
+    plugin="$(swift build --show-bin-path)/protoc-gen-swift"
+fi
+mkdir -p "$out"
+protoc --plugin=protoc-gen-swift="$plugin" --swift_out="$out" --swift_opt=Visibility=Public \
     --proto_path=Protos Protos/tensorboard.proto
-echo "wrote Sources/MLPTraining/TensorBoard/tensorboard.pb.swift"
+echo "wrote $out/tensorboard.pb.swift"

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import MLPModelFiles
 @testable import MLPTraining
 import MLPCore
 import MLPTestSupport

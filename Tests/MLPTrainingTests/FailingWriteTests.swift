@@ -1,6 +1,7 @@
 import Foundation
 import MLPKit
 import MLPTestSupport
+@testable import MLPTensorBoard
 @testable import MLPTraining
 import XCTest
 

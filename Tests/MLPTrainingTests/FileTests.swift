@@ -1,5 +1,6 @@
 import XCTest
 import MLPTestSupport
+import MLPModelFiles
 @testable import MLPTraining
 import MLPCore
 

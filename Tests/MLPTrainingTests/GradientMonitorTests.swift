@@ -1,6 +1,7 @@
 import XCTest
 import MLPKit
 import MLPTestSupport
+@testable import MLPTensorBoard
 @testable import MLPTraining
 
 /// ``GradientMonitor``'s statistics against a hand computation on a tiny model (2 → 3 ReLU → 2 softmax, fixed

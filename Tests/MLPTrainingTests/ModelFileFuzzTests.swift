@@ -1,6 +1,7 @@
 import Foundation
 import MLPCore
 import MLPTestSupport
+import MLPModelFiles
 import MLPTraining
 import XCTest
 

@@ -2,6 +2,7 @@ import CHDF5
 import Foundation
 import MLPCore
 import MLPTestSupport
+@testable import MLPModelFiles
 @testable import MLPTraining
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import MLPTensorBoard
 @testable import MLPTraining
 import MLPCore
 import MLPTestSupport

@@ -1,4 +1,5 @@
 import XCTest
+import MLPModelFiles
 @testable import MLPTraining
 import MLPCore
 import MLPTestSupport

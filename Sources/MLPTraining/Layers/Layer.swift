@@ -32,7 +32,7 @@ open class Layer {
     open var kerasClassName: String { fatalError("\(type(of: self)) must override kerasClassName") }
 
     /// Auto-name stem: the class name in snake case (`BatchNormalization` → `batch_normalization`).
-    var autoNameStem: String {
+    package var autoNameStem: String {
         kerasClassName.reduce(into: "") { out, ch in
             if ch.isUppercase && !out.isEmpty { out.append("_") }
             out.append(Character(ch.lowercased()))

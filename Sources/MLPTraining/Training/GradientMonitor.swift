@@ -75,8 +75,9 @@ public struct LayerStatistics: Equatable, Sendable {
 public final class GradientMonitor: Callback {
     /// Steps between monitored steps (1 monitors every step).
     public let every: Int
-    /// Where the epoch's gradient norms and gradient and activation histograms also go (its `train` run).
-    public let tensorBoard: TensorBoard?
+    /// Where the epoch's gradient norms and gradient and activation histograms also go: a `TensorBoard`
+    /// callback (its `train` run) or any other ``SummaryWriter``.
+    public let tensorBoard: (any SummaryWriter)?
     /// The last epoch's statistics, in model order.
     public private(set) var statistics: [LayerStatistics] = []
     /// Every epoch's statistics.
@@ -92,7 +93,7 @@ public final class GradientMonitor: Callback {
     private var warned: Set<String> = []
 
     /// Creates the monitor: every 10th step measured, a warning after 3 bad epochs in a row, no TensorBoard by default.
-    public init(every: Int = 10, warnAfter: Int = 3, tensorBoard: TensorBoard? = nil) {
+    public init(every: Int = 10, warnAfter: Int = 3, tensorBoard: (any SummaryWriter)? = nil) {
         precondition(every >= 1, "GradientMonitor(every:) needs a positive interval")
         self.every = every
         self.warnAfter = warnAfter
@@ -136,10 +137,9 @@ public final class GradientMonitor: Callback {
         statistics = probes.map { $0.read(steps: monitoredSteps, rows: monitoredRows) }
         epochs.append(statistics)
         for layer in statistics { logs += layer.logs }
-        if let writer = tensorBoard?.train {
+        if let tensorBoard, tensorBoard.isOpen {
             let rows = model?.currentBatchRows ?? 0
-            try writer.write(zip(probes, statistics).flatMap { $0.tensorBoardValues($1, rows: rows) }, step: epoch)
-            try writer.flush()
+            try tensorBoard.writeSummaries(zip(probes, statistics).flatMap { $0.summaryValues($1, rows: rows) }, step: epoch)
         }
         guard warnAfter > 0 else { return }
         for diagnosis in LayerDiagnosis.diagnose(statistics) {
@@ -258,17 +258,17 @@ final class DenseProbe {
         return statistics
     }
 
-    /// TensorBoard values for the epoch: the gradient norms, and histograms of the epoch's last step's kernel
+    /// Summary values for the epoch: the gradient norms, and histograms of the epoch's last step's kernel
     /// gradient and outputs (one read each, at epoch end).
-    func tensorBoardValues(_ statistics: LayerStatistics, rows: Int) -> [Mlpkit_Tensorboard_Summary.Value] {
+    func summaryValues(_ statistics: LayerStatistics, rows: Int) -> [SummaryValue] {
         let name = layer.name
-        var values = [EventFileWriter.scalar("gradients/\(name)/kernel/norm", statistics.gradientNorm)]
-        if let biasNorm = statistics.biasGradientNorm { values.append(EventFileWriter.scalar("gradients/\(name)/bias/norm", biasNorm)) }
+        var values: [SummaryValue] = [.scalar(tag: "gradients/\(name)/kernel/norm", value: statistics.gradientNorm)]
+        if let biasNorm = statistics.biasGradientNorm { values.append(.scalar(tag: "gradients/\(name)/bias/norm", value: biasNorm)) }
         if let gradient = layer.kernel.gradient {
-            values.append(EventFileWriter.histogram("gradients/\(name)/kernel/histogram", backend.download(gradient)))
+            values.append(.histogram(tag: "gradients/\(name)/kernel/histogram", values: backend.download(gradient)))
         }
         if let y = layer.y, rows > 0 {
-            values.append(EventFileWriter.histogram("activations/\(name)/histogram", backend.download(y, offset: 0, count: rows * layer.units)))
+            values.append(.histogram(tag: "activations/\(name)/histogram", values: backend.download(y, offset: 0, count: rows * layer.units)))
         }
         return values
     }

@@ -40,7 +40,7 @@ open class Optimizer {
     public var learningRateSchedule: LearningRateSchedule?
     var constantLearningRate: Float
     /// Steps applied so far.
-    public internal(set) var iterations = 0
+    public package(set) var iterations = 0
     /// Rescales each variable's gradient to at most this L2 norm (`g · clipnorm / max(‖g‖, clipnorm)`); nil for none.
     public var clipnorm: Float?
     /// Rescales all gradients together so their joint L2 norm is at most this value; nil for none.
@@ -49,7 +49,7 @@ open class Optimizer {
     public var clipvalue: Float?
     /// Decoupled weight decay (`w −= w·decay·lr` before each update), on every optimizer as in Keras 3.
     public var weightDecay: Float?
-    let slots = SlotStore()
+    package let slots = SlotStore()
     var normScratch: DeviceBuffer?
 
     /// Creates an optimizer with a constant rate or a `schedule`; at most one of the three clipping options may be set.
@@ -157,7 +157,7 @@ open class Optimizer {
 }
 
 /// Per-variable state buffers, made on first use.
-final class SlotStore {
+package final class SlotStore {
     private var slots: [ObjectIdentifier: [DeviceBuffer]] = [:]
 
     func slots(for parameter: Parameter, count: Int, initialValue: Float, on backend: any Backend) -> [DeviceBuffer] {
@@ -172,26 +172,26 @@ final class SlotStore {
     }
 
     /// Each parameter's slot values (empty for one without slots yet).
-    func export(_ parameters: [Parameter], on backend: any Backend) -> [[[Float]]] {
+    package func export(_ parameters: [Parameter], on backend: any Backend) -> [[[Float]]] {
         parameters.map { parameter in (slots[ObjectIdentifier(parameter)] ?? []).map { backend.download($0) } }
     }
 
     /// Replaces the slots of `parameters` with `values` (as exported).
-    func restore(_ values: [[[Float]]], for parameters: [Parameter], on backend: any Backend) {
+    package func restore(_ values: [[[Float]]], for parameters: [Parameter], on backend: any Backend) {
         for (parameter, saved) in zip(parameters, values) where !saved.isEmpty {
             slots[ObjectIdentifier(parameter)] = saved.map { backend.makeBuffer($0) }
         }
     }
 
     /// Sets the slots of `parameter` to `values` (nil entries zero-filled), `count` buffers in all.
-    func restore(_ values: [Int: [Float]], count: Int, for parameter: Parameter, on backend: any Backend) {
+    package func restore(_ values: [Int: [Float]], count: Int, for parameter: Parameter, on backend: any Backend) {
         slots[ObjectIdentifier(parameter)] = (0..<count).map { index in
             values[index].map { backend.makeBuffer($0) } ?? backend.makeBuffer([Float](repeating: 0, count: parameter.count))
         }
     }
 
     /// One slot's values, if the parameter has slots yet.
-    func value(_ parameter: Parameter, index: Int, on backend: any Backend) -> [Float]? {
+    package func value(_ parameter: Parameter, index: Int, on backend: any Backend) -> [Float]? {
         guard let buffers = slots[ObjectIdentifier(parameter)], index < buffers.count else { return nil }
         return backend.download(buffers[index])
     }

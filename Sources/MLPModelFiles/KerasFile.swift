@@ -1,5 +1,6 @@
 import Foundation
 import MLPCore
+import MLPTraining
 import ZIPFoundation
 
 /// Keras model files, both ways: `.h5` (the Keras legacy layout, written in the tf-keras 2.x flavour that

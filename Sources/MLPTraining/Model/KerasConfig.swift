@@ -152,7 +152,7 @@ public enum KerasConfig {
 
     /// Refuses, before the model is built, layers whose weights overflow or exceed ``maxTensorValues`` in one
     /// tensor, and (when `availableValues` is given) configs needing more weights than the file holds.
-    static func checkWeightCount(inputDim: Int, layers: [Layer], availableValues: Int?, source: String) throws {
+    package static func checkWeightCount(inputDim: Int, layers: [Layer], availableValues: Int?, source: String) throws {
         func bad(_ reason: String) -> MLPError { .malformedFile(path: source, line: 0, reason: reason) }
         var width = inputDim, total = 0
         for layer in layers {
@@ -177,13 +177,13 @@ public enum KerasConfig {
     }
 
     /// The input width, unbuilt layers and name a Keras config describes.
-    static func architecture(from root: [String: Any], source: String) throws -> (inputDim: Int, layers: [Layer], name: String) {
+    package static func architecture(from root: [String: Any], source: String) throws -> (inputDim: Int, layers: [Layer], name: String) {
         try namingSource(source) { try readArchitecture(from: root, source: source) }
     }
 
     /// Runs `body`, turning an unknown name (activation, initializer, loss, optimizer…) into an error that
     /// names the file it came from.
-    static func namingSource<T>(_ source: String, _ body: () throws -> T) throws -> T {
+    package static func namingSource<T>(_ source: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as MLPError {
             if case .unknownName = error { throw MLPError.malformedFile(path: source, line: 0, reason: "\(error)") }
             throw error
@@ -372,15 +372,28 @@ public enum KerasConfig {
     }
 
     /// JSON text for a config (slashes unescaped, as Python writes them).
-    static func json(_ object: Any) throws -> String {
+    package static func json(_ object: Any) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func parse(_ text: String, source: String, what: String) throws -> [String: Any] {
+    package static func parse(_ text: String, source: String, what: String) throws -> [String: Any] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw MLPError.malformedFile(path: source, line: 0, reason: "\(what) is not valid JSON")
         }
         return object
+    }
+}
+
+extension ConfigValue {
+    /// The value as `JSONSerialization` takes it (for model configs and files).
+    package var json: Any {
+        switch self {
+        case .int(let v): return v
+        case .double(let v): return v
+        case .string(let v): return v
+        case .bool(let v): return v
+        case .null: return NSNull()
+        }
     }
 }

@@ -11,7 +11,7 @@
 /// The subset of TensorFlow's event-file messages MLPKit writes (tensorflow/core/util/event.proto,
 /// framework/summary.proto, graph.proto, node_def.proto, attr_value.proto, tensor.proto, tensor_shape.proto,
 /// types.proto, versions.proto), with TensorFlow's field numbers so TensorBoard reads them unchanged.
-/// Generated Swift: Sources/MLPTraining/TensorBoard/tensorboard.pb.swift (Scripts/generate-protos.sh).
+/// Generated Swift: Sources/MLPTensorBoard/Generated/tensorboard.pb.swift (Scripts/generate-protos.sh).
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

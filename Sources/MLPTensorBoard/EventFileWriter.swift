@@ -1,5 +1,6 @@
 import Foundation
 import MLPCore
+import MLPTraining
 import SwiftProtobuf
 
 /// Writes TensorBoard event files: `events.out.tfevents.<seconds>.<host>.<pid>.<n>.v2`, TFRecord-framed

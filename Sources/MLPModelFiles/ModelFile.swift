@@ -1,5 +1,6 @@
 import Foundation
 import MLPCore
+import MLPTraining
 
 /// MLPKit's provisional model file: JSON holding the model config (Keras-shaped), the compile config and
 /// every weight. Keras-compatible `.h5`/`.keras` files replace it as the default in the model-files work;
@@ -145,17 +146,5 @@ public enum ModelFile {
                               metrics: ((training["metrics"] as? [String]) ?? []).map { try Metric(keras: $0) })
         }
         return model
-    }
-}
-
-extension ConfigValue {
-    var json: Any {
-        switch self {
-        case .int(let v): return v
-        case .double(let v): return v
-        case .string(let v): return v
-        case .bool(let v): return v
-        case .null: return NSNull()
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MLPCore
+import MLPTraining
 
 /// Writes TensorBoard logs while training: Keras' `TensorBoard` callback, plus what Keras 3 dropped.
 ///
@@ -149,9 +150,9 @@ public final class TensorBoard: Callback {
         try EventFileWriter.makeFolder(folder)
         var tensors = ""
         for row in 0..<hidden.rowCount { tensors += hidden.row(row).map { String($0) }.joined(separator: "\t") + "\n" }
-        try ModelFile.writeAtomically(Data(tensors.utf8), to: (folder as NSString).appendingPathComponent("tensors.tsv"))
-        try ModelFile.writeAtomically(Data(sample.labels.map { $0 + "\n" }.joined().utf8),
-                                      to: (folder as NSString).appendingPathComponent("metadata.tsv"))
+        try AtomicFile.write(Data(tensors.utf8), to: (folder as NSString).appendingPathComponent("tensors.tsv"))
+        try AtomicFile.write(Data(sample.labels.map { $0 + "\n" }.joined().utf8),
+                             to: (folder as NSString).appendingPathComponent("metadata.tsv"))
         let config = """
         embeddings {
           tensor_name: "\(model.name)/last_hidden_layer"
@@ -162,7 +163,7 @@ public final class TensorBoard: Callback {
         }
 
         """
-        try ModelFile.writeAtomically(Data(config.utf8), to: (logDir as NSString).appendingPathComponent("projector_config.pbtxt"))
+        try AtomicFile.write(Data(config.utf8), to: (logDir as NSString).appendingPathComponent("projector_config.pbtxt"))
     }
 
     /// The layer graph: an input placeholder and, per layer, its ops in a name scope (`dense/MatMul`,
@@ -213,21 +214,5 @@ public final class TensorBoard: Callback {
             }
         }
         return graph
-    }
-}
-
-extension Sequential {
-    /// Every layer's output for `x` (inference mode), in layer order.
-    public func layerOutputs(_ x: Tensor) throws -> [Tensor] {
-        try checkFeatures(x, role: "the activation sample")
-        let input = backend.makeBuffer(x.scalars)
-        var current: DeviceBuffer = input
-        var outputs: [Tensor] = []
-        for layer in layers {
-            current = layer.forward(current, rows: x.rowCount, context: .inference)
-            outputs.append(Tensor(shape: [x.rowCount, layer.outputUnits], scalars: backend.download(current, offset: 0, count: x.rowCount * layer.outputUnits)))
-        }
-        try backend.checkError()
-        return outputs
     }
 }
