@@ -64,3 +64,65 @@ extension GEMMWorkspace {
     }
 }
 #endif
+
+#if MLPKIT_AVX512
+extension GEMMWorkspace {
+    /// Two neighbouring full column panels against one row panel (6 × 32 of C) where the build has AVX-512 and
+    /// the tile has more than two rows: twelve `SIMD16` accumulators (one chain each, twelve in flight), two loads
+    /// of B and six broadcasts of A per twelve multiply-adds, where the 6 × 16 kernel needs seven per six. Else
+    /// the two panels one at a time (``runTile(k:a:step:b:ldb:alpha:c:ldc:rows:columns:overwrite:)``).
+    @inline(__always)
+    static func runTilePair(k: Int, a: RowPointers, step: Int, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int,
+                            alpha: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, overwrite: Bool) {
+        guard rows > 2 else {
+            runTile(k: k, a: a, step: step, b: b0, ldb: ldb, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: nr, overwrite: overwrite)
+            runTile(k: k, a: a, step: step, b: b1, ldb: ldb, alpha: alpha, c: c + nr, ldc: ldc, rows: rows, columns: nr, overwrite: overwrite)
+            return
+        }
+        if ldb == nr {
+            pairKernel(k: k, a: a, step: step, b0: b0, b1: b1, ldb: nr, alpha: alpha, c: c, ldc: ldc, rows: rows, overwrite: overwrite)
+        } else {
+            pairKernel(k: k, a: a, step: step, b0: b0, b1: b1, ldb: ldb, alpha: alpha, c: c, ldc: ldc, rows: rows, overwrite: overwrite)
+        }
+    }
+
+    /// `C[0..<rows, 0..<32] += alpha · A_panel · [B_panel0 B_panel1]` over `k` (`=` when `overwrite`).
+    @inline(__always)
+    static func pairKernel(k: Int, a: RowPointers, step: Int, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int,
+                           alpha: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, overwrite: Bool) {
+        let zero = SIMD16<Float>()
+        var c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero
+        var c30 = zero, c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero
+        let raw0 = UnsafeRawPointer(b0), raw1 = UnsafeRawPointer(b1), ldbBytes = ldb &* MemoryLayout<Float>.stride
+        let a0 = a.0, a1 = a.1, a2 = a.2, a3 = a.3, a4 = a.4, a5 = a.5
+        var offset = 0, byte = 0, p = 0
+        while p < k {
+            let l = raw0.loadUnaligned(fromByteOffset: byte, as: SIMD16<Float>.self)
+            let h = raw1.loadUnaligned(fromByteOffset: byte, as: SIMD16<Float>.self)
+            let v0 = SIMD16<Float>(repeating: a0[offset]), v1 = SIMD16<Float>(repeating: a1[offset])
+            let v2 = SIMD16<Float>(repeating: a2[offset]), v3 = SIMD16<Float>(repeating: a3[offset])
+            let v4 = SIMD16<Float>(repeating: a4[offset]), v5 = SIMD16<Float>(repeating: a5[offset])
+            c00.addProduct(v0, l); c01.addProduct(v0, h); c10.addProduct(v1, l); c11.addProduct(v1, h)
+            c20.addProduct(v2, l); c21.addProduct(v2, h); c30.addProduct(v3, l); c31.addProduct(v3, h)
+            c40.addProduct(v4, l); c41.addProduct(v4, h); c50.addProduct(v5, l); c51.addProduct(v5, h)
+            offset &+= step
+            byte &+= ldbBytes
+            p &+= 1
+        }
+        if alpha != 1 {
+            c00 *= alpha; c01 *= alpha; c10 *= alpha; c11 *= alpha; c20 *= alpha; c21 *= alpha
+            c30 *= alpha; c31 *= alpha; c40 *= alpha; c41 *= alpha; c50 *= alpha; c51 *= alpha
+        }
+        @inline(__always) func put(_ value: SIMD16<Float>, _ target: UnsafeMutablePointer<Float>) {
+            let raw = UnsafeMutableRawPointer(target)
+            raw.storeBytes(of: overwrite ? value : UnsafeRawPointer(raw).loadUnaligned(as: SIMD16<Float>.self) + value,
+                           as: SIMD16<Float>.self)
+        }
+        @inline(__always) func putRow(_ row: Int, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>) {
+            guard row < rows else { return }
+            put(lo, c + row * ldc); put(hi, c + row * ldc + 16)
+        }
+        putRow(0, c00, c01); putRow(1, c10, c11); putRow(2, c20, c21); putRow(3, c30, c31); putRow(4, c40, c41); putRow(5, c50, c51)
+    }
+}
+#endif
