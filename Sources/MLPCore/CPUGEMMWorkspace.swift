@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// Layout (GotoBLAS style): for each block of `kc` along k, `op(B)` is packed into column panels of `nr`
 /// (k-major, zero-padded) and `alpha·op(A)` into row panels of `mr`; a micro-kernel keeps an `mr × nr` tile of
-/// C in `SIMD8` registers (`6 × 2` vectors) across the block. Transposes are handled by the packing, so all
+/// C in `SIMD8` registers (`6 × 2` vectors) across the block; an AVX-512 build (`MLPKIT_AVX512`) keeps it in
+/// `SIMD16` registers, two neighbouring panels (6 × 32) at a time where both are full. Transposes are handled by the packing, so all
 /// three Dense products (`X·W`, `Xᵀ·dZ`, `dZ·Wᵀ`) run the same kernel. Row panels are shared among the worker
 /// pool's threads when the product is large enough.
 final class GEMMWorkspace {
