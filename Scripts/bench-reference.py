@@ -10,6 +10,11 @@ as fill a second. Prints one JSON object:
    "train": {workload: {"samples_per_second": s, "predict_samples_per_second": p, "epoch_losses": [3 losses]}}}
 Run with a python that has numpy and tensorflow-cpu (MLPKIT_KERAS_PYTHON); `--gemm-only` skips tf.keras;
 `--serve` answers one request per line instead (what `mlp-bench --compare` uses, alternating with its own runs).
+
+numpy's OpenBLAS picks its kernels for this CPU at load time, unless `OPENBLAS_CORETYPE` (or `OPENBLAS_L2_SIZE`)
+says otherwise: a machine whose environment sets `OPENBLAS_CORETYPE=Haswell` gets the AVX2 kernels on an AVX-512
+CPU, half its best. Both are removed before numpy loads, so the anchor is OpenBLAS's best kernel for the CPU; the
+kernel it used is named (threadpoolctl) in the output and on stderr, and the tables print it.
 """
 import json
 import math
@@ -19,7 +24,31 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Before numpy loads OpenBLAS: its own choice of kernel for this CPU (see above).
+for _variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(_variable, None)
 import numpy as np  # noqa: E402
+
+
+def blas_description():
+    """The BLAS numpy calls and the kernels it chose, e.g. "OpenBLAS 0.3.31 SkylakeX kernels, 2 threads
+    (pthreads)"; says so when threadpoolctl is missing (`pip install threadpoolctl`)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "BLAS kernel unknown (pip install threadpoolctl to name it)"
+    np.matmul(np.ones((2, 2), dtype=np.float32), np.ones((2, 2), dtype=np.float32))  # loaded and initialised
+    for info in threadpoolctl.threadpool_info():
+        if info.get("user_api") == "blas":
+            name = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}.get(info.get("internal_api"),
+                                                                             str(info.get("internal_api")))
+            kernel = info.get("architecture")
+            text = f"{name} {info.get('version', '?')}" + (f" {kernel} kernels" if kernel else "")
+            text += f", {info.get('num_threads', '?')} threads"
+            if info.get("threading_layer"):
+                text += f" ({info['threading_layer']})"
+            return text
+    return "no BLAS found by threadpoolctl"
 
 # The suite's GEMM shapes and workloads, and the timing protocol: the file mlp-bench reads.
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "Benchmarks", "workloads.json"),
@@ -126,9 +155,13 @@ def serve():
     its own measurements with these (noise on a shared machine then hits both sides alike):
       {"gemm": [m, n, k, trans_a, trans_b]} -> {"gflops": g}   (one timed block)
       {"train": "seed"|"mnist"|"wide"}       -> keras_workload's object (one round; the model is kept for the next)
+      {"blas": 1}                            -> {"blas": blas_description()}
     """
     for line in sys.stdin:
         request = json.loads(line)
+        if "blas" in request:
+            print(json.dumps({"blas": blas_description()}), flush=True)
+            continue
         if "gemm" in request:
             m, n, k, trans_a, trans_b = request["gemm"]
             answer = {"gflops": gemm_block(m, n, k, bool(trans_a), bool(trans_b))}
@@ -144,7 +177,9 @@ def main():
     if "--serve" in sys.argv:
         serve()
         return
-    out = {"gemm": {name: gemm_gflops(m, n, k, ta, tb) for name, m, n, k, ta, tb in GEMM_SHAPES}, "train": {}}
+    blas = blas_description()
+    print(f"numpy matmul: {blas}", file=sys.stderr)
+    out = {"blas": blas, "gemm": {name: gemm_gflops(m, n, k, ta, tb) for name, m, n, k, ta, tb in GEMM_SHAPES}, "train": {}}
     if "--gemm-only" not in sys.argv:
         for name, spec in WORKLOADS.items():
             out["train"][name] = keras_workload(spec)

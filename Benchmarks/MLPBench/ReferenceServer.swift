@@ -53,6 +53,10 @@ final class ReferenceServer {
 
     func train(_ workload: String) -> [String: Any]? { ask(["train": workload]) }
 
+    /// The BLAS numpy's matmul runs and the kernels it chose (e.g. "OpenBLAS 0.3.31 SkylakeX kernels, 2 threads"),
+    /// for the tables: `OPENBLAS_CORETYPE`/`OPENBLAS_L2_SIZE` are removed, so this is OpenBLAS's own choice.
+    func blas() -> String? { ask(["blas": 1])?["blas"] as? String }
+
     deinit {
         try? requests.fileHandleForWriting.close()
         process.waitUntilExit()

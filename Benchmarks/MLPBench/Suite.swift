@@ -15,8 +15,10 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
     let reference = compare ? ReferenceServer() : nil
     let cpu = CPUBackend()
     let firstPeak = peakGFLOPS(threads: cpu.threadCount)
+    let blas = reference?.blas()
+    if let blas { results["numpy_blas"] = blas }
     print("GEMM, GFLOP/s (checked against the reference loop first; max |error| in the last column)"
-          + (reference == nil ? "" : "; numpy timed in \(comparisonRounds - 1) rounds alternating with MLPKit, ratio = median of the rounds' ratios"))
+          + (reference == nil ? "" : "; numpy (\(blas ?? "BLAS unknown")) timed in \(comparisonRounds - 1) rounds alternating with MLPKit, ratio = median of the rounds' ratios"))
     var gemmRows: [[String: Any]] = []
     for shape in file.gemmShapes {
         let gemm = GEMMCase(m: shape.m, n: shape.n, k: shape.k, transA: shape.transA, transB: shape.transB, backend: cpu)
@@ -51,8 +53,9 @@ func runSuite(device: (any Backend)?, compare: Bool, jsonOut: String?) throws {
     // Measured twice, a minute apart, keeping the larger: a neighbour's burst can halve one measurement.
     let peak = max(firstPeak, peakGFLOPS(threads: cpu.threadCount))
     results["peak_gflops"] = peak
-    print(String(format: "Multiply-add peak of this machine (%d threads, registers only, the larger of two measurements): %.1f GFLOP/s",
-                 cpu.threadCount, peak))
+    results["peak_vector"] = peakVectorDescription
+    print("Multiply-add peak of this machine (\(cpu.threadCount) threads, registers only, \(peakVectorDescription), "
+          + String(format: "the larger of two measurements): %.1f GFLOP/s", peak))
     print("Training and prediction, samples/s (steady state, after a warm-up epoch)")
     var trainRows: [String: Any] = [:]
     var rooflines: [String] = []

@@ -1,5 +1,6 @@
 /// The register-blocked micro-kernels of the packed GEMM (``GEMMWorkspace``): a 6×16 tile of C in `SIMD8`
-/// registers, with 6×8 and 2×16 variants for narrow and short edge tiles.
+/// registers, with 6×8 and 2×16 variants for narrow and short edge tiles. A build for AVX-512 (`MLPKIT_AVX512`)
+/// runs the 6×16 tile in `SIMD16` registers instead (``wideKernel(k:a:step:b:ldb:alpha:c:ldc:rows:columns:overwrite:)``).
 extension GEMMWorkspace {
     /// One tile: the 6×16 ``microKernel(k:a:step:b:ldb:alpha:c:ldc:rows:columns:overwrite:)``; for a tile of at
     /// most 8 columns the 6×8 ``narrowKernel(k:a:step:b:alpha:c:ldc:rows:columns:overwrite:)``, which does half
@@ -15,9 +16,17 @@ extension GEMMWorkspace {
             shortKernel(k: k, a: a, step: step, b: b, ldb: ldb, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
         } else if ldb == nr {
             // A packed panel: the stride a constant in this copy of the loop, as before B could be read in place.
+            #if MLPKIT_AVX512
+            wideKernel(k: k, a: a, step: step, b: b, ldb: nr, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+            #else
             microKernel(k: k, a: a, step: step, b: b, ldb: nr, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+            #endif
         } else {
+            #if MLPKIT_AVX512
+            wideKernel(k: k, a: a, step: step, b: b, ldb: ldb, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+            #else
             microKernel(k: k, a: a, step: step, b: b, ldb: ldb, alpha: alpha, c: c, ldc: ldc, rows: rows, columns: columns, overwrite: overwrite)
+            #endif
         }
     }
 

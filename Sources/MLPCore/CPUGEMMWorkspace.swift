@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// Layout (GotoBLAS style): for each block of `kc` along k, `op(B)` is packed into column panels of `nr`
 /// (k-major, zero-padded) and `alpha·op(A)` into row panels of `mr`; a micro-kernel keeps an `mr × nr` tile of
-/// C in `SIMD8` registers (`6 × 2` vectors) across the block. Transposes are handled by the packing, so all
+/// C in `SIMD8` registers (`6 × 2` vectors) across the block; an AVX-512 build (`MLPKIT_AVX512`) keeps it in
+/// `SIMD16` registers, two neighbouring panels (6 × 32) at a time where both are full. Transposes are handled by the packing, so all
 /// three Dense products (`X·W`, `Xᵀ·dZ`, `dZ·Wᵀ`) run the same kernel. Row panels are shared among the worker
 /// pool's threads when the product is large enough.
 final class GEMMWorkspace {
@@ -233,6 +234,14 @@ final class GEMMWorkspace {
         return (UnsafePointer(packedPanel(column)), nr)
     }
 
+    #if MLPKIT_AVX512
+    /// Whether column panels `column` and `column + 1` can run together in the AVX-512 6 × 32 kernel: both before
+    /// `end` and full (16 columns inside C), so both have the same source and stride (in place, or packed). The
+    /// loops pair the panels from the first of their run: (first, first + 1), (first + 2, first + 3), ….
+    @inline(__always)
+    func pairs(_ column: Int, before end: Int) -> Bool { column + 1 < end && n - (column + 1) * GEMMWorkspace.nr >= GEMMWorkspace.nr }
+    #endif
+
     /// Column split, the whole product: groups of neighbouring column panels (``columnGroup`` when B is wide, else
     /// one), handed out in turn (a shared counter: whoever is done first takes the next group); for each group and
     /// k-block, the group's B
@@ -257,8 +266,22 @@ final class GEMMWorkspace {
                 packGroup(first..<last, p0: p0, kLength: kLength)
                 let source = transA ? aPointer + p0 * m : aPointer + p0
                 for column in first..<last {
+                    let col0 = column * nr
+                    #if MLPKIT_AVX512
+                    if (column - first) % 2 == 1 && pairs(column - 1, before: last) { continue }  // ran with the panel before it
+                    if (column - first) % 2 == 0 && pairs(column, before: last) {
+                        let (b0, ldb) = bPanel(column, p0: p0), (b1, _) = bPanel(column + 1, p0: p0)
+                        for panel in 0..<rowPanels {
+                            let row0 = panel * mr, rows = min(mr, m - row0)
+                            GEMMWorkspace.runTilePair(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
+                                                      step: step, b0: b0, b1: b1, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n,
+                                                      rows: rows, overwrite: overwrite && p0 == 0)
+                        }
+                        continue
+                    }
+                    #endif
                     let (b, ldb) = bPanel(column, p0: p0)
-                    let col0 = column * nr, columns = min(nr, n - col0)
+                    let columns = min(nr, n - col0)
                     for panel in 0..<rowPanels {
                         let row0 = panel * mr, rows = min(mr, m - row0)
                         GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
@@ -311,6 +334,15 @@ final class GEMMWorkspace {
                 let a = aRows(panel: panel, rows: rows)
                 for column in 0..<columnPanels {
                     let col0 = column * nr
+                    #if MLPKIT_AVX512
+                    if column % 2 == 1 && pairs(column - 1, before: columnPanels) { continue }  // ran with the panel before it
+                    if column % 2 == 0 && pairs(column, before: columnPanels) {
+                        let (b0, ldb) = bPanel(column, p0: p0), (b1, _) = bPanel(column + 1, p0: p0)
+                        GEMMWorkspace.runTilePair(k: kLength, a: a, step: aStepStride, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
+                                                  c: c + row0 * n + col0, ldc: n, rows: rows, overwrite: overwrite && p0 == 0)
+                        continue
+                    }
+                    #endif
                     let (b, ldb) = bPanel(column, p0: p0)
                     GEMMWorkspace.runTile(k: kLength, a: a, step: aStepStride, b: b, ldb: ldb, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
@@ -320,8 +352,17 @@ final class GEMMWorkspace {
                 packA(panel: panel)
                 let a = UnsafePointer(packedA + panel * kLength * mr)
                 for column in 0..<columnPanels {
-                    let (b, ldb) = bPanel(column, p0: p0)
                     let col0 = column * nr
+                    #if MLPKIT_AVX512
+                    if column % 2 == 1 && pairs(column - 1, before: columnPanels) { continue }  // ran with the panel before it
+                    if column % 2 == 0 && pairs(column, before: columnPanels) {
+                        let (b0, ldb) = bPanel(column, p0: p0), (b1, _) = bPanel(column + 1, p0: p0)
+                        GEMMWorkspace.runTilePair(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b0: b0, b1: b1, ldb: ldb,
+                                                  alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, overwrite: overwrite && p0 == 0)
+                        continue
+                    }
+                    #endif
+                    let (b, ldb) = bPanel(column, p0: p0)
                     GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, ldb: ldb, alpha: alpha,
                                               c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
                                               overwrite: overwrite && p0 == 0)

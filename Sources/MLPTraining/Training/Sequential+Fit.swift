@@ -125,6 +125,8 @@ extension Sequential {
     /// progress updates and epoch end, validation every `validationFreq` epochs, History.
     func runTraining(feed: TrainingFeed, buffers: StepBuffers, compiled: Compilation, epochs: Int, verbose: Int,
                      callbacks: [Callback], initialEpoch: Int, validationFreq: Int) throws -> History {
+        // A release build for less than this CPU has says once which flags would make it faster (stderr).
+        if backend is CPUBackend { CPUBuildNotice.showOnce() }
         let parameters = compiled.parameters
         var history = History()
         // Those that run after the others (BackupAndRestore, which saves and restores their settled state) go last.
