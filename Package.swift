@@ -58,5 +58,5 @@ let package = Package(
         .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPKit", "MLPBackendParity", "MLPTestSupport"]),
         .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPTestSupport", "MLPCommandLine", "mlp"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

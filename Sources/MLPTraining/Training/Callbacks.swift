@@ -268,10 +268,10 @@ public final class ReduceLROnPlateau: Callback {
 
 /// Sets the learning rate at each epoch's start from `schedule(epoch, currentRate)`.
 public final class LearningRateScheduler: Callback {
-    public let schedule: (Int, Float) -> Float
+    public let schedule: @Sendable (Int, Float) -> Float
     public let verbose: Int
 
-    public init(verbose: Int = 0, _ schedule: @escaping (Int, Float) -> Float) {
+    public init(verbose: Int = 0, _ schedule: @escaping @Sendable (Int, Float) -> Float) {
         self.schedule = schedule
         self.verbose = verbose
     }
