@@ -51,11 +51,14 @@ for configuration in "${configurations[@]}"; do
         exit 1
     fi
     # `path:line:column: warning: …` for a file of the project (sorted: a warning may be printed more than once).
-    own=$(grep -E "^$root/(Sources|Tests|Benchmarks|Plugins|Examples)/[^:]*:[0-9]+:[0-9]+: warning:" "$log" | sort -u || true)
+    own=$(awk -v root="$root/" 'index($0, root) == 1 {
+              rest = substr($0, length(root) + 1)
+              if (rest ~ /^(Sources|Tests|Benchmarks|Plugins|Examples)\/[^:]*:[0-9]+:[0-9]+: warning:/) print rest
+          }' "$log" | sort -u)
     count=$(printf '%s' "$own" | grep -c . || true)
     echo "check-warnings: $configuration: $count warning(s) in the project's code"
     if [[ $count -gt 0 ]]; then
-        printf '%s\n' "$own" | sed "s|^$root/||"
+        printf '%s\n' "$own"
         failed=1
     fi
 done
