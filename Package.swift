@@ -64,5 +64,5 @@ let package = Package(
         .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPModelFiles", "MLPKit", "MLPBackendParity", "MLPTestSupport"]),
         .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPTestSupport", "MLPCommandLine", "mlp", "MLPBench"], exclude: ["Goldens"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -16,8 +16,7 @@ func benchData() throws {
     let path = NSTemporaryDirectory() + "mlpbench-\(ProcessInfo.processInfo.processIdentifier).csv"
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
-    var streamed: StreamingCSVSource!
-    let scanTime = try seconds { streamed = try StreamingCSVSource(path: path, batchSize: 128) }
+    let scanTime = try seconds { _ = try StreamingCSVSource(path: path, batchSize: 128) }
     print(String(format: "  CSV parse, in memory: %.1f MB/s (%.1f MB in %.2f s); streaming scan: %.1f MB/s", megabytes / parseTime, megabytes,
                  parseTime, megabytes / scanTime))
 

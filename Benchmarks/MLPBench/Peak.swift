@@ -46,7 +46,9 @@ private func peakStep(_ a: inout PeakVector, _ x: PeakVector, _ y: PeakVector) {
 /// `Scripts/peak-reference.sh` runs the same loop in C (`-march=native`) to check it.
 func peakGFLOPS(threads: Int = CPUBackend.defaultThreadCount) -> Double {
     let iterations = 20_000_000
-    let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+    // `nonisolated(unsafe)`: a pointer is not `Sendable`; each thread writes only its own slot, read by no one (it
+    // keeps the chains from being optimised away).
+    nonisolated(unsafe) let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
     defer { sink.deallocate() }
     var best = 0.0
     for _ in 0..<5 {

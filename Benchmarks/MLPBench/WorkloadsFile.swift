@@ -70,6 +70,8 @@ struct WorkloadsFile: Decodable {
     }
 
     /// The file, read once (a process reads it on first use).
+    /// `nonisolated(unsafe)`: the benchmark reads it from its main thread only (the command's `run`), never from
+    /// the backends' workers.
     nonisolated(unsafe) private static var loaded: WorkloadsFile?
 
     static func shared() throws -> WorkloadsFile {

@@ -34,15 +34,15 @@ public final class CPUBackend: Backend {
     let workspace = GEMMWorkspace()
     let pool: WorkerPool?
     /// The pool's tasks, made once (stored closures: running one allocates nothing).
-    lazy var rowTask: (Int, Int) -> Void = { [workspace] participant, participants in
+    lazy var rowTask: @Sendable (Int, Int) -> Void = { [workspace] participant, participants in
         workspace.computeRows(participant: participant, participants: participants)
     }
-    lazy var columnTask: (Int, Int) -> Void = { [workspace] participant, participants in
+    lazy var columnTask: @Sendable (Int, Int) -> Void = { [workspace] participant, participants in
         workspace.computeColumns(participant: participant, participants: participants)
     }
     /// The element-wise call being split among the pool, and the pool's task for it (made once).
     let elementwise = ElementwiseWork()
-    lazy var elementwiseTask: (Int, Int) -> Void = { [elementwise] participant, participants in
+    lazy var elementwiseTask: @Sendable (Int, Int) -> Void = { [elementwise] participant, participants in
         elementwise.runChunk(participant: participant, participants: participants)
     }
 
@@ -56,7 +56,10 @@ public final class CPUBackend: Backend {
     deinit { pool?.stop() }
 
     /// The process-wide CPU backend (all active processors): the one models use when given no backend.
-    public static let shared = CPUBackend()
+    // `nonisolated(unsafe)`: a backend is not `Sendable` (its ops reuse one workspace), and this one is reachable
+    // from any thread. Safe while its ops come from one thread at a time, as for any backend: models trained on
+    // threads at the same time need a backend each (`CPUBackend()`).
+    nonisolated(unsafe) public static let shared = CPUBackend()
 
     /// The number of active processors.
     public static var defaultThreadCount: Int { ProcessInfo.processInfo.activeProcessorCount }

@@ -52,7 +52,10 @@ enum ElementwiseKernel {
 }
 
 /// The element-wise call the pool is running (read by its workers).
-final class ElementwiseWork {
+///
+/// `@unchecked Sendable` because the pool's task captures it: the caller writes it before ``WorkerPool/run(_:)``
+/// publishes the task and the workers only read it until `run` returns; each writes its own chunk of the output.
+final class ElementwiseWork: @unchecked Sendable {
     // Written before the pool runs, read while it does (no dynamic exclusivity checks needed).
     @exclusivity(unchecked) var kernel = ElementwiseKernel.none
     @exclusivity(unchecked) var count = 0

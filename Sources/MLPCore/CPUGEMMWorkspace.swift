@@ -9,7 +9,12 @@ import Synchronization
 /// `SIMD16` registers, two neighbouring panels (6 × 32) at a time where both are full. Transposes are handled by the packing, so all
 /// three Dense products (`X·W`, `Xᵀ·dZ`, `dZ·Wᵀ`) run the same kernel. Row panels are shared among the worker
 /// pool's threads when the product is large enough.
-final class GEMMWorkspace {
+///
+/// `@unchecked Sendable` because the pool's tasks capture it: the caller sets the product up before
+/// ``WorkerPool/run(_:)`` publishes a task and changes it only after `run` returns; while a task runs, each
+/// participant packs only its own panels (its row panels of A, or the column group it took from `nextGroup`, an
+/// atomic) and writes only their disjoint rows or columns of C.
+final class GEMMWorkspace: @unchecked Sendable {
     static let mr = 6, nr = 16, kc = 256
     /// Column panels packed and run together in the column split.
     static let columnGroup = 4
@@ -105,7 +110,9 @@ final class GEMMWorkspace {
     }
 
     /// `kc` zeros: the rows past the edge of an edge panel read them.
-    static let zeros: UnsafePointer<Float> = {
+    // `nonisolated(unsafe)`: a pointer is not `Sendable`, but this memory is written once, in the initializer (which
+    // Swift runs once, thread-safely), and only read after; it is never freed.
+    nonisolated(unsafe) static let zeros: UnsafePointer<Float> = {
         let zeros = UnsafeMutablePointer<Float>.allocate(capacity: kc)
         zeros.initialize(repeating: 0, count: kc)
         return UnsafePointer(zeros)

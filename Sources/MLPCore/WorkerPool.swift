@@ -9,7 +9,10 @@ import Synchronization
 /// a training loop the next split op comes within that time, and handing it over costs two cache-line transfers
 /// instead of a futex wake-up, which is some forty times slower and, at the mnist workload's ~20 split ops per
 /// step, a large part of a step. A worker that has slept is woken by ``run(_:)`` through the condition.
-final class WorkerPool {
+///
+/// `@unchecked Sendable` because its threads capture it: its state is atomics and `condition`, but for `job`, which
+/// the caller writes only while no worker reads it (before it publishes a generation, after every worker finished).
+final class WorkerPool: @unchecked Sendable {
     let participants: Int
     /// How long an idle worker spins before it sleeps.
     static let spinNanoseconds: UInt64 = 200_000
@@ -24,7 +27,7 @@ final class WorkerPool {
     private let condition = NSCondition()
     /// The current task: written by the caller before it publishes a generation, read by workers after they
     /// see it (the generation's release/acquire orders the two).
-    @exclusivity(unchecked) private var job: ((Int, Int) -> Void)?
+    @exclusivity(unchecked) private var job: (@Sendable (Int, Int) -> Void)?
 
     /// Starts `count` threads; they hold the pool until ``stop()``.
     init(threads count: Int) {
@@ -80,7 +83,7 @@ final class WorkerPool {
 
     /// Runs `task(participant, participants)` on every participant (the caller is participant 0) and waits.
     /// `task` must stay alive until this returns; it is not copied, so passing a stored method allocates nothing.
-    func run(_ task: @escaping (Int, Int) -> Void) {
+    func run(_ task: @escaping @Sendable (Int, Int) -> Void) {
         job = task
         pending.store(participants - 1, ordering: .relaxed)
         // Publishes the job and the count (a sequentially consistent read-modify-write also releases).

@@ -84,6 +84,7 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// One backend per OpenCL device per process: building the kernels takes a while, so it is done once.
+    /// `nonisolated(unsafe)`: read and written only in ``openCLBackend(_:)``, under `lock`.
     nonisolated(unsafe) private static var openCLBackends: [String: OpenCLBackend] = [:]
     private static let lock = NSLock()
 

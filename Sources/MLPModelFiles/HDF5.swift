@@ -100,7 +100,7 @@ final class HDF5Group {
             guard size >= 0 else { continue }
             var bytes = [CChar](repeating: 0, count: Int(size) + 1)
             H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &bytes, Int(size) + 1, mlp_h5p_default())
-            names.append(String(cString: bytes))
+            names.append(bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
         return names
     }

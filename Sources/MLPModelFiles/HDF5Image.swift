@@ -9,7 +9,7 @@ extension HDF5File {
     /// A new, empty HDF5 file in memory; `path` is the file it will be saved as, named in errors.
     static func inMemory(for path: String) throws -> HDF5File {
         H5open()
-        let access = H5Pcreate(H5P_CLS_FILE_ACCESS_ID_g)
+        let access = H5Pcreate(mlp_h5p_file_access())
         guard access >= 0 else { throw MLPError.fileNotWritable(path: path, reason: "libhdf5 cannot make a file access list") }
         defer { H5Pclose(access) }
         guard H5Pset_fapl_core(access, 1 << 20, false) >= 0 else {

@@ -116,10 +116,10 @@ public struct OpenCLDevice: CustomStringConvertible {
         _ = query(0, nil, &size)
         var bytes = [CChar](repeating: 0, count: size + 1)
         _ = bytes.withUnsafeMutableBytes { query(size, $0.baseAddress, nil) }
-        return String(cString: bytes).trimmingCharacters(in: .whitespaces)
+        return bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }.trimmingCharacters(in: .whitespaces)
     }
 
-    static func deviceValue<T: BinaryInteger>(_ device: cl_device_id, _ parameter: cl_device_info) -> T {
+    static func deviceValue<T: BinaryInteger & BitwiseCopyable>(_ device: cl_device_id, _ parameter: cl_device_info) -> T {
         var value: T = 0
         clGetDeviceInfo(device, parameter, MemoryLayout<T>.size, &value, nil)
         return value

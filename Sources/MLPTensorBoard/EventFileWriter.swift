@@ -2,6 +2,7 @@ import Foundation
 import MLPCore
 import MLPTraining
 import SwiftProtobuf
+import Synchronization
 
 /// Writes TensorBoard event files: `events.out.tfevents.<seconds>.<host>.<pid>.<n>.v2`, TFRecord-framed
 /// `Event` messages, the first one `file_version = "brain.Event:2"`.
@@ -12,15 +13,16 @@ public final class EventFileWriter {
     /// The event file written (`events.out.tfevents.<time>.<host>.<pid>.<n>.v2`).
     public let path: String
     let file: AppendingFile
-    static var counter = 0
+    /// Event files made by this process: numbers the files (writers may be made on any thread).
+    static let counter = Atomic<Int>(0)
 
     /// Creates `directory` (and its parents) and a new event file in it; a folder that cannot be made (a
     /// file is in the way, a read-only disk) is one clear error naming it.
     public init(directory: String) throws {
         try EventFileWriter.makeFolder(directory)
-        EventFileWriter.counter += 1
+        let number = EventFileWriter.counter.add(1, ordering: .relaxed).newValue
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
-        let name = "events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host).\(ProcessInfo.processInfo.processIdentifier).\(EventFileWriter.counter).v2"
+        let name = "events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host).\(ProcessInfo.processInfo.processIdentifier).\(number).v2"
         path = (directory as NSString).appendingPathComponent(name)
         file = try AppendingFile(path: path, truncate: true)
         var first = Mlpkit_Tensorboard_Event()

@@ -419,7 +419,7 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         let small = directory.appendingPathComponent("small.csv")
         try chunk.write(to: small, atomically: true, encoding: .utf8)
         let big = directory.appendingPathComponent("big.csv")
-        FileManager.default.createFile(atPath: big.path, contents: Data(chunk.utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: big.path, contents: Data(chunk.utf8)))
         let handle = try FileHandle(forWritingTo: big)
         handle.seekToEndOfFile()
         let bodyData = Data(body.utf8)

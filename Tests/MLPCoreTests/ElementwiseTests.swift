@@ -220,7 +220,7 @@ final class ElementwiseTests: XCTestCase {
             let accumulator = host.buffer([0.5, 2])
             host.backend.accumulateSumOfSquares(host.buffer(values.isEmpty ? [0] : values), count: count, accumulator: accumulator, index: 1)
             let exact = 2 + values.reduce(0.0) { $0 + Double($1) * Double($1) }
-            let reference = 2 + Double(values.withUnsafeBufferPointer { CPUReference.sumOfSquares($0.baseAddress ?? UnsafePointer([Float(0)]), count: count) })
+            let reference = 2 + Double((values.isEmpty ? [0] : values).withUnsafeBufferPointer { CPUReference.sumOfSquares($0.baseAddress!, count: count) })
             let got = host.values(accumulator)
             XCTAssertEqual(got[0], 0.5, "other slots untouched")
             XCTAssertEqual(Double(got[1]), exact, accuracy: 1e-6 * exact, "count=\(count)")

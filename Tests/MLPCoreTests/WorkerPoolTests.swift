@@ -7,7 +7,9 @@ import MLPTestSupport
 /// one that has gone to sleep.
 final class WorkerPoolTests: XCTestCase {
     /// Per-participant counters, each on its own cache line; each participant writes only its own.
-    final class Counters {
+    /// `@unchecked Sendable` for that reason: no slot is written by two threads, and the test reads them only after
+    /// ``WorkerPool/run(_:)`` has returned (every worker finished).
+    final class Counters: @unchecked Sendable {
         let slots: UnsafeMutablePointer<Int>
         let participants: Int
         init(participants: Int) {
@@ -24,7 +26,7 @@ final class WorkerPoolTests: XCTestCase {
             let pool = WorkerPool(threads: threads)
             defer { pool.stop() }
             let counters = Counters(participants: pool.participants)
-            let task: (Int, Int) -> Void = { participant, participants in
+            let task: @Sendable (Int, Int) -> Void = { participant, participants in
                 precondition(participants == counters.participants)
                 counters.slots[participant * 16] += 1
             }
@@ -37,7 +39,7 @@ final class WorkerPoolTests: XCTestCase {
         let pool = WorkerPool(threads: 1)
         defer { pool.stop() }
         let counters = Counters(participants: 2)
-        let task: (Int, Int) -> Void = { participant, _ in counters.slots[participant * 16] += 1 }
+        let task: @Sendable (Int, Int) -> Void = { participant, _ in counters.slots[participant * 16] += 1 }
         for round in 1...10 {
             // Longer than the spin: the worker is asleep on the condition when the task comes.
             usleep(useconds_t(WorkerPool.spinNanoseconds / 1000) * 3)

@@ -6,7 +6,9 @@ import MLPCore
 /// One OpenCL backend per test process: PoCL and CLBlast compile kernels on first use (seconds), so the
 /// tests share it and warm it up once.
 enum OpenCLTestDevice {
-    static let shared: Result<OpenCLBackend, Error> = Result {
+    // `nonisolated(unsafe)`: a backend is not `Sendable`; XCTest runs the tests one after another on one thread, so
+    // the backend's ops never come from two threads at once.
+    nonisolated(unsafe) static let shared: Result<OpenCLBackend, Error> = Result {
         let backend = try OpenCLBackend(device: OpenCLDevice.best().device)
         // Warm-up: compile each CLBlast GEMM variant the tests use.
         let a = backend.makeBuffer(count: 64), b = backend.makeBuffer(count: 64), c = backend.makeBuffer(count: 64)

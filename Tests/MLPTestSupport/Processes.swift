@@ -33,6 +33,9 @@ public func runProcess(_ executable: URL, _ arguments: [String], environment: [S
 }
 
 /// Reads a pipe to its end on a thread of its own.
+///
+/// `@unchecked Sendable` because its thread captures it: that thread writes `data` once, before it signals `done`,
+/// and ``wait()`` reads `data` only after `done` was signalled (the semaphore orders the two).
 private final class PipeReader: @unchecked Sendable {
     private var data = Data()
     private let done = DispatchSemaphore(value: 0)

@@ -4,6 +4,7 @@ import MLPModelFiles
 @testable import MLPTraining
 import MLPCore
 import MLPTestSupport
+import Synchronization
 
 /// Batch sources, prefetching, streaming, IDX files, scalers and splits.
 final class DataPipelineTests: ScratchDirectoryTestCase {
@@ -98,6 +99,27 @@ final class DataPipelineTests: ScratchDirectoryTestCase {
         XCTAssertThrowsError(try model.fit(endless, verbose: 0)) { XCTAssertTrue("\($0)".contains("endless"), "\($0)") }
         let history = try model.fit(endless, epochs: 2, stepsPerEpoch: 5, verbose: 0)
         XCTAssertEqual(history.epoch, [0, 1])
+    }
+
+    /// The generator behind the Swift 6 crash (a main-actor closure called from a prefetch worker): with workers it
+    /// runs on their threads, never the caller's, which is why its closure is `@Sendable`; training still gets every
+    /// step's batch in order.
+    func testEndlessGeneratorRunsOnTheWorkers() throws {
+        final class Calls: Sendable {
+            let total = Atomic<Int>(0), onCaller = Atomic<Int>(0)
+        }
+        let calls = Calls(), caller = ObjectIdentifier(Thread.current)
+        let endless = GeneratorSource(count: nil) { index in
+            calls.total.add(1, ordering: .relaxed)
+            if ObjectIdentifier(Thread.current) == caller { calls.onCaller.add(1, ordering: .relaxed) }
+            return Batch(x: Tensor(shape: [4, 1], repeating: Float(index % 3)), y: Tensor(shape: [4, 1], repeating: 1))
+        }
+        let model = Sequential(inputDim: 1, [Dense(1)], seed: 1)
+        try model.compile(optimizer: SGD(), loss: .meanSquaredError)
+        let history = try model.fit(endless, epochs: 2, stepsPerEpoch: 5, verbose: 0, workers: 2, prefetch: 2)
+        XCTAssertEqual(history.epoch, [0, 1])
+        XCTAssertEqual(calls.total.load(ordering: .relaxed), 10, "one call per step")
+        XCTAssertEqual(calls.onCaller.load(ordering: .relaxed), 0, "the workers make the batches")
     }
 
     func testBadDataGivesClearErrors() throws {

@@ -59,7 +59,7 @@ final class ModelFileHardeningTests: ScratchDirectoryTestCase {
         try Data(repeating: 0x42, count: 6 * 4).write(to: URL(fileURLWithPath: secret))
         try editHDF5(path) { file in
             XCTAssertGreaterThanOrEqual(H5Ldelete(file, kernel, mlp_h5p_default()), 0)
-            let dcpl = H5Pcreate(H5P_CLS_DATASET_CREATE_ID_g)
+            let dcpl = H5Pcreate(mlp_h5p_dataset_create())
             defer { H5Pclose(dcpl) }
             XCTAssertGreaterThanOrEqual(H5Pset_external(dcpl, secret, 0, 6 * 4), 0)
             var dims: [hsize_t] = [3, 2]
@@ -96,7 +96,7 @@ final class ModelFileHardeningTests: ScratchDirectoryTestCase {
             var dims: [hsize_t] = [3, 2], sourceDims: [hsize_t] = [6]
             let space = H5Screate_simple(2, &dims, nil), sourceSpace = H5Screate_simple(1, &sourceDims, nil)
             defer { H5Sclose(space); H5Sclose(sourceSpace) }
-            let dcpl = H5Pcreate(H5P_CLS_DATASET_CREATE_ID_g)
+            let dcpl = H5Pcreate(mlp_h5p_dataset_create())
             defer { H5Pclose(dcpl) }
             XCTAssertGreaterThanOrEqual(H5Pset_virtual(dcpl, space, secret, "/x", sourceSpace), 0)
             let dataset = H5Dcreate2(file, virtualKernel, mlp_h5t_ieee_f32le(), space, mlp_h5p_default(), dcpl, mlp_h5p_default())

@@ -14,7 +14,7 @@ final class OptimizerFixtureTests: XCTestCase {
         let after_step: [[[Float]]]
     }
 
-    static let optimizers: [String: () -> Optimizer] = [
+    static let optimizers: [String: @Sendable () -> Optimizer] = [
         "sgd": { SGD(learningRate: 0.05) },
         "sgd_momentum": { SGD(learningRate: 0.05, momentum: 0.9) },
         "sgd_nesterov": { SGD(learningRate: 0.05, momentum: 0.9, nesterov: true) },

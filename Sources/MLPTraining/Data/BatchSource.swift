@@ -1,5 +1,6 @@
 import Foundation
 import MLPCore
+import Synchronization
 
 /// One batch: features, targets (absent for prediction) and optional per-sample loss weights.
 public struct Batch: Sendable {
@@ -23,7 +24,9 @@ public struct Batch: Sendable {
 /// An indexable source has a finite ``batchCount`` and returns batch `i` for any `i` (in any order, from any
 /// thread: workers call it concurrently); `fit` can shuffle the batch order each epoch. An infinite source
 /// (``batchCount`` nil) is read with `stepsPerEpoch`. ``onEpochEnd(_:)`` lets a source reshuffle or reload.
-public protocol BatchSource: AnyObject {
+///
+/// A source is `Sendable`: the prefetch workers share it, so its mutable state needs a lock (or `Mutex`).
+public protocol BatchSource: AnyObject, Sendable {
     /// The number of batches in an epoch, or nil for an endless stream.
     var batchCount: Int? { get }
     /// Batch `index` (0-based). May be called from worker threads, concurrently for different indices.
@@ -52,8 +55,8 @@ public final class ArraySource: BatchSource {
     public let batchSize: Int
     /// With a seed, samples are permuted at every epoch begin (seed, epoch) — Keras' `shuffle=True` on arrays.
     public let shuffleSeed: UInt64?
-    private var order: [Int]
-    private let lock = NSLock()
+    /// The sample order of the current epoch (the workers read it while `onEpochBegin` may replace it).
+    private let order: Mutex<[Int]>
 
     /// Creates the source; `batchSize` must be positive and `y` must have as many rows as `x` (preconditions).
     public init(x: Tensor, y: Tensor? = nil, sampleWeight: [Float]? = nil, batchSize: Int = 32, shuffleSeed: UInt64? = nil) {
@@ -64,7 +67,7 @@ public final class ArraySource: BatchSource {
         self.sampleWeight = sampleWeight
         self.batchSize = batchSize
         self.shuffleSeed = shuffleSeed
-        order = Array(0..<x.rowCount)
+        order = Mutex(Array(0..<x.rowCount))
     }
 
     /// The same data shuffled per epoch with `seed`.
@@ -78,31 +81,27 @@ public final class ArraySource: BatchSource {
         guard let shuffleSeed else { return }
         var random = PhiloxRandom(seed: shuffleSeed, stream: PhiloxStream.epochShuffle(epoch))
         let permutation = random.permutation(x.rowCount)
-        lock.lock()
-        order = permutation
-        lock.unlock()
+        order.withLock { $0 = permutation }
     }
 
     public func batch(_ index: Int) throws -> Batch {
         let start = index * batchSize, end = min(x.rowCount, start + batchSize)
         guard start < end else { throw MLPError.invalidArgument("batch \(index) is past the end (\(batchCount ?? 0) batches)") }
-        lock.lock()
-        let rows = Array(order[start..<end])
-        lock.unlock()
+        let rows = order.withLock { Array($0[start..<end]) }
         return Batch(x: x.gatheringRows(rows), y: y?.gatheringRows(rows), sampleWeight: sampleWeight.map { weights in rows.map { weights[$0] } })
     }
 }
 
 /// Batches from a closure: `generate(index)` for a finite count, or an endless stream (`count` nil).
+///
+/// `generate` is `@Sendable`: the prefetch workers call it from their threads, concurrently for different
+/// indices, so it may capture constants but not the caller's mutable or actor-isolated state.
 public final class GeneratorSource: BatchSource {
     public let batchCount: Int?
-    let generate: (Int) throws -> Batch
+    let generate: @Sendable (Int) throws -> Batch
 
     /// Creates the source from `generate(index)`, called for batches `0..<count`, or without end when `count` is nil.
-    ///
-    /// `fit` may call `generate` from its worker threads, several indices at once, so it must be safe to call
-    /// concurrently.
-    public init(count: Int?, _ generate: @escaping (Int) throws -> Batch) {
+    public init(count: Int?, _ generate: @escaping @Sendable (Int) throws -> Batch) {
         batchCount = count
         self.generate = generate
     }
@@ -113,9 +112,9 @@ public final class GeneratorSource: BatchSource {
 /// A source transformed batch by batch (`map`), run on the prefetch workers: augmentation such as noise.
 public final class MappedSource: BatchSource {
     let base: BatchSource
-    let transform: (Batch, Int) throws -> Batch
+    let transform: @Sendable (Batch, Int) throws -> Batch
 
-    init(base: BatchSource, transform: @escaping (Batch, Int) throws -> Batch) {
+    init(base: BatchSource, transform: @escaping @Sendable (Batch, Int) throws -> Batch) {
         self.base = base
         self.transform = transform
     }
@@ -143,8 +142,8 @@ public final class TakeSource: BatchSource {
 }
 
 public extension BatchSource {
-    /// Applies `transform` to every batch (on the prefetch workers); it gets the batch index too.
-    func map(_ transform: @escaping (Batch, Int) throws -> Batch) -> BatchSource { MappedSource(base: self, transform: transform) }
+    /// Applies `transform` to every batch (on the prefetch workers, hence `@Sendable`); it gets the batch index too.
+    func map(_ transform: @escaping @Sendable (Batch, Int) throws -> Batch) -> BatchSource { MappedSource(base: self, transform: transform) }
 
     /// Only the first `count` batches.
     func take(_ count: Int) -> BatchSource { TakeSource(base: self, count: count) }

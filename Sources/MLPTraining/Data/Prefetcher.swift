@@ -5,7 +5,11 @@ import MLPCore
 /// hands them out in index order — the same batches in the same order whatever the number of workers.
 ///
 /// With 0 workers batches are made on the caller's thread when asked for (no overlap).
-final class Prefetcher {
+///
+/// `@unchecked Sendable` because the workers' operations capture it: they touch only `ready` under `condition` and
+/// the immutable `source` (itself `Sendable`) and `indices`; `scheduled` and `consumed` are used by the caller only,
+/// under `condition` whenever workers exist.
+final class Prefetcher: @unchecked Sendable {
     let source: BatchSource
     let indices: [Int]
     let depth: Int

@@ -58,13 +58,13 @@ public final class StreamingCSVSource: BatchSource {
     /// The longest line read (from the header's width, as for ``CSVTable``).
     public let lineLimit: CSVLineLimit
     /// Data rows, and the byte offset (and line number) where each batch starts.
-    public private(set) var rowCount = 0
+    public let rowCount: Int
     /// The distinct label values seen in the first pass (single label column only; up to 1000 of them), for
     /// inferring the output layer without loading the file.
-    public private(set) var labelValues: Set<Float> = []
+    public let labelValues: Set<Float>
     /// Every label of the single label column (range, first label that is not a class index, with its line).
-    public private(set) var labelSummary = LabelSummary()
-    private var starts: [(offset: UInt64, line: Int)] = []
+    public let labelSummary: LabelSummary
+    private let starts: [(offset: UInt64, line: Int)]
 
     /// Opens `path` and makes the first pass over it (every row checked, batch starts recorded); throws, naming
     /// the file and line, at the first row that cannot be read.

@@ -48,8 +48,8 @@ public enum KerasConfig {
         return root
     }
 
-    static let dtypePolicy: [String: Any] = ["module": "keras", "class_name": "DTypePolicy", "config": ["name": "float32"],
-                                             "registered_name": NSNull()]
+    static var dtypePolicy: [String: Any] { ["module": "keras", "class_name": "DTypePolicy", "config": ["name": "float32"],
+                                               "registered_name": NSNull()] }
 
     static func layerConfig(_ layer: Layer, flavour: Flavour) -> [String: Any] {
         var config: [String: Any] = ["name": layer.name, "trainable": true,

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+// `@preconcurrency` (before Foundation, which imports Glibc too): C's `stdout` is imported as a global `var`, which
+// Swift 6 refuses to read; the C runtime sets it once at start-up and the stream locks itself on every call, so
+// reading it from any thread is safe.
+@preconcurrency import Glibc
+#endif
 import Foundation
 import MLPCore
 

@@ -201,12 +201,12 @@ public final class ReduceLROnPlateau: Callback {
 /// Sets the learning rate at each epoch's start from `schedule(epoch, currentRate)`.
 public final class LearningRateScheduler: Callback {
     /// The rate for an epoch: called with the epoch (0-based) and the current rate; a non-finite result stops training.
-    public let schedule: (Int, Float) -> Float
+    public let schedule: @Sendable (Int, Float) -> Float
     /// 1 prints the rate set at each epoch; 0 (the default) is silent.
     public let verbose: Int
 
     /// Creates the callback from a schedule `(epoch, currentRate) -> newRate`.
-    public init(verbose: Int = 0, _ schedule: @escaping (Int, Float) -> Float) {
+    public init(verbose: Int = 0, _ schedule: @escaping @Sendable (Int, Float) -> Float) {
         self.schedule = schedule
         self.verbose = verbose
     }
