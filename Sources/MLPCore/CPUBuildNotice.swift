@@ -20,6 +20,7 @@ public enum CPUBuildNotice {
         /// x86-64-v4: AVX-512 F, BW, CD, DQ and VL on top of v3.
         case avx512
 
+        /// Levels are ordered by what they add: baseline < fma (x86-64-v3) < avx512 (x86-64-v4).
         public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
 
         public var description: String {
