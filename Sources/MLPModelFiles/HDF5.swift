@@ -5,7 +5,7 @@ import MLPCore
 /// A small Swift layer over libhdf5: files, groups, string attributes (scalar and 1-D, variable- or
 /// fixed-length) and numeric datasets — what Keras' `.h5` and `.weights.h5` files use.
 ///
-/// HDF5's own error-stack printing is off; every failure becomes an ``MLPError`` naming the file and what
+/// HDF5's own error-stack printing is off; every failure becomes an `MLPError` naming the file and what
 /// was being read or written.
 final class HDF5File {
     let path: String

@@ -4,7 +4,7 @@ import MLPCore
 
 /// HDF5 files built in memory: libhdf5's core driver with its backing store off, so libhdf5 never writes to
 /// the disk (a full disk cannot fail inside it). The finished file's bytes (``HDF5File/image()``) are then
-/// written by ``AtomicFile``, which checks every call.
+/// written by `AtomicFile`, which checks every call.
 extension HDF5File {
     /// A new, empty HDF5 file in memory; `path` is the file it will be saved as, named in errors.
     static func inMemory(for path: String) throws -> HDF5File {

@@ -8,7 +8,7 @@ import ZIPFoundation
 /// `model.weights.h5`) and `.weights.h5` (Keras 3 weights only). MLPKit's provisional `.json` model file
 /// stays readable.
 ///
-/// Every file is built in memory (libhdf5's core driver, an in-memory zip) and written by ``AtomicFile``: a
+/// Every file is built in memory (libhdf5's core driver, an in-memory zip) and written by `AtomicFile`: a
 /// temporary file in the same folder renamed over the target, so a failed or interrupted save never
 /// destroys the previous file, and a full disk is one error naming the file. Reading never guesses paths: layer and weight names
 /// come from the file's attributes (`dense/kernel:0` and `sequential/dense/kernel` styles both work).

@@ -6,7 +6,7 @@ import MLPTraining
 /// every weight. Keras-compatible `.h5`/`.keras` files replace it as the default in the model-files work;
 /// this format stays readable.
 ///
-/// Writes go through ``AtomicFile``: a temporary file in the same folder, then a rename, so an interrupted
+/// Writes go through `AtomicFile`: a temporary file in the same folder, then a rename, so an interrupted
 /// or failed save never leaves a half-written file or destroys the previous one.
 public enum ModelFile {
     static let format = "mlpkit-model-v0"
@@ -51,7 +51,7 @@ public enum ModelFile {
         try writeAtomically(data, to: path)
     }
 
-    /// Writes `data` to `path` atomically (see ``AtomicFile/write(_:to:)``): readers see the old file or the
+    /// Writes `data` to `path` atomically (see `AtomicFile.write(_:to:)`): readers see the old file or the
     /// new one, never a half-written one; a failure names `path` and the OS's reason.
     public static func writeAtomically(_ data: Data, to path: String) throws {
         try AtomicFile.write(data, to: path)

@@ -14,7 +14,7 @@ extension TensorBoard: SummaryWriter {
 }
 
 extension EventFileWriter {
-    /// The protobuf summary value for a ``SummaryValue``.
+    /// The protobuf summary value for a `SummaryValue`.
     static func value(_ value: SummaryValue) -> Mlpkit_Tensorboard_Summary.Value {
         switch value {
         case .scalar(let tag, let number): scalar(tag, number)
