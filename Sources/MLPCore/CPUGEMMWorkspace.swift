@@ -337,43 +337,29 @@ final class GEMMWorkspace: @unchecked Sendable {
         for panel in min(rowPanels, participant * share)..<min(rowPanels, (participant + 1) * share) {
             let row0 = panel * mr
             let rows = min(mr, m - row0)
+            // op(A)'s rows read in place (narrow products) or from this participant's packed panel.
+            let a: GEMMWorkspace.RowPointers, step: Int
             if aSource != nil {
-                let a = aRows(panel: panel, rows: rows)
-                for column in 0..<columnPanels {
-                    let col0 = column * nr
-                    #if MLPKIT_AVX512
-                    if column % 2 == 1 && pairs(column - 1, before: columnPanels) { continue }  // ran with the panel before it
-                    if column % 2 == 0 && pairs(column, before: columnPanels) {
-                        let (b0, ldb) = bPanel(column, p0: p0), (b1, _) = bPanel(column + 1, p0: p0)
-                        GEMMWorkspace.runTilePair(k: kLength, a: a, step: aStepStride, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
-                                                  c: c + row0 * n + col0, ldc: n, rows: rows, overwrite: overwrite && p0 == 0)
-                        continue
-                    }
-                    #endif
-                    let (b, ldb) = bPanel(column, p0: p0)
-                    GEMMWorkspace.runTile(k: kLength, a: a, step: aStepStride, b: b, ldb: ldb, alpha: alpha,
-                                              c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
-                                              overwrite: overwrite && p0 == 0)
-                }
+                (a, step) = (aRows(panel: panel, rows: rows), aStepStride)
             } else {
                 packA(panel: panel)
-                let a = UnsafePointer(packedA + panel * kLength * mr)
-                for column in 0..<columnPanels {
-                    let col0 = column * nr
-                    #if MLPKIT_AVX512
-                    if column % 2 == 1 && pairs(column - 1, before: columnPanels) { continue }  // ran with the panel before it
-                    if column % 2 == 0 && pairs(column, before: columnPanels) {
-                        let (b0, ldb) = bPanel(column, p0: p0), (b1, _) = bPanel(column + 1, p0: p0)
-                        GEMMWorkspace.runTilePair(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b0: b0, b1: b1, ldb: ldb,
-                                                  alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows, overwrite: overwrite && p0 == 0)
-                        continue
-                    }
-                    #endif
-                    let (b, ldb) = bPanel(column, p0: p0)
-                    GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.packedRows(a), step: mr, b: b, ldb: ldb, alpha: alpha,
-                                              c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
-                                              overwrite: overwrite && p0 == 0)
+                (a, step) = (GEMMWorkspace.packedRows(UnsafePointer(packedA + panel * kLength * mr)), mr)
+            }
+            for column in 0..<columnPanels {
+                let col0 = column * nr
+                #if MLPKIT_AVX512
+                if column % 2 == 1 && pairs(column - 1, before: columnPanels) { continue }  // ran with the panel before it
+                if column % 2 == 0 && pairs(column, before: columnPanels) {
+                    let (b0, ldb) = bPanel(column, p0: p0), (b1, _) = bPanel(column + 1, p0: p0)
+                    GEMMWorkspace.runTilePair(k: kLength, a: a, step: step, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
+                                              c: c + row0 * n + col0, ldc: n, rows: rows, overwrite: overwrite && p0 == 0)
+                    continue
                 }
+                #endif
+                let (b, ldb) = bPanel(column, p0: p0)
+                GEMMWorkspace.runTile(k: kLength, a: a, step: step, b: b, ldb: ldb, alpha: alpha,
+                                      c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
+                                      overwrite: overwrite && p0 == 0)
             }
         }
     }
