@@ -66,10 +66,11 @@ extension CPUBackend {
             } else {
                 work.aSource = nil
             }
-            work.packShared()
             if parallel, let pool {
+                pool.run(packTask)
                 pool.run(rowTask)
             } else {
+                work.packShared()
                 work.computeRows(participant: 0, participants: 1)
             }
             p0 += kLength

@@ -37,6 +37,9 @@ public final class CPUBackend: Backend {
     lazy var rowTask: @Sendable (Int, Int) -> Void = { [workspace] participant, participants in
         workspace.computeRows(participant: participant, participants: participants)
     }
+    lazy var packTask: @Sendable (Int, Int) -> Void = { [workspace] participant, participants in
+        workspace.packShared(participant: participant, participants: participants)
+    }
     lazy var columnTask: @Sendable (Int, Int) -> Void = { [workspace] participant, participants in
         workspace.computeColumns(participant: participant, participants: participants)
     }

@@ -195,9 +195,28 @@ final class GEMMWorkspace: @unchecked Sendable {
                 for ii in 0..<height { target[ii] = source[ii] }
             }
         } else {
+            var start = 0
+            if height == mr {
+                // Eight steps of k at a time: the six rows' next eight values (two zero rows added) transposed,
+                // each step's six values stored as an eight-lane vector whose last two lanes the next step's store
+                // overwrites; the block's last step stays out of it (its store would reach past the panel).
+                let first = aPointer + row0 * k + p0
+                let zero = SIMD8<Float>()
+                while start + 8 < kLength {
+                    let at = first + start
+                    let t = GEMMWorkspace.transpose8x8(CPUBackend.load(at), CPUBackend.load(at + k), CPUBackend.load(at + 2 * k),
+                                                       CPUBackend.load(at + 3 * k), CPUBackend.load(at + 4 * k),
+                                                       CPUBackend.load(at + 5 * k), zero, zero)
+                    let out = base + start * mr
+                    CPUBackend.store(t.0, out); CPUBackend.store(t.1, out + mr); CPUBackend.store(t.2, out + 2 * mr)
+                    CPUBackend.store(t.3, out + 3 * mr); CPUBackend.store(t.4, out + 4 * mr); CPUBackend.store(t.5, out + 5 * mr)
+                    CPUBackend.store(t.6, out + 6 * mr); CPUBackend.store(t.7, out + 7 * mr)
+                    start += 8
+                }
+            }
             for ii in 0..<height {
                 let source = aPointer + (row0 + ii) * k + p0
-                for p in 0..<kLength { base[p * mr + ii] = source[p] }
+                for p in start..<kLength { base[p * mr + ii] = source[p] }
             }
         }
     }
@@ -220,6 +239,31 @@ final class GEMMWorkspace: @unchecked Sendable {
     /// Packs every B panel of the current k-block that is not read in place (the row split shares them).
     func packShared() {
         for panel in 0..<columnPanels where !readsInPlace(panel) { packB(panel: panel, p0: p0, kLength: kLength) }
+    }
+
+    /// ``packShared()`` split among the pool's participants (row split, parallel products): a share of the
+    /// k-block's rows of B (not transposed), each row copied into every panel's slot in one pass along it
+    /// (one panel at a time read a 64-byte piece of another page per row), or a share of the panels (Bᵀ, whose
+    /// panels are rows of B). The slots written are disjoint; the same values as ``packShared()``.
+    func packShared(participant: Int, participants: Int) {
+        let nr = GEMMWorkspace.nr
+        guard let bPointer else { return }
+        if transB || bInPlace {
+            for panel in stride(from: participant, to: columnPanels, by: participants) where !readsInPlace(panel) {
+                packB(panel: panel, p0: p0, kLength: kLength)
+            }
+            return
+        }
+        let share = (kLength + participants - 1) / participants
+        let first = min(kLength, participant * share), last = min(kLength, first + share)
+        for p in first..<last {
+            let source = bPointer + (p0 + p) * n
+            for column in 0..<columnPanels {
+                let from = source + column * nr, to = packedPanel(column) + p * nr
+                CPUBackend.store(CPUBackend.load(from), to)
+                CPUBackend.store(CPUBackend.load(from + 8), to + 8)
+            }
+        }
     }
 
     /// B (not transposed) small enough to stay in the L1 cache: the kernels read the rows of its full column

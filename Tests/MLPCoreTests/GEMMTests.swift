@@ -23,7 +23,11 @@ final class GEMMTests: XCTestCase {
             let host = Host(threads: threads)
             for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 9, 33), (65, 70, 31), (128, 96, 64), (131, 37, 531), (17, 40, 33), (37, 131, 531), (1000, 9, 600),
                               // B 1,030 wide: the column split packs four panels at a time (the last group ends in an edge panel).
-                              (20, 1030, 300)] {
+                              (20, 1030, 300),
+                              // The row split on the pool with B packed (more than four column panels, the last an
+                              // edge) over several k-blocks: A's panels packed eight steps of k at a time, with
+                              // k-blocks of 256 + 256 + 88 and 256 + 9 (the vector path and its scalar tail).
+                              (300, 100, 600), (301, 90, 265)] {
                 for transA in [false, true] {
                     for transB in [false, true] {
                         for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (2, -0.5)] {
