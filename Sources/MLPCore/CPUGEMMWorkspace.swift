@@ -304,7 +304,13 @@ final class GEMMWorkspace: @unchecked Sendable {
         // Rows of B 4 KiB or more apart (each on its own page): four panels at a time; otherwise one, which keeps
         // a panel's C tile in the L1 cache across the k-blocks (grouping slows the mnist forward product and
         // speeds up the wide ones).
+        #if MLPKIT_AVX512
+        // At least two: the 6 × 32 kernel runs neighbouring panels of a group together (one panel a group ran
+        // every tile in the 6 × 16 kernel).
+        let group = !transB && n >= 1024 ? GEMMWorkspace.columnGroup : 2
+        #else
         let group = !transB && n >= 1024 ? GEMMWorkspace.columnGroup : 1
+        #endif
         guard let c, let aPointer else { return }
         let rowStride = transA ? 1 : k, step = transA ? m : 1
         while true {
