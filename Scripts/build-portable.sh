@@ -3,9 +3,16 @@
 # Foundation, CLBlast, HDF5 and the C++ runtime are linked statically, so only the system's libOpenCL.so.1 (the ICD
 # loader) and the C library are needed at run time.
 #
-# Output, in dist/: mlp.xz and mlp-bench.xz (xz-compressed: each binary is ~60 MB, mostly Foundation's ICU
-# data), lib/libOpenCL.so.1 (ocl-icd's loader, for machines that lack one) and clinfo. Scripts/gpu-check.sh
-# unpacks and uses them.
+# Each binary is built three times, for any x86-64 CPU and fast where the CPU allows:
+#   v2: generic x86-64 (swiftc 6.3 refuses `-target-cpu x86-64-v2`), with -fno-math-errno (correct on any CPU)
+#   v3: -target-cpu haswell -DMLPKIT_FMA (AVX2 + FMA), v4: -target-cpu skylake-avx512 -DMLPKIT_FMA -DMLPKIT_AVX512
+# (the flags Scripts/cpu-flags.sh prints for those CPUs), each in its own scratch folder (.build-portable/<level>).
+# Output, in dist/: <level>/mlp.xz and <level>/mlp-bench.xz (xz-compressed: each binary is ~60 MB, mostly
+# Foundation's ICU data), the launchers mlp and mlp-bench (Scripts/portable-launcher.sh: POSIX sh, they exec the
+# binary of the best level the CPU's /proc/cpuinfo flags allow; MLPKIT_CPU_LEVEL=v2|v3|v4 chooses a lower one,
+# MLPKIT_LAUNCHER_VERBOSE=1 prints the choice), lib/libOpenCL.so.1 (ocl-icd's loader, for machines that lack
+# one) and clinfo. Scripts/gpu-check.sh unpacks and uses them.
+# Environment: MLPKIT_PORTABLE_LEVELS (default "v2 v3 v4") builds only those; MLPKIT_PORTABLE_JOBS=N passes -j N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-deps.sh
@@ -42,20 +49,37 @@ PC
 export PKG_CONFIG_PATH="$PWD/.build-portable/pkgconfig"
 touch Package.swift  # the manifest reads MLPKIT_STATIC_LIBS: make SwiftPM evaluate it again
 
+levels="${MLPKIT_PORTABLE_LEVELS:-v2 v3 v4}"
+jobs=()
+[[ -n "${MLPKIT_PORTABLE_JOBS:-}" ]] && jobs=(-j "$MLPKIT_PORTABLE_JOBS")
 rm -rf dist && mkdir -p dist/lib
+for level in $levels; do
+    flags=(-Xswiftc -Xcc -Xswiftc -fno-math-errno)
+    case "$level" in
+        v2) ;;
+        v3) flags+=(-Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DMLPKIT_FMA) ;;
+        v4) flags+=(-Xswiftc -target-cpu -Xswiftc skylake-avx512 -Xswiftc -DMLPKIT_FMA -Xswiftc -DMLPKIT_AVX512) ;;
+        *) echo "error: MLPKIT_PORTABLE_LEVELS takes v2, v3 and v4; got '$level'" >&2; exit 1 ;;
+    esac
+    mkdir -p "dist/$level"
+    for product in mlp mlp-bench; do
+        MLPKIT_STATIC_LIBS="$static_dir" swift build -c release --static-swift-stdlib --scratch-path ".build-portable/$level" \
+            "${jobs[@]}" --product "$product" "${flags[@]}"
+        strip -o "dist/$level/$product" ".build-portable/$level/release/$product"
+        echo "$level/$product needs:"
+        ldd "dist/$level/$product" | sed 's/^/  /'
+        if ldd "dist/$level/$product" | grep -qE 'libswift|libclblast|libstdc\+\+|libFoundation|libdispatch|libhdf5|libcurl'; then
+            echo "error: dist/$level/$product still needs a shared Swift, CLBlast or C++ library" >&2
+            exit 1
+        fi
+        xz -T0 -f "dist/$level/$product"
+    done
+done
 for product in mlp mlp-bench; do
-    MLPKIT_STATIC_LIBS="$static_dir" swift build -c release --static-swift-stdlib --scratch-path .build-portable \
-        --product "$product"
-    strip -o "dist/$product" ".build-portable/release/$product"
-    echo "$product needs:"
-    ldd "dist/$product" | sed 's/^/  /'
-    if ldd "dist/$product" | grep -qE 'libswift|libclblast|libstdc\+\+|libFoundation|libdispatch|libhdf5|libcurl'; then
-        echo "error: dist/$product still needs a shared Swift, CLBlast or C++ library" >&2
-        exit 1
-    fi
-    xz -T0 -f "dist/$product"
+    cp Scripts/portable-launcher.sh "dist/$product"
+    chmod +x "dist/$product"
 done
 touch Package.swift
 cp "$(readlink -f "/usr/lib/$multiarch/libOpenCL.so.1")" dist/lib/libOpenCL.so.1
 cp "$(command -v clinfo)" dist/clinfo
-ls -la dist dist/lib
+ls -la dist dist/lib dist/v*

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Compiles every Swift code block of README.md and the DocC catalog in a new Swift 6 package that depends on MLPKit
 # by path, then runs the README's library tour, the seed-notebook tutorial and the data-pipeline article (its endless
-# generator with workers), so the front door cannot rot.
+# generator with workers), so the front door cannot rot. Then the CPU-build notice from a user's side: the same
+# package's ConsumerNotice program (Scripts/ConsumerNotice/main.swift) built with a plain `swift build -c release`
+# (no flags, scratch folder .build-plain) must print exactly one notice line at its first fit, naming the flags
+# Scripts/cpu-flags.sh prints here, and none with MLPKIT_NO_CPU_NOTICE=1 or when built with the flags; both builds'
+# mnist-shaped training speed is printed, plain/fast (measured, not checked).
 #
 # - The README block that starts with `// swift-tools-version` is the consumer's Package.swift, used as written;
 #   every Markdown file's other ```swift blocks,
 #   in order, form one program: the main.swift of an executable target named after the file.
 # - The package is kept in .build/snippets/consumer so a second run rebuilds only what changed.
-# Usage: Scripts/check-snippets.sh [--no-run]
+# Usage: Scripts/check-snippets.sh [--no-run]   (MLPKIT_JOBS=N passes -j N to the builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -15,6 +19,7 @@ root=$(pwd)
 # works as written whatever this checkout's folder is called.
 package="$root/.build/snippets/consumer"
 run=1
+jobs=(${MLPKIT_JOBS:+-j "$MLPKIT_JOBS"})
 [[ "${1:-}" == "--no-run" ]] && run=0
 mkdir -p "$package"
 ln -sfn "$root" "$root/.build/snippets/MLPKit"
@@ -48,6 +53,8 @@ for path in sorted((root / "Sources/MLPKit/MLPKit.docc").glob("*.md")):
         target = "Snippets" + re.sub(r"[^A-Za-z0-9]", "", path.stem)
         write(target, path.relative_to(root), program)
         targets.append(target)
+write("ConsumerNotice", "Scripts/ConsumerNotice/main.swift", (root / "Scripts/ConsumerNotice/main.swift").read_text())
+targets.append("ConsumerNotice")
 extra = "".join(f'\n        .executableTarget(name: "{t}", dependencies: [.product(name: "MLPKit", package: "MLPKit")]),'
                 for t in targets[1:])
 manifest = manifest.replace("targets: [", "targets: [" + extra, 1)
@@ -57,7 +64,7 @@ PY
 cd "$package"
 grep -q 'swiftLanguageModes\|swift-tools-version:6' Package.swift || { echo "error: the README manifest is not a Swift 6 package" >&2; exit 1; }
 # shellcheck disable=SC2046
-swift build -c release $(bash "$root/Scripts/cpu-flags.sh")
+swift build -c release "${jobs[@]}" $(bash "$root/Scripts/cpu-flags.sh")
 echo "snippets: compiled $(wc -l < targets.txt) programs: $(tr '\n' ' ' < targets.txt)"
 if [[ $run == 1 ]]; then
     work=$(mktemp -d)
@@ -67,4 +74,48 @@ if [[ $run == 1 ]]; then
         (cd "$work" && "$package/.build/release/$target" > "$work/$target.log" 2>&1) || { cat "$work/$target.log"; echo "error: $target failed" >&2; exit 1; }
         tail -3 "$work/$target.log"
     done
+fi
+
+# The notice, from the outside. It is due when the CPU has more than the plain build's baseline (FMA or AVX-512:
+# the uncapped flags name MLPKIT_FMA), and then names exactly the uncapped flags.
+plain="$package/.build-plain"
+swift build -c release "${jobs[@]}" --scratch-path "$plain" --product ConsumerNotice
+cpu_flags=$(env -u MLPKIT_CPU_LEVEL -u MLPKIT_GENERIC_CPU bash "$root/Scripts/cpu-flags.sh")
+if [[ $cpu_flags == *MLPKIT_FMA* ]]; then
+    expected="MLPKit: this build uses no FMA vector code but the CPU has * for faster training rebuild with \`swift build -c release $cpu_flags\` (MLPKIT_NO_CPU_NOTICE=1 silences this)"
+    want=1
+else
+    expected="" want=0
+fi
+notice_run() {  # notice_run BINARY [ENV=VALUE…]: runs one fit; prints its stderr, fails unless stdout is "fit: ok"
+    local binary=$1 err out
+    shift
+    err=$(mktemp)
+    out=$(env -u MLPKIT_NO_CPU_NOTICE "$@" "$binary" 2> "$err") || { cat "$err" >&2; rm -f "$err"; echo "error: $binary failed" >&2; return 1; }
+    [[ $out == "fit: ok" ]] || { echo "error: $binary printed '$out', expected 'fit: ok'" >&2; rm -f "$err"; return 1; }
+    cat "$err"
+    rm -f "$err"
+}
+stderr=$(notice_run "$plain/release/ConsumerNotice")
+lines=$(printf '%s' "$stderr" | grep -c . || true)
+# shellcheck disable=SC2053  # $expected is a pattern: the level the CPU has is not checked here
+if [[ $lines != "$want" ]] || { [[ $want == 1 ]] && [[ $stderr != $expected ]]; }; then
+    echo "error: the plain build's stderr has $lines line(s), expected $want${expected:+ matching: $expected}; got:" >&2
+    printf '%s\n' "$stderr" >&2
+    exit 1
+fi
+echo "notice: plain build, $lines line: ${stderr:-(none due on this CPU)}"
+stderr=$(notice_run "$plain/release/ConsumerNotice" MLPKIT_NO_CPU_NOTICE=1)
+[[ -z $stderr ]] || { echo "error: MLPKIT_NO_CPU_NOTICE=1 still printed: $stderr" >&2; exit 1; }
+echo "notice: plain build with MLPKIT_NO_CPU_NOTICE=1: no line"
+if [[ "$(bash "$root/Scripts/cpu-flags.sh")" == "$cpu_flags" ]]; then  # the fast build has all the CPU has
+    stderr=$(notice_run "$package/.build/release/ConsumerNotice")
+    [[ -z $stderr ]] || { echo "error: the build with the CPU flags printed: $stderr" >&2; exit 1; }
+    echo "notice: build with the CPU flags: no line"
+fi
+if [[ $run == 1 ]]; then
+    fast_rate=$("$package/.build/release/ConsumerNotice" mnist | sed -n 's/^mnist samples\/s: //p')
+    plain_rate=$(MLPKIT_NO_CPU_NOTICE=1 "$plain/release/ConsumerNotice" mnist | sed -n 's/^mnist samples\/s: //p')
+    echo "notice: mnist-shaped training, plain build $plain_rate samples/s, with the CPU flags $fast_rate:" \
+        "$(python3 -c "import sys; print(f'{int(sys.argv[1]) / int(sys.argv[2]):.2f}')" "$plain_rate" "$fast_rate")x"
 fi

@@ -16,10 +16,16 @@ exec > >(tee "$log") 2>&1
 
 bin="${TMPDIR:-/tmp}/mlpkit-portable"
 mkdir -p "$bin"
-for product in mlp mlp-bench; do
-    python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
-        "dist/$product.xz" "$bin/$product" && chmod +x "$bin/$product"
+# Each level's binaries (dist/<level>/*.xz) into $bin/<level>/, and the launchers (dist/mlp, dist/mlp-bench) into
+# $bin: they run the best level this machine's CPU has (MLPKIT_CPU_LEVEL=v2|v3|v4 chooses a lower one).
+for level in v2 v3 v4; do
+    mkdir -p "$bin/$level"
+    for product in mlp mlp-bench; do
+        python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+            "dist/$level/$product.xz" "$bin/$level/$product" && chmod +x "$bin/$level/$product"
+    done
 done
+for product in mlp mlp-bench; do cp "dist/$product" "$bin/$product" && chmod +x "$bin/$product"; done
 
 # OpenCL: the system's ICD loader if there is one, else the carried one. An NVIDIA driver mounted under
 # /usr/local/nvidia without an ICD file gets one that names libnvidia-opencl.so.1.
@@ -37,6 +43,8 @@ fi
 
 echo "== OpenCL platforms (clinfo -l)"
 "$root/dist/clinfo" -l || echo "clinfo failed"
+echo "== the launcher's choice"
+MLPKIT_LAUNCHER_VERBOSE=1 "$bin/mlp" --version
 echo "== mlp devices"
 "$bin/mlp" devices
 status=0

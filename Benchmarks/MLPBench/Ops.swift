@@ -163,8 +163,16 @@ struct OpsCommand: DeviceCommand {
 
     @OptionGroup var workloadOptions: WorkloadOptions
     @OptionGroup var device: DeviceOptions
+    @Option(help: "CPU backend threads (default: all processors); 1 times each kernel alone on the caller's core, without the pool.")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("ops needs --threads of at least 1 (received \(threads))") }
+        if threads != nil, device.device != nil { throw ValidationError("ops takes --threads for the CPU backend only, not with --device") }
+    }
 
     func run(on backend: (any Backend)?) throws {
-        try benchOps(Workload.named(workloadOptions.workload ?? .seed), backend: backend ?? CPUBackend.shared)
+        try benchOps(Workload.named(workloadOptions.workload ?? .seed),
+                     backend: backend ?? threads.map { CPUBackend(threadCount: $0) } ?? CPUBackend.shared)
     }
 }

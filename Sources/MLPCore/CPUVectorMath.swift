@@ -81,3 +81,54 @@ extension CPUBackend {
     @inline(__always)
     static func expInline(_ x: Float) -> Float { expVectorised(SIMD8(repeating: x))[0] }
 }
+
+#if MLPKIT_AVX512
+/// The vector of the Adam/AMSGrad, RMSprop, Adagrad and Nadam loops: 16 lanes (one zmm register) on an AVX-512
+/// build, where `mlp-bench ops --workload mnist --threads 1` measured them 1.2–1.7× faster than 8 (Performance.md;
+/// SGD, memory-bound, did not gain and keeps `SIMD8`); 8 lanes (one ymm register) otherwise.
+typealias ElementVector = SIMD16<Float>
+#else
+/// The vector of the Adam/AMSGrad, RMSprop, Adagrad and Nadam loops: 8 lanes (one ymm register; 16 on an AVX-512 build).
+typealias ElementVector = SIMD8<Float>
+#endif
+
+/// `ElementVector` loads and stores at unaligned pointers, whole or partial.
+extension CPUBackend {
+    /// `ElementVector`'s lane count: 16 on an AVX-512 build, else 8.
+    @inline(__always) static var elementWidth: Int { ElementVector.scalarCount }
+
+    @inline(__always) static func loadVector(_ pointer: UnsafePointer<Float>) -> ElementVector {
+        UnsafeRawPointer(pointer).loadUnaligned(as: ElementVector.self)
+    }
+
+    @inline(__always) static func loadVector(_ pointer: UnsafeMutablePointer<Float>) -> ElementVector {
+        loadVector(UnsafePointer(pointer))
+    }
+
+    @inline(__always) static func storeVector(_ value: ElementVector, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: ElementVector.self)
+    }
+
+    /// The first `lanes` values at `pointer` (a whole vector when `lanes` ≥ `elementWidth`, none when it is ≤ 0),
+    /// zeros in the other lanes.
+    @inline(always) static func loadVector(_ pointer: UnsafePointer<Float>, lanes: Int) -> ElementVector {
+        if lanes >= elementWidth { return loadVector(pointer) }
+        var value = ElementVector()
+        var lane = 0
+        while lane < lanes {
+            value[lane] = pointer[lane]
+            lane += 1
+        }
+        return value
+    }
+
+    @inline(always) static func loadVector(_ pointer: UnsafeMutablePointer<Float>, lanes: Int) -> ElementVector {
+        loadVector(UnsafePointer(pointer), lanes: lanes)
+    }
+
+    /// Stores lanes `0..<lanes` (1...`elementWidth`) of `value` at `pointer`, nothing past them.
+    @inline(always) static func storeVector(_ value: ElementVector, _ pointer: UnsafeMutablePointer<Float>, lanes: Int) {
+        if lanes == elementWidth { return storeVector(value, pointer) }
+        for lane in 0..<lanes { pointer[lane] = value[lane] }
+    }
+}

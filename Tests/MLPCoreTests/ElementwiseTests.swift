@@ -3,10 +3,10 @@ import XCTest
 import MLPTestSupport
 
 /// The CPU backend's vectorised element-wise ops against their ``CPUReference`` loops: the same arithmetic in the
-/// same order, so the results must be bit-identical — for counts that are not multiples of 8 (the tails: a
-/// partial vector under 8, an overlapping vector above) and above ``CPUBackend/elementwiseParallelThreshold`` (split among the pool).
+/// same order, so the results must be bit-identical — for counts that are not multiples of 8 or 16 (the tails: a
+/// partial vector under the vector width, 8 or 16 on an AVX-512 build, an overlapping vector above) and above ``CPUBackend/elementwiseParallelThreshold`` (split among the pool).
 final class ElementwiseTests: XCTestCase {
-    static let counts = [1, 7, 8, 9, 15, 16, 100, CPUBackend.elementwiseParallelThreshold + 13]
+    static let counts = [1, 7, 8, 9, 15, 16, 17, 31, 33, 100, CPUBackend.elementwiseParallelThreshold + 13]
 
     /// `count` values and pointers to a copy of them, for the reference.
     func withCopies(_ arrays: [[Float]], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
