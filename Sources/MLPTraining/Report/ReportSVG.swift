@@ -61,7 +61,8 @@ public enum ReportSVG {
         }
         let all = series.flatMap { $0.values.compactMap(transformed) }
         var (y0, y1) = (all.min() ?? 0, all.max() ?? 1)
-        if y1 - y0 < 1e-12 { (y0, y1) = (y0 - 0.5, y1 + 0.5) }
+        // A constant series: 0 gets 0…1 (fractions stay non-negative), others ±10% (±0.5 decades on a log scale).
+        if y1 - y0 < 1e-12 { (y0, y1) = logScale ? (y0 - 0.5, y1 + 0.5) : y0 == 0 ? (0, 1) : (y0 - abs(y0) * 0.1, y1 + abs(y1) * 0.1) }
         let x0 = xs.first ?? 1, x1 = max(xs.last ?? 1, x0 + 1)
         func px(_ x: Double) -> Double { plot.left + (x - x0) / (x1 - x0) * plot.width }
         func py(_ y: Double) -> Double { plot.top + (1 - (y - y0) / (y1 - y0)) * plot.height }
