@@ -4,13 +4,17 @@
 # alike, and prints each time and the medians. Extra arguments go to every `mlp train` (default: --epochs 20 --seed 1).
 #   Scripts/measure-report-cost.sh            # RUNS=7 by default
 #   RUNS=11 Scripts/measure-report-cost.sh --epochs 30 --seed 2
+#   MLP=.build/debug/mlp RUNS=3 Scripts/measure-report-cost.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-7}"
 [ $# -eq 0 ] && set -- --epochs 20 --seed 1
-# shellcheck disable=SC2046
-swift build -c release --product mlp $(bash Scripts/cpu-flags.sh) >/dev/null
-mlp=.build/release/mlp
+mlp="${MLP:-}"   # MLP=path/to/mlp measures that binary instead of building the release one
+if [ -z "$mlp" ]; then
+    # shellcheck disable=SC2046
+    swift build -c release --product mlp $(bash Scripts/cpu-flags.sh) >/dev/null
+    mlp=.build/release/mlp
+fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 seconds() { # the wall time of one `mlp train` run, in seconds

@@ -124,7 +124,7 @@ final class ReportTests: ScratchDirectoryTestCase {
         let reader = PageReader(path: path)
         let test = (x: digits.x.rows(1000..<1300), y: digits.y.rows(1000..<1300))
         try model().fit(x: digits.x.rows(0..<320), y: digits.y.rows(0..<320), batchSize: 32, epochs: 4, verbose: 0,
-                        callbacks: [reader, ReportWriter(path: path, evaluation: (test.x, test.y, "held-out rows"))])
+                        callbacks: [reader, ReportWriter(path: path, evaluation: (test.x, test.y, "held-out rows"), rewriteBudget: nil)])
         XCTAssertEqual(reader.epochsSeen, [1, 2, 3])
         let report = try ReportTests.embeddedReport(try page())
         let confusion = try XCTUnwrap(report.evaluation?.confusion)

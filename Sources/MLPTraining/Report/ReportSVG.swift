@@ -8,16 +8,33 @@ public enum ReportFormat {
         return value.isFinite ? String(format: "%.4g", value) : "\(value)"
     }
 
-    /// A coordinate: two decimals.
-    public static func coordinate(_ value: Double) -> String { String(format: "%.2f", value) }
+    /// A coordinate: two decimals (`12.50`, `-3.07`), spelled without `String(format:)`, which the report calls
+    /// thousands of times per page.
+    public static func coordinate(_ value: Double) -> String {
+        let hundredths = (value * 100).rounded()
+        guard value.isFinite, abs(hundredths) < 1e15 else { return String(format: "%.2f", value) }
+        let whole = Int(abs(hundredths)), fraction = whole % 100
+        return (hundredths < 0 ? "-" : "") + String(whole / 100) + (fraction < 10 ? ".0" : ".") + String(fraction)
+    }
 
     /// A fraction as a percentage with one decimal; `-` for nil.
     public static func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
 
     /// `text` with `&`, `<`, `>` and `"` escaped for HTML text and attributes.
     public static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 }) else { return text }
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count + 16)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 }
 

@@ -1,8 +1,13 @@
 import Foundation
 import MLPCore
 
-/// Writes one self-contained HTML training report (``ReportHTML``) at the end of `fit`, and rewrites it after every
-/// epoch through ``AtomicFile`` so it can be watched while training runs.
+/// Writes one self-contained HTML training report (``ReportHTML``) at the end of `fit`, and rewrites it after the
+/// epochs through ``AtomicFile`` so it can be watched while training runs.
+///
+/// After the first epoch the page is always written; after a later one it is rewritten unless that would bring the
+/// time spent on the report above ``rewriteBudget`` of the elapsed training time (2% by default): every epoch when
+/// epochs take long enough to matter (a second or more), fewer when they take milliseconds, so the report costs
+/// the run little. A nil budget rewrites after every epoch.
 ///
 /// It runs after the other callbacks, so it sees their log entries (`learning_rate`), EarlyStopping's stop and
 /// restored epoch, and the weights after a restore. Without a ``GradientMonitor`` among the callbacks it runs one
@@ -30,6 +35,9 @@ public final class ReportWriter: Callback {
     public static let sampleRows = 256
     /// The most residual points kept for regression.
     public static let residualLimit = 500
+    /// The largest fraction of the elapsed training time that the per-epoch rewrites may take; nil rewrites after
+    /// every epoch.
+    public let rewriteBudget: Double?
     /// The report as collected so far.
     public private(set) var report: TrainingReport
 
@@ -37,14 +45,18 @@ public final class ReportWriter: Callback {
     private var earlyStopping: EarlyStopping?
     private var started = Date()
     private var samples = 0
+    private var startedText = ""
+    private var lastWriteSeconds = 0.0
     private var firstDistributions: [TrainingReport.Distribution] = [], latestDistributions: [TrainingReport.Distribution] = []
     /// Seconds spent building and writing the report, for the cost figures.
     public private(set) var writingSeconds: Double = 0
 
     /// Creates the writer; the file's folder is checked when training starts.
     public init(path: String, title: String = "Training report", settings: [TrainingReport.Setting] = [],
-                evaluation: (x: Tensor, y: Tensor, source: String)? = nil, activationSample: Tensor? = nil) {
+                evaluation: (x: Tensor, y: Tensor, source: String)? = nil, activationSample: Tensor? = nil,
+                rewriteBudget: Double? = 0.02) {
         self.path = path
+        self.rewriteBudget = rewriteBudget
         self.title = title
         self.settings = settings
         self.evaluation = evaluation
@@ -64,8 +76,10 @@ public final class ReportWriter: Callback {
     public override func onTrainBegin(logs: Logs) throws {
         try AtomicFile.checkWritable(path)
         started = Date()
+        startedText = ReportWriter.utcText(started)
         samples = 0
         writingSeconds = 0
+        lastWriteSeconds = 0
         firstDistributions = []
         latestDistributions = []
         report = TrainingReport(title: title)
@@ -94,8 +108,14 @@ public final class ReportWriter: Callback {
             report.monitor = report.series("val_loss") != nil ? "val_loss" : "loss"
             report.monitorMode = MonitorMode.auto.resolved(for: report.monitor!) == .max ? "max" : "min"
         }
-        try takeDistributions(epoch: epoch)
-        try write(finished: false)
+        if firstDistributions.isEmpty { try takeDistributions(epoch: epoch) }
+        // Within budget when the rewrite (estimated by the last one) keeps the report's share of the run small.
+        let elapsed = clock.timeIntervalSince(started)
+        if epoch == report.epochs.first || rewriteBudget.map({ writingSeconds + lastWriteSeconds <= $0 * elapsed }) ?? true {
+            if epoch != report.epochs.first { try takeDistributions(epoch: epoch) }
+            try write(finished: false)
+            lastWriteSeconds = Date().timeIntervalSince(clock)
+        }
         writingSeconds += Date().timeIntervalSince(clock)
     }
 
@@ -109,6 +129,11 @@ public final class ReportWriter: Callback {
                 try takeDistributions(epoch: earlyStopping.bestEpoch)
             }
         }
+        // The last epoch's histograms, unless the last rewrite (or a restore) already took them.
+        if report.restoredEpoch == nil, let last = report.epochs.last, last != report.epochs.first,
+           latestDistributions.first?.epoch != last {
+            try takeDistributions(epoch: last)
+        }
         if let evaluation, let model {
             report.evaluation = try ReportWriter.evaluate(model, x: evaluation.x, y: evaluation.y, source: evaluation.source)
         } else {
@@ -116,6 +141,14 @@ public final class ReportWriter: Callback {
         }
         try write(finished: true)
         writingSeconds += Date().timeIntervalSince(clock)
+    }
+
+    /// `date` as ISO 8601 in UTC (`2026-12-02T13:15:00Z`), without creating an `ISO8601DateFormatter` (milliseconds).
+    static func utcText(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down)), parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     /// The histograms after `epoch`: the first epoch's are kept, the latest replace the previous latest.
@@ -184,7 +217,7 @@ public final class ReportWriter: Callback {
     private func write(finished: Bool) throws {
         let seconds = Date().timeIntervalSince(started)
         report.settings = settings + [
-            .init("started", ISO8601DateFormatter().string(from: started)),
+            .init("started", startedText),
             .init(finished ? "duration" : "elapsed so far", String(format: "%.2f s", seconds)),
             .init("samples/s", String(format: "%.0f", Double(samples) / max(seconds, 1e-9))),
             .init("status", finished ? "finished after \(report.epochs.count) epochs" : "training (epoch \(report.epochs.count) done)"),
