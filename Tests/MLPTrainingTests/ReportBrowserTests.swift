@@ -18,7 +18,7 @@ final class ReportBrowserTests: ScratchDirectoryTestCase {
             }
         }
         if ProcessInfo.processInfo.environment["CI"] == "true" {
-            throw InteropUnavailable(description: "chromium is not on PATH: CI must run Scripts/install-deps.sh, which installs it")
+            throw PNGImage.Unsupported(description: "chromium is not on PATH: CI must run Scripts/install-deps.sh, which installs it")
         }
         throw XCTSkip("install chromium (apt-get install -y chromium) to render the training report in a headless browser")
     }

@@ -170,7 +170,7 @@ final class ReportTests: ScratchDirectoryTestCase {
         XCTAssertTrue(html.contains("<title>t &lt;&amp;&gt;</title>"))
         XCTAssertTrue(html.contains("@media (max-width: 600px)") && html.contains("viewBox=\"0 0 640 250\""))
         XCTAssertEqual(report.series("val_loss")?.values, [nil, 0.5])
-        XCTAssertEqual(report.series("learning_rate")?.values, [nil, 0.01], "a key first logged later is nil before")
+        XCTAssertEqual(report.series("learning_rate")?.values, [nil, Double(Float(0.01))], "a key first logged later is nil before")
         XCTAssertEqual(report.distributions[0].histogram.counts, [1, 0, 0, 2])
         XCTAssertEqual(report.distributions[0].histogram.nonFinite, 1)
         XCTAssertEqual(try ReportTests.embeddedReport(html), report)
