@@ -11,7 +11,8 @@ import MLPCore
 ///
 /// It runs after the other callbacks, so it sees their log entries (`learning_rate`), EarlyStopping's stop and
 /// restored epoch, and the weights after a restore. Without a ``GradientMonitor`` among the callbacks it runs one
-/// itself (every 10th step, no warnings), whose statistics then land in `History` too. Weight and activation
+/// itself (every 100th step — the first of each epoch at least —, no warnings: a monitored step costs several
+/// times a plain one on small models), whose statistics then land in `History` too. Weight and activation
 /// histograms are taken after the first and the latest epoch (activations on `activationSample`'s first
 /// ``sampleRows`` rows); the held-out `evaluation` data gets a confusion matrix and per-class scores
 /// (classification) or residuals (regression) at the end.
@@ -68,7 +69,7 @@ public final class ReportWriter: Callback {
 
     public override func willTrain(after others: [Callback]) {
         earlyStopping = others.compactMap { $0 as? EarlyStopping }.last
-        monitor = others.contains { $0 is GradientMonitor } ? nil : GradientMonitor(every: 10, warnAfter: 0)
+        monitor = others.contains { $0 is GradientMonitor } ? nil : GradientMonitor(every: 100, warnAfter: 0)
     }
 
     public override func needs(forStep batch: Int) -> StepNeeds { monitor?.needs(forStep: batch) ?? [] }
