@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "example-gpu", dependencies: ["MLPKit"], path: "Examples/GPUTraining"),
         .target(name: "MLPTestSupport", dependencies: ["MLPCore"], path: "Tests/MLPTestSupport"),
         .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPTestSupport"]),
-        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "MLPModelFiles", "MLPTensorBoard", "MLPKit", "MLPTestSupport"],
+        .testTarget(name: "MLPTrainingTests", dependencies: ["MLPTraining", "CZlibShim", "MLPModelFiles", "MLPTensorBoard", "MLPKit", "MLPTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "MLPOpenCLTests", dependencies: ["MLPOpenCL", "MLPTraining", "MLPModelFiles", "MLPKit", "MLPBackendParity", "MLPTestSupport"]),
         .testTarget(name: "MLPCommandLineTests", dependencies: ["MLPTestSupport", "MLPCommandLine", "mlp", "MLPBench"], exclude: ["Goldens"]),

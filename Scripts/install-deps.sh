@@ -7,6 +7,9 @@ set -euo pipefail
 # OpenCL implementation on the CPU, so the OpenCL backend is built and tested on machines without a GPU).
 # libhdf5-dev reads and writes Keras' .h5 model files.
 APT_PACKAGES=(pkg-config ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd libhdf5-dev)
+# With --tests (Scripts/test.sh), also what only the tests use: chromium renders a training report (mlp train
+# --report) in a headless browser to check the page is drawn (ReportBrowserTests).
+if [ "${1:-}" = "--tests" ]; then APT_PACKAGES+=(chromium); fi
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "error: swift is not on PATH; install Swift 6 first (https://swift.org/install)" >&2

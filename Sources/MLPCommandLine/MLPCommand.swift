@@ -12,7 +12,7 @@ public struct MLPCommand: ParsableCommand {
         commandName: "mlp",
         abstract: "Build, train, evaluate and run Keras-style multilayer perceptrons.",
         version: "0.1.0",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Check.self, Diagnose.self, Convert.self, Devices.self])
+        subcommands: [Train.self, Evaluate.self, Predict.self, Summary.self, Check.self, Diagnose.self, Report.self, Convert.self, Devices.self])
 
     /// Creates the root command (swift-argument-parser fills the options in when parsing).
     public init() {}

@@ -51,6 +51,8 @@ struct Train: ParsableCommand {
     var historyJson: String?
     @Option(help: "Save the trained model to this file.")
     var save: String?
+    @Option(name: .customLong("report"), help: "Write a self-contained HTML training report to this file (rewritten after every epoch).")
+    var reportPath: String?
 
     func validate() throws {
         try FlagCheck.count(workers, "--workers", 0...256)
@@ -77,6 +79,7 @@ struct Train: ParsableCommand {
                                                         labels: held.validation?.y ?? test?.y ?? data.train.y) {
                 callbacks.insert(board, at: 0)
             }
+            if let reportPath { callbacks.append(makeReportWriter(reportPath, network: network, validation: held.validation, test: test, trainX: data.train.x)) }
             let history = try fit(network, data: data, validation: held.validation, callbacks: callbacks)
             try report(network, history: history, test: test)
         }

@@ -40,6 +40,7 @@ extension Train {
             try AtomicFile.checkWritable(save)
         }
         if let historyJson { try AtomicFile.checkWritable(historyJson) }
+        if let reportPath { try AtomicFile.checkWritable(reportPath) }
         if stream && data == nil { throw MLPError.invalidArgument("--stream needs --data FILE") }
         if stream && validationSplit > 0 { throw MLPError.invalidArgument("--stream cannot take --validation-split; give --validation-data") }
         if idx != nil && data != nil { throw MLPError.invalidArgument("give --data or --idx, not both") }

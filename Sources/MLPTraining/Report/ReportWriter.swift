@@ -1,0 +1,228 @@
+import Foundation
+import MLPCore
+
+/// Writes one self-contained HTML training report (``ReportHTML``) at the end of `fit`, and rewrites it after the
+/// epochs through ``AtomicFile`` so it can be watched while training runs.
+///
+/// After the first epoch the page is always written; after a later one it is rewritten unless that would bring the
+/// time spent on the report above ``rewriteBudget`` of the elapsed training time (2% by default): every epoch when
+/// epochs take long enough to matter (a second or more), fewer when they take milliseconds, so the report costs
+/// the run little. A nil budget rewrites after every epoch.
+///
+/// It runs after the other callbacks, so it sees their log entries (`learning_rate`), EarlyStopping's stop and
+/// restored epoch, and the weights after a restore. Without a ``GradientMonitor`` among the callbacks it runs one
+/// itself (every 100th step — the first of each epoch at least —, no warnings: a monitored step costs several
+/// times a plain one on small models), whose statistics then land in `History` too. Weight and activation
+/// histograms are taken after the first and the latest epoch (activations on `activationSample`'s first
+/// ``sampleRows`` rows); the held-out `evaluation` data gets a confusion matrix and per-class scores
+/// (classification) or residuals (regression) at the end.
+///
+/// ```swift
+/// let report = ReportWriter(path: "run.html", evaluation: (xTest, yTest))
+/// try model.fit(x: x, y: y, epochs: 20, validationSplit: 0.2, callbacks: [EarlyStopping(patience: 3), report])
+/// ```
+public final class ReportWriter: Callback {
+    /// The HTML file written.
+    public let path: String
+    /// The page's title.
+    public let title: String
+    /// The run's settings shown in the report (timing is added: start, duration, samples/s).
+    public let settings: [TrainingReport.Setting]
+    /// Held-out data evaluated at the end of training, and how to name it.
+    public let evaluation: (x: Tensor, y: Tensor, source: String)?
+    /// Rows whose layer outputs make the activation histograms (the evaluation data's when nil).
+    public let activationSample: Tensor?
+    /// The most rows of the sample used for activation histograms.
+    public static let sampleRows = 256
+    /// The most residual points kept for regression.
+    public static let residualLimit = 500
+    /// The largest fraction of the elapsed training time that the per-epoch rewrites may take; nil rewrites after
+    /// every epoch.
+    public let rewriteBudget: Double?
+    /// The report as collected so far.
+    public private(set) var report: TrainingReport
+
+    private var monitor: GradientMonitor?
+    private var earlyStopping: EarlyStopping?
+    private var started = Date()
+    private var samples = 0
+    private var startedText = ""
+    private var lastWriteSeconds = 0.0
+    private var firstDistributions: [TrainingReport.Distribution] = [], latestDistributions: [TrainingReport.Distribution] = []
+    /// Seconds spent building and writing the report, for the cost figures.
+    public private(set) var writingSeconds: Double = 0
+
+    /// Creates the writer; the file's folder is checked when training starts.
+    public init(path: String, title: String = "Training report", settings: [TrainingReport.Setting] = [],
+                evaluation: (x: Tensor, y: Tensor, source: String)? = nil, activationSample: Tensor? = nil,
+                rewriteBudget: Double? = 0.02) {
+        self.path = path
+        self.rewriteBudget = rewriteBudget
+        self.title = title
+        self.settings = settings
+        self.evaluation = evaluation
+        self.activationSample = activationSample
+        report = TrainingReport(title: title)
+    }
+
+    public override var runsAfterOthers: Bool { true }
+
+    public override func willTrain(after others: [Callback]) {
+        earlyStopping = others.compactMap { $0 as? EarlyStopping }.last
+        monitor = others.contains { $0 is GradientMonitor } ? nil : GradientMonitor(every: 100, warnAfter: 0)
+    }
+
+    public override func needs(forStep batch: Int) -> StepNeeds { monitor?.needs(forStep: batch) ?? [] }
+
+    public override func onTrainBegin(logs: Logs) throws {
+        try AtomicFile.checkWritable(path)
+        started = Date()
+        startedText = ReportWriter.utcText(started)
+        samples = 0
+        writingSeconds = 0
+        lastWriteSeconds = 0
+        firstDistributions = []
+        latestDistributions = []
+        report = TrainingReport(title: title)
+        report.summary = model?.summary()
+        if let earlyStopping {
+            report.monitor = earlyStopping.monitor
+            report.monitorMode = earlyStopping.mode == .max ? "max" : "min"
+        }
+        monitor?.model = model
+        try monitor?.onTrainBegin(logs: logs)
+    }
+
+    public override func onEpochBegin(_ epoch: Int) throws { try monitor?.onEpochBegin(epoch) }
+    public override func onTrainBatchBegin(_ batch: Int) throws { try monitor?.onTrainBatchBegin(batch) }
+
+    public override func onTrainBatchEnd(_ batch: Int, logs: Logs?) throws {
+        samples += model?.currentBatchRows ?? 0
+        try monitor?.onTrainBatchEnd(batch, logs: logs)
+    }
+
+    public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        try monitor?.onEpochEnd(epoch, logs: &logs)
+        let clock = Date()
+        report.append(epoch: epoch, logs: logs)
+        if report.monitor == nil || report.series(report.monitor!) == nil {
+            report.monitor = report.series("val_loss") != nil ? "val_loss" : "loss"
+            report.monitorMode = MonitorMode.auto.resolved(for: report.monitor!) == .max ? "max" : "min"
+        }
+        if firstDistributions.isEmpty { try takeDistributions(epoch: epoch) }
+        // Within budget when the rewrite (estimated by the last one) keeps the report's share of the run small.
+        let elapsed = clock.timeIntervalSince(started)
+        if epoch == report.epochs.first || rewriteBudget.map({ writingSeconds + lastWriteSeconds <= $0 * elapsed }) ?? true {
+            if epoch != report.epochs.first { try takeDistributions(epoch: epoch) }
+            try write(finished: false)
+            lastWriteSeconds = Date().timeIntervalSince(clock)
+        }
+        writingSeconds += Date().timeIntervalSince(clock)
+    }
+
+    public override func onTrainEnd(logs: Logs) throws {
+        let clock = Date()
+        if let earlyStopping {
+            if earlyStopping.stoppedEpoch > 0 { report.stoppedEpoch = earlyStopping.stoppedEpoch }
+            if earlyStopping.restoreBestWeights && !report.epochs.isEmpty {
+                report.restoredEpoch = earlyStopping.bestEpoch
+                // The weights now are the restored ones: the last histograms show them.
+                try takeDistributions(epoch: earlyStopping.bestEpoch)
+            }
+        }
+        // The last epoch's histograms, unless the last rewrite (or a restore) already took them.
+        if report.restoredEpoch == nil, let last = report.epochs.last, last != report.epochs.first,
+           latestDistributions.first?.epoch != last {
+            try takeDistributions(epoch: last)
+        }
+        if let evaluation, let model {
+            report.evaluation = try ReportWriter.evaluate(model, x: evaluation.x, y: evaluation.y, source: evaluation.source)
+        } else {
+            report.omitted.append("Evaluation: no held-out data was given (mlp train --test-data, or ReportWriter(evaluation:)).")
+        }
+        try write(finished: true)
+        writingSeconds += Date().timeIntervalSince(clock)
+    }
+
+    /// `date` as ISO 8601 in UTC (`2026-12-02T13:15:00Z`), without creating an `ISO8601DateFormatter` (milliseconds).
+    static func utcText(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down)), parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+
+    /// The histograms after `epoch`: the first epoch's are kept, the latest replace the previous latest.
+    private func takeDistributions(epoch: Int) throws {
+        guard let model else { return }
+        let taken = try ReportWriter.distributions(of: model, epoch: epoch, sample: activationSample ?? evaluation?.x)
+        if firstDistributions.isEmpty { firstDistributions = taken } else { latestDistributions = taken }
+        report.distributions = firstDistributions + latestDistributions
+    }
+
+    /// The kernels' and (with a sample) the layer outputs' histograms of every Dense layer.
+    public static func distributions(of model: Sequential, epoch: Int, sample: Tensor?) throws -> [TrainingReport.Distribution] {
+        var result: [TrainingReport.Distribution] = []
+        let outputs = try sample.map { try model.layerOutputs($0.rows(0..<min($0.rowCount, sampleRows))) }
+        for (index, layer) in model.layers.enumerated() {
+            guard let dense = layer as? Dense else { continue }
+            result.append(.init(layer: dense.name, kind: "weights", epoch: epoch,
+                                histogram: .init(model.backend.download(dense.kernel.value))))
+            if let outputs {
+                result.append(.init(layer: dense.name, kind: "activations", epoch: epoch, histogram: .init(outputs[index].scalars)))
+            }
+        }
+        return result
+    }
+
+    /// Evaluates `model` on `x`, `y`: the logs, and a confusion matrix (classification losses) or residuals.
+    public static func evaluate(_ model: Sequential, x: Tensor, y: Tensor, source: String) throws -> TrainingReport.Evaluation {
+        let logs = try model.evaluate(x: x, y: y)
+        let prediction = try model.predict(x)
+        let rows = x.rowCount, width = prediction.columnCount
+        let settings = logs.map { TrainingReport.Setting($0.0, ReportFormat.number(Double($0.1))) }
+        func predictedClass(_ row: Int) -> Int {
+            if width == 1 { return prediction.scalars[row] > 0.5 ? 1 : 0 }
+            let slice = prediction.scalars[(row * width)..<((row + 1) * width)]
+            return slice.indices.max { slice[$0] < slice[$1] }! - row * width
+        }
+        switch model.loss {
+        case .sparseCategoricalCrossentropy, .categoricalCrossentropy, .binaryCrossentropy:
+            let classes = max(2, width)
+            var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+            let targetWidth = y.columnCount
+            for row in 0..<rows {
+                let target: Int
+                if targetWidth > 1 {
+                    let slice = y.scalars[(row * targetWidth)..<((row + 1) * targetWidth)]
+                    target = slice.indices.max { slice[$0] < slice[$1] }! - row * targetWidth
+                } else {
+                    target = width == 1 ? (y.scalars[row] > 0.5 ? 1 : 0) : Int(y.scalars[row])
+                }
+                guard (0..<classes).contains(target) else { continue }
+                confusion[target][predictedClass(row)] += 1
+            }
+            return .init(source: source, logs: settings, confusion: confusion, residuals: nil)
+        default:
+            let targetWidth = y.columnCount
+            let step = max(1, rows / residualLimit)
+            let residuals = stride(from: 0, to: rows, by: step).prefix(residualLimit).map { row -> [Double] in
+                let target = Double(y.scalars[row * targetWidth]), predicted = Double(prediction.scalars[row * width])
+                return [target, predicted - target]
+            }.filter { $0.allSatisfy(\.isFinite) }
+            return .init(source: source, logs: settings, confusion: nil, residuals: residuals)
+        }
+    }
+
+    /// Writes the page; `finished` adds the timing settings.
+    private func write(finished: Bool) throws {
+        let seconds = Date().timeIntervalSince(started)
+        report.settings = settings + [
+            .init("started", startedText),
+            .init(finished ? "duration" : "elapsed so far", String(format: "%.2f s", seconds)),
+            .init("samples/s", String(format: "%.0f", Double(samples) / max(seconds, 1e-9))),
+            .init("status", finished ? "finished after \(report.epochs.count) epochs" : "training (epoch \(report.epochs.count) done)"),
+        ]
+        try AtomicFile.write(Data(ReportHTML.render(report).utf8), to: path)
+    }
+}
