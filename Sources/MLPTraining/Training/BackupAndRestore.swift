@@ -8,7 +8,9 @@ import MLPCore
 /// deleted when training ends (unless `deleteCheckpoint` is false). Written atomically: a kill or a full disk
 /// during the write leaves the previous backup. A `backup.json` of an earlier version is still resumed from.
 ///
-/// It runs after the other callbacks at every hook, whatever its position in the list.
+/// It runs after the other callbacks at every hook, whatever its position in the list. In a data-parallel `fit`
+/// give it to every rank: all ranks read the backup, only rank 0 writes and deletes it (and `fit` then
+/// broadcasts rank 0's restored state, so a rank that cannot see the folder still resumes alike).
 public final class BackupAndRestore: Callback {
     /// The folder holding the backup; created when missing.
     public let backupDirectory: String
@@ -109,7 +111,7 @@ public final class BackupAndRestore: Callback {
     }
 
     public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
-        guard let model else { return }
+        guard let model, model.distribution.isWriter else { return }
         let (states, tensors) = BackupFile.separatingTensors(others.map { $0.backupState })
         let callbacks: Data
         do { callbacks = try JSONSerialization.data(withJSONObject: states) } catch {
@@ -126,7 +128,7 @@ public final class BackupAndRestore: Callback {
     }
 
     public override func onTrainEnd(logs: Logs) throws {
-        if deleteCheckpoint {
+        if deleteCheckpoint && model?.distribution.isWriter != false {
             unlink(backupPath)
             unlink(legacyBackupPath)
         }
