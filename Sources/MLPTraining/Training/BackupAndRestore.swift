@@ -44,6 +44,13 @@ public final class BackupAndRestore: Callback {
         backupResumeEpoch = nil
         guard let model else { return }
         var isFolder: ObjCBool = false
+        // A rank other than 0 of a data-parallel job only reads (fit then broadcasts rank 0's state anyway).
+        if !model.distribution.isWriter {
+            if let data = FileManager.default.contents(atPath: backupPath) {
+                try restore(BackupFile(decoding: data, path: backupPath), into: model)
+            }
+            return
+        }
         if FileManager.default.fileExists(atPath: backupDirectory, isDirectory: &isFolder), !isFolder.boolValue {
             throw MLPError.fileNotWritable(path: backupDirectory, reason: "cannot create the backup folder: it is a file")
         }
