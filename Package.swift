@@ -12,6 +12,8 @@ let package = Package(
     name: "MLPKit",
     products: [
         .library(name: "MLPKit", targets: ["MLPKit"]),
+        // Data-parallel training over Open MPI (`MPICommunicator`); needs Open MPI's headers and library.
+        .library(name: "MLPDistributed", targets: ["MLPDistributed"]),
         .executable(name: "mlp", targets: ["mlp"]),
         .executable(name: "mlp-bench", targets: ["MLPBench"]),
     ],
@@ -40,13 +42,16 @@ let package = Package(
         .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"]),
         .target(name: "MLPOpenCL", dependencies: ["MLPCore", "COpenCL"], linkerSettings: clblastLinking,
                 plugins: ["EmbedKernelsPlugin"]),
+        // Open MPI (`mpirun -np N mlp train`): its own targets, so MLPKit users need no MPI headers.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "MLPDistributed", dependencies: ["MLPCore", "MLPTraining", "CMPI"]),
         .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining", "MLPModelFiles", "MLPTensorBoard", "MLPOpenCL"]),
         // The parity suite (every op and whole training runs, a candidate backend against the CPU): for the tests and
         // `mlp-bench parity`, not part of the library's API.
         .target(name: "MLPBackendParity", dependencies: ["MLPCore", "MLPTraining"]),
         .target(
             name: "MLPCommandLine",
-            dependencies: ["MLPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MLPKit", "MLPDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "mlp", dependencies: ["MLPCommandLine"]),
         .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),

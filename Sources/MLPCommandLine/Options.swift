@@ -66,9 +66,10 @@ struct DeviceOptions: ParsableArguments {
     }
 
     /// The backend for the selected device, sized for `work` when it is `auto`, and the lines that say which
-    /// device is used (and why, for `auto` or a fallback).
-    func backend(work: StepWork?) throws -> (backend: any Backend, announcement: String) {
-        let (backend, note) = try selectedDevice().makeBackend(work: work)
+    /// device is used (and why, for `auto` or a fallback). A rank of a data-parallel job (`local`: its rank and the
+    /// job's size on this machine) takes its own GPU and its share of the CPU.
+    func backend(work: StepWork?, local: (rank: Int, size: Int)? = nil) throws -> (backend: any Backend, announcement: String) {
+        let (backend, note) = try selectedDevice().makeBackend(work: work, local: local)
         return (backend, (note.map { $0 + "\n" } ?? "") + "Device: \(backend.deviceDescription)\n")
     }
 }
@@ -82,8 +83,8 @@ struct RunOptions: ParsableArguments {
 
     func selectedDevice() throws -> Device { try deviceOptions.selectedDevice() }
 
-    func backend(work: StepWork?) throws -> (backend: any Backend, announcement: String) {
-        try deviceOptions.backend(work: work)
+    func backend(work: StepWork?, local: (rank: Int, size: Int)? = nil) throws -> (backend: any Backend, announcement: String) {
+        try deviceOptions.backend(work: work, local: local)
     }
 }
 

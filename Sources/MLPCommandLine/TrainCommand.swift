@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MLPDistributed
 import MLPKit
 
 struct Train: ParsableCommand {
@@ -66,23 +67,57 @@ struct Train: ParsableCommand {
     /// The steps in order: flags that can be checked before any work, the data, the model (built from the flags
     /// or loaded with `--model`), the validation and test files, the callbacks, `fit`, then the report and the
     /// files written after training.
+    ///
+    /// Under `mlp train` started by `mpirun -np N` the same steps run on every rank, data-parallel (see
+    /// `Distributed.md`); ranks other than 0 print nothing and write no file.
     func run() throws {
         try reportingErrors {
-            try checkFlagsBeforeWork()
-            var callbacks = try training.makeCallbacks()
-            let chosenLoss = try loss.map { try Loss(keras: $0) }
-            var data = try loadTrainingData(chosenLoss: chosenLoss)
-            let network = try buildOrLoadModel(&data, chosenLoss: chosenLoss)
-            let held = try loadHeldOutData(lossKind: data.lossKind, outputUnits: data.output.units)
-            let test = held.test ?? data.test
-            if let board = try training.makeTensorBoard(x: held.validation?.x ?? test?.x ?? data.train.x,
-                                                        labels: held.validation?.y ?? test?.y ?? data.train.y) {
-                callbacks.insert(board, at: 0)
-            }
-            if let reportPath { callbacks.append(makeReportWriter(reportPath, network: network, validation: held.validation, test: test, trainX: data.train.x)) }
-            let history = try fit(network, data: data, validation: held.validation, callbacks: callbacks)
-            try report(network, history: history, test: test)
+            let mpi = try MPICommunicator.launched()
+            let job: any Communicator = mpi ?? SingleProcess()
+            var command = self
+            if !job.isWriter { command.keepFilesAndOutputToRankZero() }
+            try command.run(in: job)
+            mpi?.finalize()
         }
+    }
+
+    /// The steps of ``run()`` in the job `job`.
+    func run(in job: any Communicator) throws {
+        try checkFlagsBeforeWork()
+        var callbacks = try training.makeCallbacks()
+        let chosenLoss = try loss.map { try Loss(keras: $0) }
+        var data = try loadTrainingData(chosenLoss: chosenLoss)
+        let network = try buildOrLoadModel(&data, chosenLoss: chosenLoss, job: job)
+        let held = try loadHeldOutData(lossKind: data.lossKind, outputUnits: data.output.units)
+        let test = held.test ?? data.test
+        if let board = try training.makeTensorBoard(x: held.validation?.x ?? test?.x ?? data.train.x,
+                                                    labels: held.validation?.y ?? test?.y ?? data.train.y) {
+            callbacks.insert(board, at: 0)
+        }
+        if let reportPath { callbacks.append(makeReportWriter(reportPath, network: network, validation: held.validation, test: test, trainX: data.train.x)) }
+        if !job.isWriter { network.output = { _ in } }  // callbacks' messages (early stopping…) too
+        let history = try fit(network, data: data, validation: held.validation, callbacks: callbacks, job: job)
+        if job.size > 1 && verbose > 0 {
+            print(String(format: "Data-parallel: %d ranks, global batch %d, gradient allreduce %.3f ms/step", job.size, batchSize,
+                         network.allreduceSecondsPerStep * 1000))
+        }
+        if job.isWriter { try report(network, history: history, test: test) }
+    }
+
+    /// A rank other than 0: silent, and without the flags that write files (rank 0 writes them); `--backup-dir`
+    /// stays, since every rank reads the backup (only rank 0 writes it).
+    mutating func keepFilesAndOutputToRankZero() {
+        verbosity = .silent
+        save = nil
+        historyJson = nil
+        reportPath = nil
+        training.dropFileWritingCallbacks()
+    }
+
+    /// This rank's place on its machine: `OMPI_COMM_WORLD_LOCAL_RANK` of `OMPI_COMM_WORLD_LOCAL_SIZE`.
+    static func localPlacement(_ job: any Communicator) -> (rank: Int, size: Int) {
+        let size = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? job.size
+        return (job.localRank, max(size, 1))
     }
 
     /// `error`, `skip`, `fill=0`.

@@ -92,7 +92,7 @@ extension Train {
     /// The model to train: `--model`'s file (its loss, metrics and optimizer state) or a new model from the
     /// flags, compiled, on the device chosen for its size; checked against the data and the device's memory.
     /// Sets `data.outputSpec` and `data.lossKind`.
-    func buildOrLoadModel(_ data: inout TrainingData, chosenLoss: Loss?) throws -> Sequential {
+    func buildOrLoadModel(_ data: inout TrainingData, chosenLoss: Loss?, job: any Communicator) throws -> Sequential {
         let inputDim = data.train.x.columnCount
         if let declared = model.inputDim, declared != inputDim {
             throw MLPError.shapeMismatch("the data has \(inputDim) feature columns but --input-dim is \(declared)")
@@ -117,7 +117,7 @@ extension Train {
         if let streamed = data.streamed { try LabeledData.checkLabels(streamed, loss: lossKind, outputUnits: output.units) }
         let work = try started.map { StepWork(parameters: $0.parameterCount, batchSize: batchSize) }
             ?? model.stepWork(inputDim: inputDim, output: output, batchSize: batchSize)
-        let (backend, announcement) = try runOptions.backend(work: work)
+        let (backend, announcement) = try runOptions.backend(work: work, local: job.size > 1 ? Train.localPlacement(job) : nil)
         try checkFits(started?.size ?? model.size(inputDim: inputDim, output: output),
                       optimizer: try started?.optimizer ?? training.makeOptimizer(), batchSize: batchSize, on: backend)
         if verbose > 0 { print(announcement, terminator: "") }
@@ -163,17 +163,18 @@ extension Train {
     }
 
     /// `fit` on the in-memory data or on the streamed file.
-    func fit(_ network: Sequential, data: TrainingData, validation: (x: Tensor, y: Tensor)?, callbacks: [Callback]) throws -> History {
+    func fit(_ network: Sequential, data: TrainingData, validation: (x: Tensor, y: Tensor)?, callbacks: [Callback],
+             job: any Communicator) throws -> History {
         let weights = try classWeight.map(Train.parseClassWeights)
         if let streamed = data.streamed {
             guard weights == nil else { throw MLPError.invalidArgument("--class-weight is not supported with --stream") }
             return try network.fit(streamed, epochs: epochs, verbose: verbose,
                                    validationData: validation.map { ArraySource(x: $0.x, y: $0.y, batchSize: batchSize) },
-                                   shuffle: shuffle, workers: workers, prefetch: prefetch, callbacks: callbacks)
+                                   shuffle: shuffle, workers: workers, prefetch: prefetch, callbacks: callbacks, distribution: job)
         }
         return try network.fit(x: data.train.x, y: data.train.y, batchSize: batchSize, epochs: epochs, verbose: verbose,
                                validationSplit: validationSplit, validationData: validation, shuffle: shuffle,
-                               callbacks: callbacks, classWeight: weights)
+                               callbacks: callbacks, classWeight: weights, distribution: job)
     }
 
     /// The test line, `--history-json` and `--save`.

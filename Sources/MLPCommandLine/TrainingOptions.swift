@@ -56,6 +56,14 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// The callbacks these flags ask for, in a fixed order.
+    /// Drops the flags of the callbacks that write files (checkpoints, CSV log, TensorBoard): a rank other than 0 of a
+    /// data-parallel job runs without them.
+    mutating func dropFileWritingCallbacks() {
+        checkpoint = nil
+        csvLog = nil
+        tensorboard = nil
+    }
+
     func makeCallbacks() throws -> [Callback] {
         var callbacks: [Callback] = []
         if let earlyStopping {

@@ -51,12 +51,18 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
 
     /// The backend for this device and a note saying what was chosen and why (for `auto` and fallbacks).
     ///
-    /// - Parameter work: the training step's size, for `auto`; nil means "small".
-    public func makeBackend(work: StepWork? = nil) throws -> (backend: any Backend, note: String?) {
+    /// - Parameters:
+    ///   - work: the training step's size, for `auto`; nil means "small".
+    ///   - local: this process's rank among `size` processes of a data-parallel job on the same machine: `gpu`
+    ///     (and `auto`'s GPU) then takes the machine's GPU number `rank % GPUs` (the GPUs ranked as for one
+    ///     process), and the CPU backend gets its share of the processors.
+    public func makeBackend(work: StepWork? = nil, local: (rank: Int, size: Int)? = nil) throws -> (backend: any Backend, note: String?) {
+        let cpu = local.map { CPUBackend(threadCount: max(1, CPUBackend.defaultThreadCount / max($0.size, 1))) } ?? CPUBackend.shared
         switch self {
         case .cpu:
-            return (CPUBackend.shared, nil)
+            return (cpu, nil)
         case .gpu:
+            if let local, let gpu = try Device.gpu(forLocalRank: local.rank) { return (try Device.openCLBackend(gpu), nil) }
             let (device, fallback) = try OpenCLDevice.best()
             let backend = try Device.openCLBackend(device)
             return (backend, fallback ? "no OpenCL GPU found; using OpenCL \(device.kind.rawValue) device \(device.name) (\(device.selector)) instead" : nil)
@@ -66,21 +72,28 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
             let work = work ?? StepWork(parameters: 0, batchSize: 0)
             let url = DeviceCostModel.defaultURL
             let model = try DeviceCostModel.load(from: url) ?? DeviceCostModel()
-            let threads = CPUBackend.shared.threadCount
+            let threads = cpu.threadCount
             let cpuSeconds = model.cpuLine(threads: threads).line.seconds(work)
             if model.cpuBeatsEveryGPU(work, cpuThreads: threads) {
                 // No OpenCL lookup: small models start at once.
-                return (CPUBackend.shared, String(format: "auto: CPU backend (%.1f MFLOP per step: estimated %@ per step, less than any GPU's estimate)",
+                return (cpu, String(format: "auto: CPU backend (%.1f MFLOP per step: estimated %@ per step, less than any GPU's estimate)",
                                                   work.flops / 1e6, DeviceCostModel.format(cpuSeconds) as NSString))
             }
-            guard let gpu = (try? OpenCLDevice.all())?.filter({ $0.kind == .gpu })
-                .max(by: { ($0.computeUnits, $0.globalMemory) < ($1.computeUnits, $1.globalMemory) }) else {
-                return (CPUBackend.shared, "auto: CPU backend (no OpenCL GPU found)")
+            guard let gpu = try? Device.gpu(forLocalRank: local?.rank ?? 0) else {
+                return (cpu, "auto: CPU backend (no OpenCL GPU found)")
             }
             let choice = model.choice(work, gpuName: gpu.name, cpuThreads: threads, source: url.path)
-            guard choice.useGPU else { return (CPUBackend.shared, "auto: CPU backend (" + choice.reason + ")") }
+            guard choice.useGPU else { return (cpu, "auto: CPU backend (" + choice.reason + ")") }
             return (try Device.openCLBackend(gpu), "auto: OpenCL GPU (" + choice.reason + ")")
         }
+    }
+
+    /// The machine's OpenCL GPUs, best first (compute units, then memory); local rank `rank` takes number
+    /// `rank % count`. Nil when there is none.
+    static func gpu(forLocalRank rank: Int) throws -> OpenCLDevice? {
+        let gpus = try OpenCLDevice.all().filter { $0.kind == .gpu }
+            .sorted { ($0.computeUnits, $0.globalMemory) > ($1.computeUnits, $1.globalMemory) }
+        return gpus.isEmpty ? nil : gpus[rank % gpus.count]
     }
 
     /// One backend per OpenCL device per process: building the kernels takes a while, so it is done once.

@@ -40,6 +40,10 @@ public final class Sequential {
     public var stopTraining = false
     /// Rows in the training batch being processed (for callbacks that look at the step's buffers).
     var currentBatchRows = 0
+    /// The job the running `fit` trains in (``SingleProcess`` outside `fit`); callbacks read its rank and size.
+    public internal(set) var distribution: any Communicator = SingleProcess()
+    /// The data-parallel bookkeeping of the running (or last) `fit`.
+    let distributedState = DistributedState()
     /// Receives progress and summary text; standard output by default.
     public var output: (String) -> Void = Sequential.standardOutput
     /// Whether the output is a terminal (progress bars redraw in place); detected for standard output.

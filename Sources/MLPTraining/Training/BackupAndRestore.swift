@@ -8,7 +8,9 @@ import MLPCore
 /// deleted when training ends (unless `deleteCheckpoint` is false). Written atomically: a kill or a full disk
 /// during the write leaves the previous backup. A `backup.json` of an earlier version is still resumed from.
 ///
-/// It runs after the other callbacks at every hook, whatever its position in the list.
+/// It runs after the other callbacks at every hook, whatever its position in the list. In a data-parallel `fit`
+/// give it to every rank: all ranks read the backup, only rank 0 writes and deletes it (and `fit` then
+/// broadcasts rank 0's restored state, so a rank that cannot see the folder still resumes alike).
 public final class BackupAndRestore: Callback {
     /// The folder holding the backup; created when missing.
     public let backupDirectory: String
@@ -42,6 +44,13 @@ public final class BackupAndRestore: Callback {
         backupResumeEpoch = nil
         guard let model else { return }
         var isFolder: ObjCBool = false
+        // A rank other than 0 of a data-parallel job only reads (fit then broadcasts rank 0's state anyway).
+        if !model.distribution.isWriter {
+            if let data = FileManager.default.contents(atPath: backupPath) {
+                try restore(BackupFile(decoding: data, path: backupPath), into: model)
+            }
+            return
+        }
         if FileManager.default.fileExists(atPath: backupDirectory, isDirectory: &isFolder), !isFolder.boolValue {
             throw MLPError.fileNotWritable(path: backupDirectory, reason: "cannot create the backup folder: it is a file")
         }
@@ -109,7 +118,7 @@ public final class BackupAndRestore: Callback {
     }
 
     public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
-        guard let model else { return }
+        guard let model, model.distribution.isWriter else { return }
         let (states, tensors) = BackupFile.separatingTensors(others.map { $0.backupState })
         let callbacks: Data
         do { callbacks = try JSONSerialization.data(withJSONObject: states) } catch {
@@ -126,7 +135,7 @@ public final class BackupAndRestore: Callback {
     }
 
     public override func onTrainEnd(logs: Logs) throws {
-        if deleteCheckpoint {
+        if deleteCheckpoint && model?.distribution.isWriter != false {
             unlink(backupPath)
             unlink(legacyBackupPath)
         }

@@ -44,25 +44,27 @@ extension Sequential {
         return Tensor(shape: [x.rowCount, outputUnits], scalars: scalars)
     }
 
-    /// Loss and metrics over `data` in inference mode, `batchSize` rows at a time (`evaluate` and validation).
+    /// Loss and metrics over `data` in inference mode, `batchSize` rows at a time (`evaluate` and validation). In a
+    /// data-parallel `fit` each rank evaluates its contiguous share of the rows and the sums are added over the ranks.
     func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation, callbacks: [Callback] = []) throws -> [(String, Float)] {
         for callback in callbacks { try callback.onTestBegin() }
         let batch = min(batchSize, data.count)
         let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns,
                                   outputColumns: outputUnits, accumulatorWidth: compiled.accumulatorWidth, backend: backend)
         backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
-        var start = 0
-        while start < data.count {
-            let rows = min(batch, data.count - start)
+        let range = distribution.share(of: data.count)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let rows = min(batch, range.upperBound - start)
             backend.copy(data.x, sourceOffset: start * data.xColumns, to: buffers.x, destinationOffset: 0, count: rows * data.xColumns)
             backend.copy(data.y, sourceOffset: start * data.yColumns, to: buffers.y, destinationOffset: 0, count: rows * data.yColumns)
-            for callback in callbacks { try callback.onTestBatchBegin(start / batch) }
+            for callback in callbacks { try callback.onTestBatchBegin((start - range.lowerBound) / batch) }
             let output = forward(buffers.x, rows: rows, context: .inference)
             accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled, gradient: nil)
-            for callback in callbacks { try callback.onTestBatchEnd(start / batch) }
+            for callback in callbacks { try callback.onTestBatchEnd((start - range.lowerBound) / batch) }
             start += rows
         }
-        let logs = try readLogs(buffers, samples: data.count, compiled: compiled)
+        let logs = try readLogs(buffers, samples: data.count, compiled: compiled, acrossRanks: distribution.size > 1)
         for callback in callbacks { try callback.onTestEnd(logs: logs) }
         return logs
     }

@@ -21,11 +21,11 @@ struct DeviceDataset {
 }
 
 /// What one epoch of training reads: the step count, the epoch's setup, and how step `s`'s batch gets into
-/// the step buffers (returning its number of samples).
+/// the step buffers (returning this rank's number of samples and the global batch's).
 struct TrainingFeed {
     let stepsPerEpoch: Int
     let beginEpoch: (Int) throws -> Void
-    let loadStep: (Int) throws -> Int
+    let loadStep: (Int) throws -> (rows: Int, globalRows: Int)
     let endEpoch: (Int) -> Void
     /// Validation logs (keys without the `val_` prefix), or nil when there is no validation data.
     let validate: (([Callback]) throws -> Logs)?
@@ -52,11 +52,15 @@ extension Sequential {
     ///   - sampleWeight: a loss weight per sample (not together with `classWeight`, as in Keras). Weights scale each
     ///     sample's loss and gradient; the mean still divides by the number of samples (Keras'
     ///     "sum over batch size"); metrics are unweighted.
+    ///   - distribution: the job to train in, data-parallel (``SingleProcess`` by default). `batchSize` is then
+    ///     the global batch: each one is the batch a single process would draw, split across the ranks, whose
+    ///     gradients are summed; every rank starts from rank 0's weights, and only rank 0 prints.
     @discardableResult
     public func fit(x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, verbose: Int = 1,
                     validationSplit: Double = 0, validationData: (x: Tensor, y: Tensor)? = nil,
                     shuffle: Bool = true, callbacks: [Callback] = [], initialEpoch: Int = 0,
-                    validationFreq: Int = 1, classWeight: [Int: Float]? = nil, sampleWeight: [Float]? = nil) throws -> History {
+                    validationFreq: Int = 1, classWeight: [Int: Float]? = nil, sampleWeight: [Float]? = nil,
+                    distribution: any Communicator = SingleProcess()) throws -> History {
         let compiled = try requireCompiled("fit")
         guard batchSize > 0 else { throw MLPError.invalidArgument("batch size must be positive, got \(batchSize)") }
         guard epochs >= 0 else { throw MLPError.invalidArgument("epochs must be 0 or more, got \(epochs)") }
@@ -110,21 +114,38 @@ extension Sequential {
                 backend.uploadIndices(random.permutation(data.count).map(Int32.init), to: order)
             },
             loadStep: { [self] step in
+                // This rank's contiguous share of the global batch `order[start..<start+globalRows]`.
                 let start = step * batch
-                let rows = min(batch, data.count - start)
-                gatherBatch(data: data, order: order, start: start, rows: rows, buffers: buffers)
-                return rows
+                let globalRows = min(batch, data.count - start)
+                let share = distribution.share(of: globalRows)
+                if !share.isEmpty {
+                    gatherBatch(data: data, order: order, start: start + share.lowerBound, rows: share.count, buffers: buffers)
+                }
+                return (share.count, globalRows)
             },
             endEpoch: { _ in },
             validate: validationSet.map { set in { [self] callbacks in try evaluate(set, batchSize: batch, compiled: compiled, callbacks: callbacks) } })
         return try runTraining(feed: feed, buffers: buffers, compiled: compiled, epochs: epochs, verbose: verbose, callbacks: callbacks,
-                               initialEpoch: initialEpoch, validationFreq: validationFreq)
+                               initialEpoch: initialEpoch, validationFreq: validationFreq, distribution: distribution)
     }
 
     /// The epoch loop shared by every way of feeding `fit`: callbacks, progress, one step per batch, logs read at
-    /// progress updates and epoch end, validation every `validationFreq` epochs, History.
+    /// progress updates and epoch end, validation every `validationFreq` epochs, History. In a job of several ranks
+    /// each step's gradients and running sums cross the ranks in one fused allreduce, so every rank sees the same
+    /// global logs (and callbacks decide alike); only rank 0 prints.
     func runTraining(feed: TrainingFeed, buffers: StepBuffers, compiled: Compilation, epochs: Int, verbose: Int,
-                     callbacks: [Callback], initialEpoch: Int, validationFreq: Int) throws -> History {
+                     callbacks: [Callback], initialEpoch: Int, validationFreq: Int,
+                     distribution: any Communicator) throws -> History {
+        self.distribution = distribution
+        let state = distributedState
+        state.allreduceSeconds = 0
+        state.allreduceSteps = 0
+        defer {
+            self.distribution = SingleProcess()
+            state.globalRows = 0
+        }
+        let distributed = distribution.size > 1
+        let verbose = distribution.isWriter ? verbose : 0
         // A release build for less than this CPU has says once which flags would make it faster (stderr).
         if backend is CPUBackend { CPUBuildNotice.showOnce() }
         let parameters = compiled.parameters
@@ -137,8 +158,14 @@ extension Sequential {
         for callback in callbacks { callback.model = self }
         stopTraining = false
         for callback in callbacks { try callback.onTrainBegin(logs: []) }
-        let startEpoch = callbacks.compactMap(\.resumeEpoch).last ?? initialEpoch
+        var startEpoch = callbacks.compactMap(\.resumeEpoch).last ?? initialEpoch
+        if distributed { startEpoch = synchronizeStart(epoch: startEpoch, compiled: compiled) }
         var logs: Logs = []
+        // The running logs: this process's sums, or (data-parallel) the last allreduce's global ones.
+        func running(_ samples: Int) throws -> Logs {
+            distributed ? self.logs(fromSums: state.reducedSums, samples: samples, compiled: compiled)
+                : try readLogs(buffers, samples: samples, compiled: compiled)
+        }
 
         for epoch in startEpoch..<max(epochs, startEpoch) {
             for callback in callbacks { try callback.onEpochBegin(epoch) }
@@ -151,20 +178,31 @@ extension Sequential {
                 for callback in callbacks { try callback.onTrainBatchBegin(step) }
                 var needs: StepNeeds = []
                 for callback in callbacks { needs.formUnion(callback.needs(forStep: step)) }
-                let rows = try feed.loadStep(step)
+                let (rows, globalRows) = try feed.loadStep(step)
                 currentBatchRows = rows
-                samples += rows
-                computeGradients(rows: rows, buffers: buffers, compiled: compiled, needs: needs)
+                samples += globalRows
+                if distributed {
+                    state.globalRows = globalRows
+                    if rows > 0 {
+                        computeGradients(rows: rows, buffers: buffers, compiled: compiled, needs: needs, addsPenaltyGradients: false)
+                    } else {
+                        zeroGradients(parameters)
+                    }
+                    allreduceGradients(parameters: parameters, buffers: buffers, compiled: compiled)
+                } else {
+                    computeGradients(rows: rows, buffers: buffers, compiled: compiled, needs: needs)
+                }
                 compiled.optimizer.apply(to: parameters, on: backend)
-                let running = batchLogs ? try readLogs(buffers, samples: samples, compiled: compiled) : nil
-                for callback in callbacks { try callback.onTrainBatchEnd(step, logs: running) }
+                let batch = batchLogs ? try running(samples) : nil
+                for callback in callbacks { try callback.onTrainBatchEnd(step, logs: batch) }
                 if progress.wantsUpdate {
-                    progress.update(step + 1, values: try running ?? readLogs(buffers, samples: samples, compiled: compiled))
+                    progress.update(step + 1, values: try batch ?? running(samples))
                 }
                 if stopTraining { break }
             }
             feed.endEpoch(epoch)
-            logs = try readLogs(buffers, samples: samples, compiled: compiled)
+            state.globalRows = 0
+            logs = try running(samples)
             if let validate = feed.validate, (epoch + 1) % validationFreq == 0 {
                 logs += try validate(callbacks).map { ("val_" + $0.0, $0.1) }
             }

@@ -18,11 +18,13 @@ extension Sequential {
     ///   - callbacks: run in order at each hook, as in the array `fit`.
     ///   - initialEpoch: the epoch to start at (to resume a run).
     ///   - validationFreq: validate after every `validationFreq`-th epoch (1 by default).
+    ///   - distribution: the job to train in, data-parallel (``SingleProcess`` by default): each of the source's
+    ///     batches is a global batch, and each rank trains on its contiguous share of its rows.
     @discardableResult
     public func fit(_ source: BatchSource, epochs: Int = 1, stepsPerEpoch: Int? = nil, verbose: Int = 1,
                     validationData: BatchSource? = nil, validationSteps: Int? = nil, shuffle: Bool = true,
                     workers: Int = 1, prefetch: Int = 4, callbacks: [Callback] = [], initialEpoch: Int = 0,
-                    validationFreq: Int = 1) throws -> History {
+                    validationFreq: Int = 1, distribution: any Communicator = SingleProcess()) throws -> History {
         let compiled = try requireCompiled("fit")
         let steps = try stepCount(source, requested: stepsPerEpoch, what: "stepsPerEpoch")
         let buffers = StepBuffers(batchSize: 1, xColumns: inputDim, yColumns: compiled.loss.targetColumns(predictionColumns: outputUnits),
@@ -49,7 +51,14 @@ extension Sequential {
             },
             loadStep: { [self] _ in
                 let batch = try prefetcher!.next()
-                return try upload(batch, into: buffers, compiled: compiled, role: "training batch")
+                guard distribution.size > 1 else {
+                    let rows = try upload(batch, into: buffers, compiled: compiled, role: "training batch")
+                    return (rows, rows)
+                }
+                let globalRows = batch.x.rowCount
+                let share = distribution.share(of: globalRows)
+                guard !share.isEmpty else { return (0, globalRows) }
+                return (try upload(batch.rows(share), into: buffers, compiled: compiled, role: "training batch"), globalRows)
             },
             endEpoch: { epoch in
                 prefetcher = nil
@@ -60,7 +69,7 @@ extension Sequential {
                                                    compiled: compiled, callbacks: callbacks) }
             })
         return try runTraining(feed: feed, buffers: buffers, compiled: compiled, epochs: epochs, verbose: verbose, callbacks: callbacks,
-                               initialEpoch: initialEpoch, validationFreq: validationFreq)
+                               initialEpoch: initialEpoch, validationFreq: validationFreq, distribution: distribution)
     }
 
     /// Loss and metrics over the batches of `source` (all of them, or `steps`).
@@ -78,9 +87,11 @@ extension Sequential {
         let buffers = StepBuffers(batchSize: 1, xColumns: inputDim, yColumns: compiled.loss.targetColumns(predictionColumns: outputUnits),
                                   outputColumns: outputUnits, accumulatorWidth: compiled.accumulatorWidth, backend: backend)
         backend.fill(buffers.accumulator, value: 0, offset: 0, count: buffers.accumulator.count)
-        let prefetcher = Prefetcher(source: source, indices: Array(0..<steps), workers: workers, depth: prefetch)
+        // Data-parallel: each rank evaluates every size-th batch, and the sums (with the sample count) are added.
+        let mine = (0..<steps).filter { $0 % distribution.size == distribution.rank }
+        let prefetcher = Prefetcher(source: source, indices: mine, workers: workers, depth: prefetch)
         var samples = 0
-        for step in 0..<steps {
+        for step in mine.indices {
             for callback in callbacks { try callback.onTestBatchBegin(step) }
             var batch = try prefetcher.next()
             batch.sampleWeight = nil
@@ -90,7 +101,14 @@ extension Sequential {
             accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled, gradient: nil)
             for callback in callbacks { try callback.onTestBatchEnd(step) }
         }
-        let logs = try readLogs(buffers, samples: samples, compiled: compiled)
+        var sums = backend.download(buffers.accumulator)
+        try backend.checkError()
+        if distribution.size > 1 {
+            sums.append(Float(samples))
+            distribution.allreduceSum(&sums)
+            samples = Int(sums.removeLast())
+        }
+        let logs = logs(fromSums: sums, samples: samples, compiled: compiled)
         for callback in callbacks { try callback.onTestEnd(logs: logs) }
         return logs
     }

@@ -84,8 +84,10 @@ extension Sequential {
 
     /// Forward and backward on the batch in `buffers.x`, `buffers.y`: leaves `∂loss/∂w` in every
     /// parameter's gradient buffer and adds the batch's loss and metric sums to the accumulator. `needs` is what
-    /// the callbacks read of the step afterwards.
-    func computeGradients(rows: Int, buffers: StepBuffers, compiled: Compilation, needs: StepNeeds = []) {
+    /// the callbacks read of the step afterwards. A data-parallel step adds the weight penalties' gradients after the
+    /// allreduce instead (`addsPenaltyGradients` false), so they count once.
+    func computeGradients(rows: Int, buffers: StepBuffers, compiled: Compilation, needs: StepNeeds = [],
+                          addsPenaltyGradients: Bool = true) {
         // With the loss fused into the last activation and neither a metric nor a callback reading its activated
         // output, that activation (a softmax: an exp per value) is left out of the forward pass.
         let last = layers[layers.count - 1]
@@ -101,14 +103,11 @@ extension Sequential {
                                                  gradientIsPreActivation: fused && position == layers.count - 1,
                                                  needsInputGradient: position > 0)
         }
-        for (parameter, regularizer) in compiled.regularized {
-            backend.regularizationGradient(parameter.value, gradients: parameter.gradient!, count: parameter.count,
-                                           l1: regularizer.l1, l2: regularizer.l2)
-        }
+        if addsPenaltyGradients { addPenaltyGradients(compiled: compiled) }
     }
 
     /// Adds the batch's loss and metric sums to the accumulator and, when `gradient` is given, writes
-    /// `∂(mean loss)/∂output` into it. Returns whether the loss was fused with the last activation (the
+    /// `∂(mean loss)/∂output` into it (the mean over the global batch in a data-parallel step). Returns whether the loss was fused with the last activation (the
     /// gradient is then with respect to the pre-activation values).
     @discardableResult
     func accumulateLossAndMetrics(output: DeviceBuffer, rows: Int, buffers: StepBuffers, compiled: Compilation,
@@ -117,7 +116,7 @@ extension Sequential {
         let fused = compiled.loss.fused(with: last.outputActivation)
         backend.lossForwardBackward(fused ?? compiled.loss, predictions: fused != nil ? last.preActivationOutput! : output,
                                     targets: buffers.y, sampleWeights: gradient != nil ? buffers.weights : nil, rows: rows,
-                                    columns: outputUnits, gradient: gradient, gradientScale: 1 / Float(rows),
+                                    columns: outputUnits, gradient: gradient, gradientScale: 1 / Float(distributedState.globalRows > 0 ? distributedState.globalRows : rows),
                                     accumulator: buffers.accumulator, accumulatorIndex: 0)
         // Weight penalties join the loss once per batch, weighted like the batch's samples.
         for (parameter, regularizer) in compiled.regularized {
@@ -145,10 +144,17 @@ extension Sequential {
         return fused != nil
     }
 
-    /// Reads the accumulator (one small download) and turns sums into means; surfaces any device error.
-    func readLogs(_ buffers: StepBuffers, samples: Int, compiled: Compilation) throws -> [(String, Float)] {
-        let sums = backend.download(buffers.accumulator)
+    /// Reads the accumulator (one small download) and turns sums into means; surfaces any device error. With
+    /// `acrossRanks` the sums are first added over the ranks of the job (`samples` is then the global count).
+    func readLogs(_ buffers: StepBuffers, samples: Int, compiled: Compilation, acrossRanks: Bool = false) throws -> [(String, Float)] {
+        var sums = backend.download(buffers.accumulator)
         try backend.checkError()
-        return [("loss", sums[0] / Float(max(samples, 1)))] + compiled.slots.map { ($0.name, $0.value(sums, samples: samples)) }
+        if acrossRanks { distribution.allreduceSum(&sums) }
+        return logs(fromSums: sums, samples: samples, compiled: compiled)
+    }
+
+    /// The loss and metric means of accumulator `sums` over `samples` samples.
+    func logs(fromSums sums: [Float], samples: Int, compiled: Compilation) -> [(String, Float)] {
+        [("loss", sums[0] / Float(max(samples, 1)))] + compiled.slots.map { ($0.name, $0.value(sums, samples: samples)) }
     }
 }

@@ -1,0 +1,64 @@
+/// The processes of a data-parallel training job, as `fit` sees them: who this process is, how many there are,
+/// and the three collective operations data-parallel training needs.
+///
+/// `fit(…, distribution:)` takes one. ``SingleProcess`` (the default) is a job of one: every collective is a
+/// no-op, so training is exactly the single-process one. `MPICommunicator` (in the `MLPDistributed` product)
+/// runs over Open MPI. Every rank must call the collectives in the same order with the same sizes; `fit` does.
+public protocol Communicator: AnyObject {
+    /// This process's index in the job, 0 ..< ``size``; rank 0 prints and writes files.
+    var rank: Int { get }
+    /// The number of processes in the job.
+    var size: Int { get }
+    /// This process's index among the job's processes on the same machine (it chooses the device).
+    var localRank: Int { get }
+    /// Replaces `values` on every rank by their element-wise sum over all ranks (in place).
+    func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>)
+    /// Replaces `bytes` on every rank by `root`'s bytes (every rank passes the same count).
+    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int)
+    /// Returns once every rank has called it.
+    func barrier()
+}
+
+extension Communicator {
+    /// Whether this rank prints and writes files (rank 0).
+    public var isWriter: Bool { rank == 0 }
+
+    /// Sums `values` over all ranks, in place.
+    public func allreduceSum(_ values: inout [Float]) {
+        values.withUnsafeMutableBufferPointer { allreduceSum($0) }
+    }
+
+    /// Replaces `values` by `root`'s (every rank passes the same count).
+    public func broadcast(_ values: inout [Float], root: Int = 0) {
+        values.withUnsafeMutableBytes { broadcast($0, root: root) }
+    }
+
+    /// Replaces `values` by `root`'s (every rank passes the same count).
+    public func broadcast(_ values: inout [UInt64], root: Int = 0) {
+        values.withUnsafeMutableBytes { broadcast($0, root: root) }
+    }
+
+    /// This rank's contiguous share of `count` rows split over ``size`` ranks (earlier ranks get the shorter
+    /// shares when `count` does not divide evenly; a share may be empty when `count < size`).
+    public func share(of count: Int) -> Range<Int> {
+        (count * rank / size)..<(count * (rank + 1) / size)
+    }
+}
+
+/// A job of one process: rank 0 of 1; the collectives do nothing. `fit`'s default.
+public final class SingleProcess: Communicator {
+    /// Creates the single-process communicator.
+    public init() {}
+    /// Always 0.
+    public var rank: Int { 0 }
+    /// Always 1.
+    public var size: Int { 1 }
+    /// Always 0.
+    public var localRank: Int { 0 }
+    /// Leaves `values` as they are (the sum over one rank).
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) {}
+    /// Leaves `bytes` as they are.
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {}
+    /// Returns at once.
+    public func barrier() {}
+}

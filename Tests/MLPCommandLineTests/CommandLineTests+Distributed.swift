@@ -1,0 +1,199 @@
+import Foundation
+import XCTest
+import MLPTestSupport
+
+/// Open MPI is missing where the tests must run (`CI=true`).
+struct MPIUnavailable: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// `mpirun -np 2 mlp train`: data-parallel training over Open MPI against the single process, one writer, a
+/// killed rank, and a resumed job.
+extension CommandLineTests {
+    /// `mpirun`, or a skip (a failure under `CI=true`) when Open MPI is not installed.
+    func mpirun() throws -> URL {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+            .map { URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+        if let path { return path }
+        let message = "mpirun is not on PATH (Scripts/install-deps.sh installs openmpi-bin and libopenmpi-dev)"
+        if ProcessInfo.processInfo.environment["CI"] == "true" { throw MPIUnavailable(description: message) }
+        throw XCTSkip(message)
+    }
+
+    /// `mpirun`'s own flags: root is allowed (containers), and more ranks than cores.
+    var mpirunFlags: [String] { ["--allow-run-as-root", "--oversubscribe"] }
+
+    /// `mpirun -np ranks mlp arguments…` in the scratch directory.
+    func mpiMLP(ranks: Int, _ arguments: [String]) throws -> ProcessResult {
+        try runProcess(try mpirun(), mpirunFlags + ["-np", "\(ranks)", executable.path] + arguments, currentDirectory: directory)
+    }
+
+    /// A 2-feature, 3-class CSV with `rows` rows and noise, so training does not converge in a few steps.
+    func noisyCSV(_ name: String, rows: Int) throws -> String {
+        var text = "x0,x1,x2,label\n"
+        var random = UInt64(99)
+        for i in 0..<rows {
+            random = random &* 6364136223846793005 &+ 1442695040888963407
+            let noise = Double(random >> 40) / Double(1 << 24) - 0.5
+            let label = i % 3
+            text += String(format: "%.5f,%.5f,%.5f,%d\n", Double(label) + noise, noise * 2, Double(i % 5) * 0.1, label)
+        }
+        return try write(name, text)
+    }
+
+    func history(_ name: String) throws -> [String: [Double]] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent(name))) as! [String: [Double]]
+    }
+
+    /// Two ranks follow the single process with the same global batch: every epoch's loss, metric, penalty-free
+    /// data loss and validation value agree to 1e-5 relative. The batch (15) does not divide by 2 and the last
+    /// batch of an epoch is short; the L2 penalty and Adam's state are in play. Only the order of the sums
+    /// differs (each rank sums its rows, then the allreduce adds the two partial sums).
+    func testDistributedLossesMatchTheSingleProcess() throws {
+        let data = try noisyCSV("train.csv", rows: 307)
+        let common = ["train", "--data", data, "--layers", "16:relu:l2=0.001,8:tanh", "--optimizer", "adam", "--epochs", "6",
+                      "--batch-size", "15", "--validation-split", "0.2", "--seed", "3", "--device", "cpu", "--verbose", "2"]
+        let single = try mlpArguments(common + ["--history-json", "single.json", "--save", "single.keras"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let two = try mpiMLP(ranks: 2, common + ["--history-json", "two.json", "--save", "two.keras"])
+        XCTAssertEqual(two.status, 0, two.stderr)
+        let reference = try history("single.json"), distributed = try history("two.json")
+        XCTAssertEqual(Set(reference.keys), Set(distributed.keys))
+        XCTAssertTrue(reference.keys.contains("val_loss") && reference.keys.contains("sparse_categorical_crossentropy"))
+        for (key, values) in reference {
+            let others = distributed[key]!
+            XCTAssertEqual(values.count, 6, key)
+            for (epoch, (a, b)) in zip(values, others).enumerated() {
+                XCTAssertLessThanOrEqual(abs(a - b), 1e-5 * max(abs(a), 1e-6), "\(key) epoch \(epoch + 1): \(a) vs \(b)")
+            }
+        }
+        // Rank 0 alone prints: one summary, one line per epoch, one test-free save message.
+        XCTAssertEqual(two.stdout.components(separatedBy: "Epoch 1/6").count - 1, 1, two.stdout)
+        XCTAssertEqual(two.stdout.components(separatedBy: "Saved the model").count - 1, 1, two.stdout)
+        XCTAssertTrue(two.stdout.contains("Data-parallel: 2 ranks, global batch 15"), two.stdout)
+        // The saved model loads and evaluates like the single process's.
+        let evaluations = try ["single.keras", "two.keras"].map { model -> [String: Double] in
+            let run = try mlp("evaluate", "--model", model, "--data", data, "--json")
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Double]
+        }
+        XCTAssertEqual(evaluations[0]["loss"]!, evaluations[1]["loss"]!, accuracy: 1e-5 * evaluations[0]["loss"]!)
+    }
+
+    /// Only rank 0 writes: with each rank in a folder of its own (an MPMD launch, `-wdir` per rank), rank 1's
+    /// folder stays empty although every file flag is given, `--backup-dir` included. (`--checkpoint` runs apart:
+    /// with `--backup-dir` in one process too, its unset best value is infinity, which the backup cannot store.)
+    func testDistributedOnlyRankZeroWrites() throws {
+        let data = try noisyCSV("train.csv", rows: 120)
+        let common = ["train", "--data", data, "--epochs", "2", "--seed", "1", "--device", "cpu", "--verbose", "1",
+                      "--validation-split", "0.25"]
+        let runs = [["--save", "model.h5", "--history-json", "history.json", "--csv-log", "log.csv", "--tensorboard", "logs",
+                     "--backup-dir", "backup"], ["--checkpoint", "ckpt-{epoch}.json"]]
+        for (index, flags) in runs.enumerated() {
+            var launch = mpirunFlags
+            for rank in 0..<2 {
+                let folder = directory.appendingPathComponent("run\(index)-rank\(rank)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                launch += (rank > 0 ? [":"] : []) + ["-np", "1", "-wdir", folder.path, executable.path] + common + flags
+            }
+            let run = try runProcess(try mpirun(), launch, currentDirectory: directory)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("run\(index)-rank1").path), [])
+        }
+        let written = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("run0-rank0").path).sorted()
+        XCTAssertEqual(written, ["backup", "history.json", "log.csv", "logs", "model.h5"])
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("run1-rank0").path).sorted()
+        XCTAssertEqual(checkpoints, ["ckpt-1.json", "ckpt-2.json"])
+        let evaluation = try mlp("evaluate", "--model", "run0-rank0/model.h5", "--data", data)
+        XCTAssertEqual(evaluation.status, 0, evaluation.stderr)
+    }
+
+    /// The `mlp` ranks `mpirun` (process `parent`) started, by rank, from /proc.
+    func ranks(of parent: Int32) -> [Int: Int32] {
+        var found: [Int: Int32] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            guard fields.count > 1, Int32(fields[1]) == parent,
+                  let environment = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+            for variable in environment.split(separator: 0) where variable.starts(with: Data("OMPI_COMM_WORLD_RANK=".utf8)) {
+                if let rank = Int(String(decoding: variable.dropFirst(21), as: UTF8.self)) { found[rank] = pid }
+            }
+        }
+        return found
+    }
+
+    /// Starts `mpirun -np 2 mlp arguments…`, waits until `ready()` (at most 120 s), SIGKILLs rank 1, and returns
+    /// the job's result and how long it took to end after the kill.
+    func killRankOne(_ arguments: [String], when ready: () -> Bool) throws -> (result: (status: Int32, stderr: String), seconds: TimeInterval) {
+        let process = Process()
+        process.executableURL = try mpirun()
+        process.arguments = mpirunFlags + ["-np", "2", executable.path] + arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        var target: Int32?
+        while Date() < deadline && process.isRunning {
+            if ready(), let pid = ranks(of: process.processIdentifier)[1] {
+                target = pid
+                break
+            }
+            usleep(20_000)
+        }
+        let killed = Date()
+        if let target { kill(target, SIGKILL) }
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertNotNil(target, "rank 1 was found and killed")
+        _ = output
+        return ((process.terminationStatus, String(decoding: errors, as: UTF8.self)), Date().timeIntervalSince(killed))
+    }
+
+    /// SIGKILL of one rank ends the whole job within seconds, non-zero, with mpirun's message naming the rank.
+    func testDistributedKilledRankEndsTheJob() throws {
+        let started = Date()
+        let (result, seconds) = try killRankOne(["train", "--epochs", "100000", "--device", "cpu", "--verbose", "0"]) {
+            Date().timeIntervalSince(started) > 3
+        }
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertLessThan(seconds, 10, "the job ended \(seconds) s after the kill")
+        XCTAssertTrue(result.stderr.contains("rank 1"), result.stderr)
+    }
+
+    /// `--backup-dir` resumes a 2-rank job killed after a backup: the resumed job ends with the weights of an
+    /// uninterrupted 2-rank job, bit for bit.
+    func testDistributedResumeAfterAKill() throws {
+        let data = try noisyCSV("train.csv", rows: 2000)
+        func arguments(backup: String, save: String) -> [String] {
+            ["train", "--data", data, "--layers", "64:relu,64:relu", "--epochs", "8", "--seed", "5", "--device", "cpu",
+             "--optimizer", "adam", "--batch-size", "16", "--backup-dir", backup, "--save", save, "--verbose", "0"]
+        }
+        let reference = try mpiMLP(ranks: 2, arguments(backup: "backup-reference", save: "reference.json"))
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        let backup = directory.appendingPathComponent("backup/backup.bin")
+        var killedAfter = -1
+        let (killed, _) = try killRankOne(arguments(backup: "backup", save: "resumed.json")) {
+            // backup.bin: the magic MLPKBAK1, then the epoch as a little-endian UInt64.
+            guard let data = try? Data(contentsOf: backup), data.count >= 16, data.prefix(8) == Data("MLPKBAK1".utf8) else { return false }
+            killedAfter = Int(data[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            return killedAfter >= 1
+        }
+        XCTAssertNotEqual(killed.status, 0)
+        XCTAssertLessThan(killedAfter, 7, "killed before the last epoch")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("resumed.json").path))
+        let resumed = try mpiMLP(ranks: 2, arguments(backup: "backup", save: "resumed.json"))
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        func weights(_ name: String) throws -> [[Double]] {
+            let root = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent(name))) as! [String: Any]
+            return (root["weights"] as! [[String: Any]]).map { $0["values"] as! [Double] }
+        }
+        XCTAssertEqual(try weights("resumed.json"), try weights("reference.json"), "bit-identical after a kill after epoch \(killedAfter + 1)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: backup.path), "rank 0 deletes the backup when training ends")
+    }
+}
