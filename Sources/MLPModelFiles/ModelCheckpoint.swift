@@ -21,7 +21,8 @@ public final class ModelCheckpoint: Callback {
     /// The best monitored value saved so far (±infinity before the first save).
     public private(set) var best: Float
 
-    public override var backupState: [String: Any] { ["best": Double(best)] }
+    /// The best value so far; none while it is still ±infinity (nothing monitored yet: JSON has no infinity).
+    public override var backupState: [String: Any] { best.isFinite ? ["best": Double(best)] : [:] }
 
     public override func restoreBackupState(_ state: [String: Any]) throws {
         best = (state["best"] as? Double).map(Float.init) ?? best

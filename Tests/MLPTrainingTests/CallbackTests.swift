@@ -205,6 +205,32 @@ final class CallbackTests: ScratchDirectoryTestCase {
         XCTAssertEqual(resumed.weights(), reference.weights(), "bit-identical to the uninterrupted run")
         XCTAssertFalse(FileManager.default.fileExists(atPath: backup + "/backup.bin"), "deleted at train end")
     }
+
+    /// A backup taken while ModelCheckpoint and ReduceLROnPlateau have seen no value of their monitor yet (no
+    /// validation data: their best is still ±infinity, which JSON cannot hold) is written and resumed.
+    func testBackupWithCallbacksWhoseBestIsStillInfinite() throws {
+        var random = PhiloxRandom(seed: 5)
+        let x = Tensor(shape: [32, 2], scalars: (0..<64).map { _ in random.nextNormal() })
+        let y = Tensor(shape: [32, 1], scalars: (0..<32).map { Float($0 % 2) })
+        let model = Sequential(inputDim: 2, [Dense(4, activation: .relu), Dense(2, activation: .softmax)], seed: 2)
+        try model.compile(optimizer: Adam(learningRate: 0.01), loss: .sparseCategoricalCrossentropy(fromLogits: false))
+        model.output = { _ in }
+        final class Crash: Callback {
+            struct Interrupted: Error {}
+            override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws { if epoch == 1 { throw Interrupted() } }
+        }
+        let backup = directory.appendingPathComponent("backup-infinite").path
+        let checkpoint = directory.appendingPathComponent("best.keras").path
+        func callbacks() -> [Callback] {
+            [BackupAndRestore(backupDirectory: backup), ModelCheckpoint(filepath: checkpoint, saveBestOnly: true), ReduceLROnPlateau()]
+        }
+        XCTAssertThrowsError(try model.fit(x: x, y: y, batchSize: 8, epochs: 3, verbose: 0, callbacks: callbacks() + [Crash()])) { error in
+            XCTAssertTrue(error is Crash.Interrupted, "the crash, not a failed backup: \(error)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: backup + "/backup.bin"))
+        let history = try model.fit(x: x, y: y, batchSize: 8, epochs: 3, verbose: 0, callbacks: callbacks())
+        XCTAssertEqual(history.epoch, [1, 2])
+    }
 }
 
 extension Sequential {

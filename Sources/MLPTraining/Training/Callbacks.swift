@@ -159,7 +159,10 @@ public final class ReduceLROnPlateau: Callback {
     }
 
     public override var backupState: [String: Any] {
-        ["wait": wait, "cooldown_counter": cooldownCounter, "best": Double(best)]
+        // `best` only once it is finite (JSON has no infinity; restoring keeps the reset ±infinity).
+        var state: [String: Any] = ["wait": wait, "cooldown_counter": cooldownCounter]
+        if best.isFinite { state["best"] = Double(best) }
+        return state
     }
 
     public override func restoreBackupState(_ state: [String: Any]) throws {
