@@ -61,7 +61,8 @@ struct ScaleCommand: ParsableCommand {
         if !output.json {
             print("Data-parallel scaling on this machine (\(cores) cores; Open MPI's shared-memory transport): the workload's")
             print("global batch split over the ranks; 2 ranks × 1 thread uses the same two cores as 1 rank × 2 threads.")
-            print("  workload  ranks×threads  steps/s  speed-up  allreduce ms/step  MB/step  share of step")
+            print("Allreduce: the MPI call alone; wait: a barrier before it (the slower rank's lag), apart.")
+            print("  workload  ranks×threads  steps/s  speed-up  allreduce ms/step  wait ms/step  MB/step  share of step")
         }
         var runs: [[String: Any]] = []
         for name in names {
@@ -75,10 +76,12 @@ struct ScaleCommand: ParsableCommand {
                 if !output.json {
                     let allreduce = figures["allreduce_seconds_per_step"] as? Double ?? 0
                     let bytes = figures["allreduce_bytes_per_step"] as? Double ?? 0
+                    let wait = figures["wait_seconds_per_step"] as? Double ?? 0
                     let label = name.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + "  "
                         + configuration.label.padding(toLength: 13, withPad: " ", startingAt: 0)
-                    print("  " + label + String(format: "  %7.1f  %7.2f×  %17.3f  %7.2f  %12.1f%%", rate, rate / (base ?? rate), allreduce * 1e3, bytes / 1e6,
-                                 allreduce * rate * 100))
+                    let cells = String(format: "  %7.1f  %7.2f×  %17.3f  %12.3f  %7.2f  %12.1f%%", rate, rate / (base ?? rate),
+                                       allreduce * 1e3, wait * 1e3, bytes / 1e6, allreduce * rate * 100)
+                    print("  " + label + cells)
                 }
             }
         }

@@ -5,8 +5,11 @@ import MLPKit
 
 /// A ``Communicator`` that times another's collectives: seconds inside `allreduceSum`, its calls and bytes
 /// (the MPI call alone; the gradients' download and upload around it are the model's `allreduceSecondsPerStep`).
+/// With several ranks each allreduce is preceded by a timed barrier, so the wait for the slowest rank (load
+/// imbalance, a core taken by another process) is counted apart from the transfer.
 final class TimingCommunicator: Communicator {
     let inner: any Communicator
+    var waitSeconds: Double = 0
     var allreduceSeconds: Double = 0
     var allreduceCalls = 0
     var allreduceBytes = 0
@@ -18,6 +21,11 @@ final class TimingCommunicator: Communicator {
     var localRank: Int { inner.localRank }
 
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) {
+        if inner.size > 1 {
+            let arrived = DispatchTime.now().uptimeNanoseconds
+            inner.barrier()
+            waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - arrived) / 1e9
+        }
         let started = DispatchTime.now().uptimeNanoseconds
         inner.allreduceSum(values)
         allreduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -28,7 +36,7 @@ final class TimingCommunicator: Communicator {
     func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) { inner.broadcast(bytes, root: root) }
     func barrier() { inner.barrier() }
 
-    func reset() { allreduceSeconds = 0; allreduceCalls = 0; allreduceBytes = 0 }
+    func reset() { waitSeconds = 0; allreduceSeconds = 0; allreduceCalls = 0; allreduceBytes = 0 }
 }
 
 /// Clocks the steps after the warm-up: resets the communicator's counters when step `warmUp − 1` ends and
@@ -38,7 +46,7 @@ final class StepClock: Callback {
     let communicator: TimingCommunicator
     var started: UInt64 = 0
     var seconds: Double = 0
-    var allreduce: (seconds: Double, calls: Int, bytes: Int) = (0, 0, 0)
+    var allreduce: (wait: Double, seconds: Double, calls: Int, bytes: Int) = (0, 0, 0, 0)
 
     init(warmUp: Int, last: Int, communicator: TimingCommunicator) {
         self.warmUp = warmUp
@@ -52,7 +60,7 @@ final class StepClock: Callback {
             started = DispatchTime.now().uptimeNanoseconds
         } else if batch == last {
             seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            allreduce = (communicator.allreduceSeconds, communicator.allreduceCalls, communicator.allreduceBytes)
+            allreduce = (communicator.waitSeconds, communicator.allreduceSeconds, communicator.allreduceCalls, communicator.allreduceBytes)
         }
     }
 }
@@ -92,6 +100,7 @@ func runScaleRank(_ workload: Workload, steps: Int, threads: Int) throws -> [Str
         "training_flops_per_step": workload.trainingFlopsPerSample * Double(workload.batch),
         "seconds": clock.seconds, "steps_per_second": stepsDone / clock.seconds,
         "allreduce_seconds_per_step": clock.allreduce.seconds / stepsDone,
+        "wait_seconds_per_step": clock.allreduce.wait / stepsDone,
         "allreduce_calls_per_step": Double(clock.allreduce.calls) / stepsDone,
         "allreduce_bytes_per_step": Double(clock.allreduce.bytes) / stepsDone,
     ].merging(probe) { a, _ in a }
