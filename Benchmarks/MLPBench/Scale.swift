@@ -102,8 +102,9 @@ struct ScaleCommand: ParsableCommand {
     /// Runs one configuration under `mpirun` and returns rank 0's JSON line.
     static func launch(_ mpirun: URL, name: WorkloadName, steps: Int, _ configuration: ScaleConfiguration) throws -> [String: Any] {
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var arguments = ["--bind-to", "none", "-np", "\(configuration.ranks)"]
-        if getuid() == 0 { arguments = ["--allow-run-as-root", "--oversubscribe"] + arguments }
+        // --oversubscribe: 2 ranks on a 1-core machine too; --bind-to none: a rank's second thread gets a core.
+        var arguments = ["--oversubscribe", "--bind-to", "none", "-np", "\(configuration.ranks)"]
+        if getuid() == 0 { arguments = ["--allow-run-as-root"] + arguments }
         arguments += [me.path, "scale", "--worker", "--workload", name.rawValue, "--steps", "\(steps)",
                       "--threads", "\(configuration.threads)"]
         let process = Process()
