@@ -55,7 +55,7 @@ let package = Package(
         ),
         .executableTarget(name: "mlp", dependencies: ["MLPCommandLine"]),
         .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
-        .executableTarget(name: "MLPBench", dependencies: ["MLPKit", "MLPOpenCL", "MLPBackendParity", "MallocCounter",
+        .executableTarget(name: "MLPBench", dependencies: ["MLPKit", "MLPOpenCL", "MLPDistributed", "MLPBackendParity", "MallocCounter",
                                                    .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Benchmarks/MLPBench"),
         .executableTarget(name: "example-seed-notebook", dependencies: ["MLPKit"], path: "Examples/SeedNotebook"),

@@ -16,6 +16,7 @@
 //   mlp-bench data                                          # CSV parse MB/s, prefetch vs in-memory step time
 //   mlp-bench gemm-table [--device gpu]                     # the older tables: square GEMM …
 //   mlp-bench train-table [--device gpu] [--quick]          # … and three MLPs
+//   mlp-bench scale [--workload W] [--steps N] [--json]     # steps/s over 1 and 2 MPI ranks, allreduce time and bytes
 import ArgumentParser
 import Foundation
 import MLPKit
@@ -32,7 +33,7 @@ struct MLPBenchCommand: ParsableCommand {
             """,
         subcommands: [SuiteCommand.self, GEMMCommand.self, TrainCommand.self, OpsCommand.self, PeakCommand.self,
                       MonitorCommand.self, CrossoverCommand.self, ParityCommand.self, DataCommand.self,
-                      GEMMTableCommand.self, TrainTableCommand.self],
+                      GEMMTableCommand.self, TrainTableCommand.self, ScaleCommand.self],
         defaultSubcommand: SuiteCommand.self)
 
     /// `mlp`'s convention (`MLPCommand.run` in MLPCommandLine; these lines are repeated so the bench needs no
