@@ -55,8 +55,12 @@ for path in sorted((root / "Sources/MLPKit/MLPKit.docc").glob("*.md")):
         targets.append(target)
 write("ConsumerNotice", "Scripts/ConsumerNotice/main.swift", (root / "Scripts/ConsumerNotice/main.swift").read_text())
 targets.append("ConsumerNotice")
-extra = "".join(f'\n        .executableTarget(name: "{t}", dependencies: [.product(name: "MLPKit", package: "MLPKit")]),'
-                for t in targets[1:])
+def products(target):
+    """MLPKit, and MLPDistributed (the MPI product) for the programs that import it (Distributed.md's)."""
+    program = (package / "Sources" / target / "main.swift").read_text()
+    names = ["MLPKit"] + (["MLPDistributed"] if re.search(r"^import MLPDistributed$", program, re.M) else [])
+    return ", ".join(f'.product(name: "{name}", package: "MLPKit")' for name in names)
+extra = "".join(f'\n        .executableTarget(name: "{t}", dependencies: [{products(t)}]),' for t in targets[1:])
 manifest = manifest.replace("targets: [", "targets: [" + extra, 1)
 (package / "Package.swift").write_text(manifest)
 (package / "targets.txt").write_text("\n".join(targets) + "\n")
