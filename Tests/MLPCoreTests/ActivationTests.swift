@@ -8,7 +8,8 @@ import MLPTestSupport
 /// in for the C library's `expf`/`tanhf`. Shapes cover rows under 8 wide (the reference), tails, and a matrix above
 /// the parallel threshold.
 final class ActivationTests: XCTestCase {
-    static let shapes = [(3, 5), (4, 9), (5, 16), (7, 37), (2, 8), (300, 230)]
+    // Under 8, 8–15 and 16 or more wide, with tails (`SIMD8`, and `SIMD16` on an AVX-512 build).
+    static let shapes = [(3, 5), (4, 9), (5, 16), (3, 17), (2, 31), (7, 37), (2, 8), (300, 230)]
 
     /// Values over [−8, 8] with the activations' break points (0, −0, ±3, 6) spliced in.
     func inputs(_ count: Int, seed: UInt64, scale: Float = 8) -> [Float] {

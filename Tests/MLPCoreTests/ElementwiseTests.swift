@@ -174,7 +174,9 @@ final class ElementwiseTests: XCTestCase {
         let host = Host(threads: 2)
         // (rows, columns): tails in both directions, and one above the parallel threshold with rows not
         // dividing the chunks.
-        for (rows, columns) in [(1, 1), (3, 5), (4, 8), (2, 9), (5, 15), (17, 20), (32, 47), (300, 301)] {
+        // 8–15 wide and 16 or more (`SIMD8` and, on an AVX-512 build, `SIMD16` with their tails).
+        for (rows, columns) in [(1, 1), (3, 5), (4, 8), (2, 9), (5, 15), (3, 16), (2, 17), (17, 20), (3, 31), (2, 33), (32, 47),
+                                (300, 301)] {
             for activation in [Activation.relu, .linear] {
                 for withBias in [false, true] {
                     let count = rows * columns
@@ -200,7 +202,8 @@ final class ElementwiseTests: XCTestCase {
 
     func testColumnSumsAreBitIdenticalToTheReference() {
         let host = Host()
-        for (rows, columns) in [(1, 1), (5, 3), (33, 8), (4, 9), (32, 25), (32, 47), (3, 64), (7, 65), (128, 517)] {
+        for (rows, columns) in [(1, 1), (5, 3), (33, 8), (4, 9), (5, 16), (9, 17), (32, 25), (6, 31), (3, 33), (32, 47), (3, 64), (7, 65),
+                                (2, 129), (128, 517)] {
             let matrix = randomValues(rows * columns, seed: 7)
             let out = host.backend.makeBuffer(count: columns)
             host.backend.columnSums(host.buffer(matrix), rows: rows, columns: columns, into: out)
