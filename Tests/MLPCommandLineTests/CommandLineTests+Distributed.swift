@@ -151,6 +151,13 @@ extension CommandLineTests {
                 XCTAssertEqual(single.stderr, "", "no note for uncompressed files")
             }
         }
+        // Without shuffling, streamed IDX trains exactly as IDX in memory (the same batches, the same values).
+        let unshuffled = ["train", "--idx", idx.path, "--shuffle", "false"] + model.dropLast()
+        let memory = try mlpArguments(unshuffled + ["--history-json", "memory.json"])
+        XCTAssertEqual(memory.status, 0, memory.stderr)
+        let streamed = try mlpArguments(unshuffled + ["--stream", "--history-json", "streamed.json"])
+        XCTAssertEqual(streamed.status, 0, streamed.stderr)
+        XCTAssertEqual(try history("memory.json"), try history("streamed.json"))
         // Compressed training files cannot be read at an offset: one note on stderr (rank 0 only), loaded in memory.
         let gzipped = try idxFolder("gzipped", rows: 60)
         for stem in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] {

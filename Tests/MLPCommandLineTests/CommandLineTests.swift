@@ -256,6 +256,7 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         let infinite = try write("inf.csv", "a,label\n1,0\ninf,1\n")
         assertOneLineError(try mlp("train", "--data", infinite, "--epochs", "1"), contains: "inf.csv:3: column 'a': 'inf' is not a finite number")
         assertOneLineError(try mlp("train", "--data", train, "--stream", "--validation-split", "0.2"), contains: "--stream cannot take --validation-split")
+        assertOneLineError(try mlp("train", "--stream"), contains: "--stream needs --data FILE or --idx FOLDER")
         assertOneLineError(try mlp("train", "--idx", "no-such-folder"), contains: "train-images-idx3-ubyte': no such file (nor .gz)")
     }
 
