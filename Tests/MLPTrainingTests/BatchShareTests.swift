@@ -5,16 +5,6 @@ import MLPCore
 import MLPTestSupport
 import Synchronization
 
-/// A job of `size` ranks as seen by rank `rank`, for `share(of:)` only (its collectives are never called).
-private final class ShareOnlyJob: Communicator {
-    let rank: Int, size: Int
-    init(rank: Int, size: Int) { self.rank = rank; self.size = size }
-    var localRank: Int { rank }
-    func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) { XCTFail("not a real job") }
-    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) { XCTFail("not a real job") }
-    func barrier() { XCTFail("not a real job") }
-}
-
 /// Share reads (`batch(_:part:of:)`): each source's share of a batch is exactly the whole batch's rows
 /// `Communicator.share(of:)` picks, and the streaming sources read only those rows.
 final class BatchShareTests: ScratchDirectoryTestCase {
@@ -27,8 +17,7 @@ final class BatchShareTests: ScratchDirectoryTestCase {
                 var rowsSeen = 0
                 for part in 0..<parts {
                     let share = try source.batch(index, part: part, of: parts)
-                    let rows = ShareOnlyJob(rank: part, size: parts).share(of: whole.x.rowCount)
-                    XCTAssertEqual(Batch.shareRows(of: whole.x.rowCount, part: part, of: parts), rows, file: file, line: line)
+                    let rows = Batch.shareRows(of: whole.x.rowCount, part: part, of: parts)
                     let expected = whole.rows(rows)
                     let context = "batch \(index), part \(part) of \(parts)"
                     XCTAssertEqual(share.globalRows, whole.x.rowCount, context, file: file, line: line)
@@ -40,6 +29,16 @@ final class BatchShareTests: ScratchDirectoryTestCase {
                 XCTAssertEqual(rowsSeen, whole.x.rowCount, "batch \(index): the \(parts) shares cover it", file: file, line: line)
             }
         }
+    }
+
+    /// The split: contiguous, earlier parts shorter, empty parts when there are fewer rows than parts; the
+    /// communicator's `share(of:)` is this split for (rank, size).
+    func testShareRowsSplit() {
+        XCTAssertEqual((0..<3).map { Batch.shareRows(of: 7, part: $0, of: 3) }, [0..<2, 2..<4, 4..<7])
+        XCTAssertEqual((0..<3).map { Batch.shareRows(of: 2, part: $0, of: 3) }, [0..<0, 0..<1, 1..<2])
+        XCTAssertEqual((0..<2).map { Batch.shareRows(of: 15, part: $0, of: 2) }, [0..<7, 7..<15])
+        XCTAssertEqual(Batch.shareRows(of: 15, part: 0, of: 1), 0..<15)
+        XCTAssertEqual(SingleProcess().share(of: 15), 0..<15)
     }
 
     func samples(_ rows: Int, features: Int = 3) -> (x: Tensor, y: Tensor) {

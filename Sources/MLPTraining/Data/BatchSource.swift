@@ -194,6 +194,7 @@ public final class TakeSource: BatchSource {
 
 public extension BatchSource {
     /// Applies `transform` to every batch (on the prefetch workers, hence `@Sendable`); it gets the batch index too.
+    /// In data-parallel `fit` it gets each rank's share of the batch instead (with the batch's index).
     func map(_ transform: @escaping @Sendable (Batch, Int) throws -> Batch) -> BatchSource { MappedSource(base: self, transform: transform) }
 
     /// Only the first `count` batches.
