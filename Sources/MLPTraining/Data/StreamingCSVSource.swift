@@ -168,7 +168,6 @@ public final class StreamingCSVSource: BatchSource {
         let share = Batch.shareRows(of: globalRows, part: part, of: parts)
         let seeded = parts == shares || share.lowerBound == 0
         let start = starts[index * shares + (parts == shares ? part : 0)]
-        var features: [Float] = [], labels: [Float] = []
         guard !share.isEmpty else {
             return (Batch(x: Tensor(shape: [0, columns.features.count], scalars: []),
                           y: columns.labels.isEmpty ? nil : Tensor(shape: [0, columns.labels.count], scalars: [])), globalRows)
@@ -176,6 +175,7 @@ public final class StreamingCSVSource: BatchSource {
         let reader = try CSVLineReader(path: path, from: start.offset, firstLine: start.line,
                                        maxLineBytes: lineLimit.dataLineBytes(columns: header.count))
         var skip = seeded ? 0 : share.lowerBound
+        var features: [Float] = [], labels: [Float] = []
         features.reserveCapacity(share.count * columns.features.count)
         labels.reserveCapacity(share.count * columns.labels.count)
         var parsed = 0
