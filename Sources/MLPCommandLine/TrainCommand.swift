@@ -11,7 +11,7 @@ struct Train: ParsableCommand {
     var data: String?
     @Option(help: "Train on MNIST IDX files in this folder (train-*-idx?-ubyte[.gz]) and report on its t10k-* files.")
     var idx: String?
-    @Flag(help: "Stream --data from disk in batches (never loading the whole file); shuffling then permutes the batch order.")
+    @Flag(help: "Stream --data (or uncompressed --idx files) from disk in batches, never loading the whole file; shuffling then permutes the batch order.")
     var stream = false
     @Option(help: "Shuffle the training data every epoch: true or false.")
     var shuffle: Bool = true
@@ -86,7 +86,7 @@ struct Train: ParsableCommand {
         try checkFlagsBeforeWork()
         var callbacks = try training.makeCallbacks()
         let chosenLoss = try loss.map { try Loss(keras: $0) }
-        var data = try loadTrainingData(chosenLoss: chosenLoss)
+        var data = try loadTrainingData(chosenLoss: chosenLoss, job: job)
         let network = try buildOrLoadModel(&data, chosenLoss: chosenLoss, job: job)
         let held = try loadHeldOutData(lossKind: data.lossKind, outputUnits: data.output.units)
         let test = held.test ?? data.test

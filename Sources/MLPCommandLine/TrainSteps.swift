@@ -14,10 +14,15 @@ struct TrainingData {
     var source: LabeledData?
     /// The CSV file streamed from disk (`--stream`).
     var streamed: StreamingCSVSource?
+    /// The uncompressed IDX training files streamed from disk (`--stream --idx`).
+    var streamedIDX: StreamingIDXSource?
     /// The loss, once the model is known.
     var lossKind: Loss = .meanSquaredError
 
     var output: LayerSpec { outputSpec! }
+
+    /// The training data streamed from disk, if any.
+    var streamedSource: BatchSource? { streamed ?? streamedIDX }
 }
 
 extension Train {
@@ -41,18 +46,27 @@ extension Train {
         }
         if let historyJson { try AtomicFile.checkWritable(historyJson) }
         if let reportPath { try AtomicFile.checkWritable(reportPath) }
-        if stream && data == nil { throw MLPError.invalidArgument("--stream needs --data FILE") }
+        if stream && data == nil && idx == nil { throw MLPError.invalidArgument("--stream needs --data FILE or --idx FOLDER") }
         if stream && validationSplit > 0 { throw MLPError.invalidArgument("--stream cannot take --validation-split; give --validation-data") }
         if idx != nil && data != nil { throw MLPError.invalidArgument("give --data or --idx, not both") }
     }
 
     /// Reads `--idx`, `--data` (in memory or streamed) or the embedded digits. Without `--output` (and
     /// `--model`) the output layer is inferred from the labels; the loss then chooses regression (mse, mae),
-    /// otherwise the labels must be class indices.
-    func loadTrainingData(chosenLoss: Loss?) throws -> TrainingData {
+    /// otherwise the labels must be class indices. A streamed source records where each of the job's ranks'
+    /// shares of each batch starts, so a rank reads only its rows.
+    func loadTrainingData(chosenLoss: Loss?, job: any Communicator) throws -> TrainingData {
         let policy = try Train.missingPolicy(missing)
         let outputSpec = try model.outputSpec()
         let inferOutput = outputSpec == nil && startModel == nil
+        if let idx, stream, let streamed = try streamedIDX(idx, job: job) {
+            var result = TrainingData(train: streamed.first, test: streamed.test, outputSpec: outputSpec, streamedIDX: streamed.source)
+            if inferOutput {
+                result.outputSpec = try LabeledData.inferredOutput(labels: streamed.source.labelSummary, columns: 1,
+                                                                   oneHot: false, loss: chosenLoss, path: idx)
+            }
+            return result
+        }
         if let idx {
             let mnist = try IDX.mnist(directory: idx)
             var result = TrainingData(train: mnist.train, test: mnist.test, outputSpec: outputSpec)
@@ -65,7 +79,7 @@ extension Train {
         if let data, stream {
             let streaming = try StreamingCSVSource(path: data, labelColumn: labels.labelColumn,
                                                    labelColumns: labels.labelColumns.map { $0.split(separator: ",").map(String.init) },
-                                                   batchSize: batchSize, missing: policy)
+                                                   batchSize: batchSize, missing: policy, shares: job.size)
             let first = try streaming.batch(0)
             var result = TrainingData(train: (first.x, first.y!), outputSpec: outputSpec, oneHot: streaming.columns.oneHot,
                                       streamed: streaming)
@@ -87,6 +101,36 @@ extension Train {
             print("No --data: training on the embedded UCI digits data set (\(split.train.x.rowCount) training, \(split.test.x.rowCount) test samples, 64 features, 10 classes).")
         }
         return TrainingData(train: split.train, test: split.test, outputSpec: outputSpec ?? LayerSpec(units: 10, activation: .softmax))
+    }
+
+    /// `--stream --idx`: the uncompressed training files streamed (the t10k test files in memory), or nil, after
+    /// one line on standard error, when a training file is gzip-compressed (it cannot be read at an offset, so
+    /// the folder is loaded in memory).
+    func streamedIDX(_ folder: String, job: any Communicator) throws
+        -> (source: StreamingIDXSource, first: (x: Tensor, y: Tensor), test: (x: Tensor, y: Tensor))? {
+        func find(_ stem: String) throws -> String {
+            for name in [stem, stem + ".gz"] {
+                let path = (folder as NSString).appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: path) { return path }
+            }
+            throw MLPError.fileNotReadable(path: (folder as NSString).appendingPathComponent(stem), reason: "no such file (nor .gz)")
+        }
+        let images = try find("train-images-idx3-ubyte"), labels = try find("train-labels-idx1-ubyte")
+        if let compressed = [images, labels].first(where: { $0.hasSuffix(".gz") }) {
+            if job.isWriter {
+                printToStandardError("note: --stream: \(compressed) is gzip-compressed and cannot be read at an offset, so the IDX files are loaded in memory (gunzip them to stream)\n")
+            }
+            return nil
+        }
+        let source = try StreamingIDXSource(images: images, labels: labels, batchSize: batchSize)
+        let testImages = try find("t10k-images-idx3-ubyte")
+        let test = try IDX.dataset(images: testImages, labels: find("t10k-labels-idx1-ubyte"))
+        guard test.x.columnCount == source.featureCount else {
+            throw MLPError.shapeMismatch("\(testImages) has images of \(test.x.columnCount) pixels but \(images) has images of \(source.featureCount)")
+        }
+        guard source.rowCount > 0 else { throw MLPError.malformedFile(path: images, line: 0, reason: "no images (the header's sample count is 0)") }
+        let first = try source.batch(0)
+        return (source, (first.x, first.y!), test)
     }
 
     /// The model to train: `--model`'s file (its loss, metrics and optimizer state) or a new model from the
@@ -141,7 +185,7 @@ extension Train {
             try network.compile(optimizer: try training.makeOptimizer(), loss: lossKind, metrics: chosenMetrics)
         }
         if standardize {
-            network.inputScaler = try data.streamed.map { try FeatureScaler.fit(.standardize, to: $0) }
+            network.inputScaler = try data.streamedSource.map { try FeatureScaler.fit(.standardize, to: $0) }
                 ?? FeatureScaler.fit(.standardize, to: data.train.x)
         }
         if verbose > 0 { network.printSummary() }
@@ -166,7 +210,7 @@ extension Train {
     func fit(_ network: Sequential, data: TrainingData, validation: (x: Tensor, y: Tensor)?, callbacks: [Callback],
              job: any Communicator) throws -> History {
         let weights = try classWeight.map(Train.parseClassWeights)
-        if let streamed = data.streamed {
+        if let streamed = data.streamedSource {
             guard weights == nil else { throw MLPError.invalidArgument("--class-weight is not supported with --stream") }
             return try network.fit(streamed, epochs: epochs, verbose: verbose,
                                    validationData: validation.map { ArraySource(x: $0.x, y: $0.y, batchSize: batchSize) },

@@ -81,6 +81,96 @@ extension CommandLineTests {
         XCTAssertEqual(evaluations[0]["loss"]!, evaluations[1]["loss"]!, accuracy: 1e-5 * evaluations[0]["loss"]!)
     }
 
+    /// Asserts that two histories hold the same keys and `epochs` values each, equal to 1e-5 relative.
+    func assertSameHistory(_ reference: [String: [Double]], _ distributed: [String: [Double]], epochs: Int,
+                           file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(Set(reference.keys), Set(distributed.keys), file: file, line: line)
+        for (key, values) in reference {
+            let others = distributed[key] ?? []
+            XCTAssertEqual(values.count, epochs, key, file: file, line: line)
+            XCTAssertEqual(others.count, epochs, key, file: file, line: line)
+            for (epoch, (a, b)) in zip(values, others).enumerated() {
+                XCTAssertLessThanOrEqual(abs(a - b), 1e-5 * max(abs(a), 1e-6), "\(key) epoch \(epoch + 1): \(a) vs \(b)", file: file, line: line)
+            }
+        }
+    }
+
+    /// An IDX file (unsigned bytes) of dimensions `dims` and bytes `values` in `folder`.
+    func writeIDX(_ folder: URL, _ name: String, dims: [Int], values: [UInt8]) throws {
+        var bytes: [UInt8] = [0, 0, 8, UInt8(dims.count)]
+        for d in dims { bytes += [UInt8(d >> 24 & 0xFF), UInt8(d >> 16 & 0xFF), UInt8(d >> 8 & 0xFF), UInt8(d & 0xFF)] }
+        try Data(bytes + values).write(to: folder.appendingPathComponent(name))
+    }
+
+    /// An MNIST-like folder: `rows` training and 30 test images of 4×4 pixels in 3 noisy classes.
+    func idxFolder(_ name: String, rows: Int) throws -> URL {
+        let folder = directory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var random = UInt64(7)
+        func images(_ count: Int) -> (pixels: [UInt8], labels: [UInt8]) {
+            var pixels: [UInt8] = [], labels: [UInt8] = []
+            for i in 0..<count {
+                let label = i % 3
+                for p in 0..<16 {
+                    random = random &* 6364136223846793005 &+ 1442695040888963407
+                    pixels.append(UInt8(truncatingIfNeeded: (p % 3 == label ? 120 : 0) + Int(random >> 57)))
+                }
+                labels.append(UInt8(label))
+            }
+            return (pixels, labels)
+        }
+        for (stem, count) in [("train", rows), ("t10k", 30)] {
+            let set = images(count)
+            try writeIDX(folder, "\(stem)-images-idx3-ubyte", dims: [count, 4, 4], values: set.pixels)
+            try writeIDX(folder, "\(stem)-labels-idx1-ubyte", dims: [count], values: set.labels)
+        }
+        return folder
+    }
+
+    /// `--stream` in a job of two ranks, where each rank reads only its share of each batch (CSV: seeking to it;
+    /// IDX: reading it at its offset), follows the streamed single process: every epoch's loss and accuracy agree
+    /// to 1e-5 relative. The batch (15) does not divide by 2 and the last batch is short.
+    func testDistributedStreamingLossesMatchTheSingleProcess() throws {
+        let csv = try noisyCSV("train.csv", rows: 307)
+        let idx = try idxFolder("mnist", rows: 211)
+        let model = ["--layers", "16:relu,8:tanh", "--optimizer", "adam", "--epochs", "4", "--batch-size", "15", "--seed", "3",
+                     "--device", "cpu", "--verbose", "2", "--stream"]
+        for (name, data) in [("csv", ["--data", csv]), ("idx", ["--idx", idx.path])] {
+            let common = ["train"] + data + model
+            let single = try mlpArguments(common + ["--history-json", "\(name)-single.json"])
+            XCTAssertEqual(single.status, 0, single.stderr)
+            let two = try mpiMLP(ranks: 2, common + ["--history-json", "\(name)-two.json"])
+            XCTAssertEqual(two.status, 0, two.stderr)
+            XCTAssertTrue(two.stdout.contains("Data-parallel: 2 ranks, global batch 15"), two.stdout)
+            let reference = try history("\(name)-single.json")
+            XCTAssertTrue(reference.keys.contains("accuracy"), "\(reference.keys)")
+            assertSameHistory(reference, try history("\(name)-two.json"), epochs: 4)
+            if name == "idx" {
+                // The t10k files are the test set, in memory, as without --stream.
+                XCTAssertTrue(single.stdout.contains("Test loss"), single.stdout)
+                XCTAssertEqual(single.stderr, "", "no note for uncompressed files")
+            }
+        }
+        // Without shuffling, streamed IDX trains exactly as IDX in memory (the same batches, the same values).
+        let unshuffled = ["train", "--idx", idx.path, "--shuffle", "false"] + model.dropLast()
+        let memory = try mlpArguments(unshuffled + ["--history-json", "memory.json"])
+        XCTAssertEqual(memory.status, 0, memory.stderr)
+        let streamed = try mlpArguments(unshuffled + ["--stream", "--history-json", "streamed.json"])
+        XCTAssertEqual(streamed.status, 0, streamed.stderr)
+        XCTAssertEqual(try history("memory.json"), try history("streamed.json"))
+        // Compressed training files cannot be read at an offset: one note on stderr (rank 0 only), loaded in memory.
+        let gzipped = try idxFolder("gzipped", rows: 60)
+        for stem in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] {
+            let run = try runProcess(URL(fileURLWithPath: "/bin/gzip"), [gzipped.appendingPathComponent(stem).path], currentDirectory: directory)
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let compressed = try mpiMLP(ranks: 2, ["train", "--idx", gzipped.path, "--stream", "--epochs", "1", "--device", "cpu", "--verbose", "0"])
+        XCTAssertEqual(compressed.status, 0, compressed.stderr)
+        let notes = compressed.stderr.split(separator: "\n").filter { $0.contains("gzip-compressed") }
+        XCTAssertEqual(notes.count, 1, compressed.stderr)
+        XCTAssertTrue(notes.first?.hasPrefix("note: --stream: ") == true && notes.first!.contains("train-images-idx3-ubyte.gz"), compressed.stderr)
+    }
+
     /// Only rank 0 writes: with each rank in a folder of its own (an MPMD launch, `-wdir` per rank), rank 1's
     /// folder stays empty although every file flag is given, `--backup-dir` included. (`--checkpoint` runs apart:
     /// with `--backup-dir` in one process too, its unset best value is infinity, which the backup cannot store.)

@@ -236,6 +236,42 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         XCTAssertGreaterThan(loaded.kib - baseline.kib, cap, "loading it into memory does not (the measure is sensitive)")
     }
 
+    /// `--idx --stream` keeps memory flat too: 20000 images of 28×28 pixels (15 MiB) train within 8 MiB of 2000
+    /// images' peak, while loading them (as floats) costs far more.
+    func testStreamingIDXKeepsMemoryFlat() throws {
+        func folder(_ name: String, images: Int) throws -> String {
+            let folder = directory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            var random = UInt64(3)
+            for (stem, count) in [("train", images), ("t10k", 100)] {
+                func header(_ dims: [Int]) -> [UInt8] {
+                    [0, 0, 8, UInt8(dims.count)] + dims.flatMap { d in [24, 16, 8, 0].map { UInt8(d >> $0 & 0xFF) } }
+                }
+                var pixels = header([count, 28, 28])
+                pixels.reserveCapacity(pixels.count + count * 784)
+                for _ in 0..<(count * 784) {
+                    random = random &* 6364136223846793005 &+ 1442695040888963407
+                    pixels.append(UInt8(truncatingIfNeeded: random >> 56))
+                }
+                try Data(pixels).write(to: folder.appendingPathComponent("\(stem)-images-idx3-ubyte"))
+                try Data(header([count]) + (0..<count).map { UInt8($0 % 10) }).write(to: folder.appendingPathComponent("\(stem)-labels-idx1-ubyte"))
+            }
+            return folder.path
+        }
+        let small = try folder("small", images: 2000), big = try folder("big", images: 20_000)
+        let arguments = ["train", "--epochs", "1", "--verbose", "0", "--layers", "4:relu", "--device", "cpu", "--batch-size", "256", "--seed", "1"]
+        let baseline = try peakMemory(arguments + ["--idx", small, "--stream"])
+        let streamed = try peakMemory(arguments + ["--idx", big, "--stream"])
+        let loaded = try peakMemory(arguments + ["--idx", big])
+        XCTAssertEqual(baseline.status, 0)
+        XCTAssertEqual(streamed.status, 0)
+        XCTAssertEqual(loaded.status, 0)
+        let cap = 8 * 1024
+        print("peak RSS: 2000 images streamed \(baseline.kib) KiB, 20000 streamed \(streamed.kib) KiB, loaded \(loaded.kib) KiB")
+        XCTAssertLessThan(streamed.kib - baseline.kib, cap, "streaming 15 MiB of images stays within 8 MiB of 2000 images' peak")
+        XCTAssertGreaterThan(loaded.kib - baseline.kib, 4 * cap, "loading them into memory does not")
+    }
+
     func testDataFlags() throws {
         let train = try threeClassCSV("stream.csv")
         let streamed = try mlp("train", "--data", train, "--stream", "--workers", "2", "--prefetch", "3", "--standardize", "--epochs", "30",
@@ -256,6 +292,7 @@ final class CommandLineTests: ScratchDirectoryTestCase {
         let infinite = try write("inf.csv", "a,label\n1,0\ninf,1\n")
         assertOneLineError(try mlp("train", "--data", infinite, "--epochs", "1"), contains: "inf.csv:3: column 'a': 'inf' is not a finite number")
         assertOneLineError(try mlp("train", "--data", train, "--stream", "--validation-split", "0.2"), contains: "--stream cannot take --validation-split")
+        assertOneLineError(try mlp("train", "--stream"), contains: "--stream needs --data FILE or --idx FOLDER")
         assertOneLineError(try mlp("train", "--idx", "no-such-folder"), contains: "train-images-idx3-ubyte': no such file (nor .gz)")
     }
 

@@ -31,6 +31,13 @@ public protocol BatchSource: AnyObject, Sendable {
     var batchCount: Int? { get }
     /// Batch `index` (0-based). May be called from worker threads, concurrently for different indices.
     func batch(_ index: Int) throws -> Batch
+    /// Share `part` of `parts` of batch `index`: the rows ``Batch/shareRows(of:part:of:)`` picks out of the
+    /// whole batch, and the whole batch's row count. Data-parallel `fit` asks each rank for its share only.
+    ///
+    /// The default reads the whole batch with ``batch(_:)`` and keeps the share, so any source works; a source
+    /// that can read part of a batch without the rest (``ArraySource``, ``StreamingCSVSource``,
+    /// ``StreamingIDXSource``) overrides it. An override returns exactly the rows the default would.
+    func batch(_ index: Int, part: Int, of parts: Int) throws -> (batch: Batch, globalRows: Int)
     /// Called before an epoch's first batch is requested.
     func onEpochBegin(_ epoch: Int)
     /// Called after an epoch's last batch was used.
@@ -40,6 +47,30 @@ public protocol BatchSource: AnyObject, Sendable {
 public extension BatchSource {
     func onEpochBegin(_ epoch: Int) {}
     func onEpochEnd(_ epoch: Int) {}
+
+    /// The whole batch ``batch(_:)`` reads, cut to the share.
+    func batch(_ index: Int, part: Int, of parts: Int) throws -> (batch: Batch, globalRows: Int) {
+        try Batch.checkShare(part: part, of: parts)
+        let whole = try batch(index)
+        let rows = whole.x.rowCount
+        return (parts == 1 ? whole : whole.rows(Batch.shareRows(of: rows, part: part, of: parts)), rows)
+    }
+}
+
+extension Batch {
+    /// Rows `part` of `count` split into `parts` contiguous shares — the split of `Communicator.share(of:)`:
+    /// earlier parts get the shorter shares when `count` does not divide evenly, and a share is empty when
+    /// `count < parts`.
+    public static func shareRows(of count: Int, part: Int, of parts: Int) -> Range<Int> {
+        (count * part / parts)..<(count * (part + 1) / parts)
+    }
+
+    /// Throws unless `0 <= part < parts`.
+    static func checkShare(part: Int, of parts: Int) throws {
+        guard parts > 0, (0..<parts).contains(part) else {
+            throw MLPError.invalidArgument("a batch share must be part 0..<parts of parts ≥ 1, got part \(part) of \(parts)")
+        }
+    }
 }
 
 /// Batches of in-memory arrays, in order (shuffling is `fit`'s job: it permutes the batch order, or use
@@ -85,10 +116,18 @@ public final class ArraySource: BatchSource {
     }
 
     public func batch(_ index: Int) throws -> Batch {
+        try batch(index, part: 0, of: 1).batch
+    }
+
+    /// Gathers only the share's rows of batch `index`.
+    public func batch(_ index: Int, part: Int, of parts: Int) throws -> (batch: Batch, globalRows: Int) {
+        try Batch.checkShare(part: part, of: parts)
         let start = index * batchSize, end = min(x.rowCount, start + batchSize)
-        guard start < end else { throw MLPError.invalidArgument("batch \(index) is past the end (\(batchCount ?? 0) batches)") }
-        let rows = order.withLock { Array($0[start..<end]) }
-        return Batch(x: x.gatheringRows(rows), y: y?.gatheringRows(rows), sampleWeight: sampleWeight.map { weights in rows.map { weights[$0] } })
+        guard index >= 0, start < end else { throw MLPError.invalidArgument("batch \(index) is past the end (\(batchCount ?? 0) batches)") }
+        let share = Batch.shareRows(of: end - start, part: part, of: parts)
+        let rows = order.withLock { Array($0[(start + share.lowerBound)..<(start + share.upperBound)]) }
+        return (Batch(x: x.gatheringRows(rows), y: y?.gatheringRows(rows), sampleWeight: sampleWeight.map { weights in rows.map { weights[$0] } }),
+                end - start)
     }
 }
 
@@ -110,6 +149,9 @@ public final class GeneratorSource: BatchSource {
 }
 
 /// A source transformed batch by batch (`map`), run on the prefetch workers: augmentation such as noise.
+///
+/// A share read (data-parallel `fit`) reads only the share from the base source and passes it to the transform
+/// with the whole batch's index, so the transform then sees the share's rows, not the whole batch.
 public final class MappedSource: BatchSource {
     let base: BatchSource
     let transform: @Sendable (Batch, Int) throws -> Batch
@@ -121,6 +163,11 @@ public final class MappedSource: BatchSource {
 
     public var batchCount: Int? { base.batchCount }
     public func batch(_ index: Int) throws -> Batch { try transform(base.batch(index), index) }
+    /// The base source's share, transformed (with the batch's index).
+    public func batch(_ index: Int, part: Int, of parts: Int) throws -> (batch: Batch, globalRows: Int) {
+        let share = try base.batch(index, part: part, of: parts)
+        return (try transform(share.batch, index), share.globalRows)
+    }
     public func onEpochBegin(_ epoch: Int) { base.onEpochBegin(epoch) }
     public func onEpochEnd(_ epoch: Int) { base.onEpochEnd(epoch) }
 }
@@ -137,12 +184,17 @@ public final class TakeSource: BatchSource {
 
     public var batchCount: Int? { base.batchCount.map { min($0, count) } ?? count }
     public func batch(_ index: Int) throws -> Batch { try base.batch(index) }
+    /// The base source's share.
+    public func batch(_ index: Int, part: Int, of parts: Int) throws -> (batch: Batch, globalRows: Int) {
+        try base.batch(index, part: part, of: parts)
+    }
     public func onEpochBegin(_ epoch: Int) { base.onEpochBegin(epoch) }
     public func onEpochEnd(_ epoch: Int) { base.onEpochEnd(epoch) }
 }
 
 public extension BatchSource {
     /// Applies `transform` to every batch (on the prefetch workers, hence `@Sendable`); it gets the batch index too.
+    /// In data-parallel `fit` it gets each rank's share of the batch instead (with the batch's index).
     func map(_ transform: @escaping @Sendable (Batch, Int) throws -> Batch) -> BatchSource { MappedSource(base: self, transform: transform) }
 
     /// Only the first `count` batches.
@@ -150,12 +202,43 @@ public extension BatchSource {
 
     /// Gaussian noise of `stddev` added to the features, a function of (seed, batch index): an augmentation
     /// that gives the same batches whatever the number of workers.
+    ///
+    /// A share of a batch gets the noise of its rows in the whole batch, so data-parallel training adds the
+    /// same noise as one process.
     func addingGaussianNoise(stddev: Float, seed: UInt64) -> BatchSource {
-        map { batch, index in
-            var random = PhiloxRandom(seed: seed, stream: PhiloxStream.batchNoise(index))
-            var noisy = batch
-            noisy.x.scalars = batch.x.scalars.map { $0 + stddev * random.nextNormal() }
-            return noisy
-        }
+        GaussianNoiseSource(base: self, stddev: stddev, seed: seed)
+    }
+}
+
+/// ``BatchSource/addingGaussianNoise(stddev:seed:)``: the noise of a batch's value `k` is the `k`-th normal of
+/// the stream (seed, batch index), so a share skips the draws of the rows before it.
+final class GaussianNoiseSource: BatchSource {
+    let base: BatchSource
+    let stddev: Float
+    let seed: UInt64
+
+    init(base: BatchSource, stddev: Float, seed: UInt64) {
+        self.base = base
+        self.stddev = stddev
+        self.seed = seed
+    }
+
+    var batchCount: Int? { base.batchCount }
+    func batch(_ index: Int) throws -> Batch { noisy(try base.batch(index), index: index, firstRow: 0) }
+    func batch(_ index: Int, part: Int, of parts: Int) throws -> (batch: Batch, globalRows: Int) {
+        let share = try base.batch(index, part: part, of: parts)
+        let firstRow = Batch.shareRows(of: share.globalRows, part: part, of: parts).lowerBound
+        return (noisy(share.batch, index: index, firstRow: firstRow), share.globalRows)
+    }
+    func onEpochBegin(_ epoch: Int) { base.onEpochBegin(epoch) }
+    func onEpochEnd(_ epoch: Int) { base.onEpochEnd(epoch) }
+
+    /// `batch` with noise, its first row being row `firstRow` of batch `index` (each normal takes two draws).
+    private func noisy(_ batch: Batch, index: Int, firstRow: Int) -> Batch {
+        var random = PhiloxRandom(seed: seed, stream: PhiloxStream.batchNoise(index))
+        for _ in 0..<(2 * firstRow * batch.x.columnCount) { _ = random.next() }
+        var noisy = batch
+        noisy.x.scalars = batch.x.scalars.map { $0 + stddev * random.nextNormal() }
+        return noisy
     }
 }

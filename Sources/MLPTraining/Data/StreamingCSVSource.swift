@@ -42,6 +42,12 @@ public struct ColumnSelection: Equatable, Sendable {
 /// the line) and records where each batch starts; `batch(i)` then seeks there and parses `batchSize` rows.
 /// Indexable, so `fit` can shuffle the batch order; memory use is independent of the file's size.
 ///
+/// For data-parallel training give ``shares`` the job's size: the first pass then also records where each
+/// share of each batch starts (memory: batches × shares positions), and a rank's share read
+/// (``batch(_:part:of:)``) seeks to its first row and parses only its rows. A share read for another part count
+/// starts at the batch and steps over the rows before the share without converting them (with
+/// ``MissingValuePolicy/skipRow`` they are parsed, to know which rows are left out).
+///
 /// The same file as an in-memory ``ArraySource`` with the same batch size gives the same batches, so the
 /// same seed gives the same model either way.
 public final class StreamingCSVSource: BatchSource {
@@ -64,22 +70,37 @@ public final class StreamingCSVSource: BatchSource {
     public let labelValues: Set<Float>
     /// Every label of the single label column (range, first label that is not a class index, with its line).
     public let labelSummary: LabelSummary
+    /// The shares of each batch whose starts the first pass recorded (1 by default: whole batches only).
+    public let shares: Int
+    /// Where share `p` of batch `b` starts: entry `b × shares + p` (an empty share's entry is its batch's start).
     private let starts: [(offset: UInt64, line: Int)]
 
-    /// Opens `path` and makes the first pass over it (every row checked, batch starts recorded); throws, naming
-    /// the file and line, at the first row that cannot be read.
+    /// Opens `path` and makes the first pass over it (every row checked, batch starts recorded, and the starts
+    /// of `shares` contiguous shares of each batch); throws, naming the file and line, at the first row that
+    /// cannot be read.
     public init(path: String, labelColumn: String? = nil, labelColumns: [String]? = nil, batchSize: Int = 32,
-                missing: MissingValuePolicy = .error, lineLimit: CSVLineLimit = .default) throws {
+                missing: MissingValuePolicy = .error, lineLimit: CSVLineLimit = .default, shares: Int = 1) throws {
         precondition(batchSize > 0, "batch size must be positive")
+        guard shares > 0 else { throw MLPError.invalidArgument("a streaming CSV source needs shares ≥ 1, got \(shares)") }
         try CSVTable.check(missing)
         self.path = path
+        self.shares = shares
         self.batchSize = batchSize
         self.missing = missing
         self.lineLimit = lineLimit
         let reader = try CSVLineReader(path: path, maxLineBytes: lineLimit.bytes)
         var header: [String]?
         var rows = 0
-        var starts: [(UInt64, Int)] = []
+        var starts: [(offset: UInt64, line: Int)] = []
+        // The current batch's row positions, to pick its share starts once its size is known.
+        var batchRows: [(offset: UInt64, line: Int)] = []
+        func recordShares() {
+            for part in 0..<shares {
+                let first = Batch.shareRows(of: batchRows.count, part: part, of: shares).lowerBound
+                starts.append(first < batchRows.count ? batchRows[first] : batchRows[0])
+            }
+            batchRows.removeAll(keepingCapacity: true)
+        }
         var selection: ColumnSelection?
         var labels: Set<Float> = []
         var summary = LabelSummary()
@@ -99,9 +120,11 @@ public final class StreamingCSVSource: BatchSource {
                 if labels.count <= 1000 { labels.insert(label) }
                 summary.add(label, line: lineNumber)
             }
-            if rows % batchSize == 0 { starts.append((offset, lineNumber)) }
+            batchRows.append((offset, lineNumber))
             rows += 1
+            if batchRows.count == batchSize { recordShares() }
         }) != nil {}
+        if !batchRows.isEmpty { recordShares() }
         guard let header else { throw MLPError.malformedFile(path: path, line: 0, reason: "the file is empty (a header row is needed)") }
         guard rows > 0 else { throw MLPError.malformedFile(path: path, line: 0, reason: "no data rows after the header") }
         self.header = header
@@ -112,7 +135,7 @@ public final class StreamingCSVSource: BatchSource {
         self.starts = starts
     }
 
-    public var batchCount: Int? { starts.count }
+    public var batchCount: Int? { starts.count / shares }
 
     /// The first label (single label column) for which `predicate` holds, and its file line, reading the file
     /// again; nil when there is none.
@@ -132,19 +155,45 @@ public final class StreamingCSVSource: BatchSource {
     }
 
     public func batch(_ index: Int) throws -> Batch {
-        guard starts.indices.contains(index) else { throw MLPError.invalidArgument("batch \(index) is past the end (\(starts.count) batches)") }
-        let reader = try CSVLineReader(path: path, from: starts[index].offset, firstLine: starts[index].line,
+        try batch(index, part: 0, of: 1).batch
+    }
+
+    /// Share `part` of `parts` of batch `index`, parsing only its rows: it seeks to the share's first row when
+    /// `parts` is ``shares``, else to the batch's and steps over the rows before the share.
+    public func batch(_ index: Int, part: Int, of parts: Int) throws -> (batch: Batch, globalRows: Int) {
+        try Batch.checkShare(part: part, of: parts)
+        let count = starts.count / shares
+        guard (0..<count).contains(index) else { throw MLPError.invalidArgument("batch \(index) is past the end (\(count) batches)") }
+        let globalRows = index < count - 1 ? batchSize : rowCount - index * batchSize
+        let share = Batch.shareRows(of: globalRows, part: part, of: parts)
+        let seeded = parts == shares || share.lowerBound == 0
+        let start = starts[index * shares + (parts == shares ? part : 0)]
+        guard !share.isEmpty else {
+            return (Batch(x: Tensor(shape: [0, columns.features.count], scalars: []),
+                          y: columns.labels.isEmpty ? nil : Tensor(shape: [0, columns.labels.count], scalars: [])), globalRows)
+        }
+        let reader = try CSVLineReader(path: path, from: start.offset, firstLine: start.line,
                                        maxLineBytes: lineLimit.dataLineBytes(columns: header.count))
+        var skip = seeded ? 0 : share.lowerBound
         var features: [Float] = [], labels: [Float] = []
-        features.reserveCapacity(batchSize * columns.features.count)
-        labels.reserveCapacity(batchSize * columns.labels.count)
-        var count = 0
-        while count < batchSize, try reader.nextLine({ bytes, lineNumber, _ in
+        features.reserveCapacity(share.count * columns.features.count)
+        labels.reserveCapacity(share.count * columns.labels.count)
+        var parsed = 0
+        while parsed < share.count, try reader.nextLine({ bytes, lineNumber, _ in
+            if skip > 0 {
+                // Rows before the share: only whether the line is a row is needed, not its values.
+                let isRow = missing == .skipRow
+                    ? try CSVTable.parseRow(bytes, columns: header, path: path, line: lineNumber, missing: missing) != nil
+                    : !CSVTable.isBlank(bytes)
+                if isRow { skip -= 1 }
+                return
+            }
             guard let row = try CSVTable.parseRow(bytes, columns: header, path: path, line: lineNumber, missing: missing) else { return }
             for column in columns.features { features.append(row[column]) }
             for column in columns.labels { labels.append(row[column]) }
-            count += 1
+            parsed += 1
         }) != nil {}
-        return Batch(x: Tensor(shape: [count, columns.features.count], scalars: features), y: columns.labels.isEmpty ? nil : Tensor(shape: [count, columns.labels.count], scalars: labels))
+        return (Batch(x: Tensor(shape: [parsed, columns.features.count], scalars: features),
+                      y: columns.labels.isEmpty ? nil : Tensor(shape: [parsed, columns.labels.count], scalars: labels)), globalRows)
     }
 }

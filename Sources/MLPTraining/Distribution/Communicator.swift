@@ -41,7 +41,7 @@ extension Communicator {
     /// This rank's contiguous share of `count` rows split over ``size`` ranks (earlier ranks get the shorter
     /// shares when `count` does not divide evenly; a share may be empty when `count < size`).
     public func share(of count: Int) -> Range<Int> {
-        (count * rank / size)..<(count * (rank + 1) / size)
+        Batch.shareRows(of: count, part: rank, of: size)
     }
 }
 

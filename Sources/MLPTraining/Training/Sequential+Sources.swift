@@ -19,7 +19,8 @@ extension Sequential {
     ///   - initialEpoch: the epoch to start at (to resume a run).
     ///   - validationFreq: validate after every `validationFreq`-th epoch (1 by default).
     ///   - distribution: the job to train in, data-parallel (``SingleProcess`` by default): each of the source's
-    ///     batches is a global batch, and each rank trains on its contiguous share of its rows.
+    ///     batches is a global batch, and each rank trains on its contiguous share of its rows, which it reads
+    ///     alone with ``BatchSource/batch(_:part:of:)``.
     @discardableResult
     public func fit(_ source: BatchSource, epochs: Int = 1, stepsPerEpoch: Int? = nil, verbose: Int = 1,
                     validationData: BatchSource? = nil, validationSteps: Int? = nil, shuffle: Bool = true,
@@ -47,18 +48,22 @@ extension Sequential {
                     indices = Array(streamPosition..<(streamPosition + steps))
                     streamPosition += steps
                 }
-                prefetcher = Prefetcher(source: source, indices: indices, workers: workers, depth: prefetch)
+                // Data-parallel: this rank reads only its share of each global batch.
+                prefetcher = Prefetcher(source: source, indices: indices, workers: workers, depth: prefetch,
+                                        part: distribution.rank, of: distribution.size)
             },
             loadStep: { [self] _ in
-                let batch = try prefetcher!.next()
+                let (batch, globalRows) = try prefetcher!.nextShare()
                 guard distribution.size > 1 else {
                     let rows = try upload(batch, into: buffers, compiled: compiled, role: "training batch")
                     return (rows, rows)
                 }
-                let globalRows = batch.x.rowCount
                 let share = distribution.share(of: globalRows)
+                guard batch.x.rowCount == share.count else {
+                    throw MLPError.shapeMismatch("the batch source gave rank \(distribution.rank) \(batch.x.rowCount) rows of a \(globalRows)-row batch; its share is \(share.count) rows (rows \(share.lowerBound)..<\(share.upperBound))")
+                }
                 guard !share.isEmpty else { return (0, globalRows) }
-                return (try upload(batch.rows(share), into: buffers, compiled: compiled, role: "training batch"), globalRows)
+                return (try upload(batch, into: buffers, compiled: compiled, role: "training batch"), globalRows)
             },
             endEpoch: { epoch in
                 prefetcher = nil
