@@ -55,9 +55,9 @@ public final class MPICommunicator: Communicator, Sendable {
         guard loaded == 0 else {
             let tried = library.map { "\(libraryVariable)=\($0)" } ?? "libmpi.so.40, libmpi.so"
             let detail = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            return .failure(.notReady("mpirun started this process (OMPI_COMM_WORLD_SIZE or PMIX_RANK is set), but Open MPI's library could not be loaded "
-                + "(tried \(tried): \(detail)); data-parallel training needs Open MPI 4 or later on every machine "
-                + "of the job (Debian/Ubuntu: apt install openmpi-bin)"))
+            return .failure(.notReady("mpirun started this process (OMPI_COMM_WORLD_SIZE or PMIX_RANK is set), "
+                + "but Open MPI's library could not be loaded (tried \(tried): \(detail)); data-parallel training "
+                + "needs Open MPI 4 or later on every machine of the job (Debian/Ubuntu: apt install openmpi-bin)"))
         }
         let status = mlp_mpi_init()
         guard status == 0 else { return .failure(.notReady("MPI_Init failed with MPI error \(status)")) }
