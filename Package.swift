@@ -12,7 +12,7 @@ let package = Package(
     name: "MLPKit",
     products: [
         .library(name: "MLPKit", targets: ["MLPKit"]),
-        // Data-parallel training over Open MPI (`MPICommunicator`); needs Open MPI's headers and library.
+        // Data-parallel training over Open MPI (`MPICommunicator`); Open MPI's library is loaded at run time, under mpirun only.
         .library(name: "MLPDistributed", targets: ["MLPDistributed"]),
         .executable(name: "mlp", targets: ["mlp"]),
         .executable(name: "mlp-bench", targets: ["MLPBench"]),
@@ -42,8 +42,9 @@ let package = Package(
         .plugin(name: "EmbedKernelsPlugin", capability: .buildTool(), dependencies: ["EmbedKernels"]),
         .target(name: "MLPOpenCL", dependencies: ["MLPCore", "COpenCL"], linkerSettings: clblastLinking,
                 plugins: ["EmbedKernelsPlugin"]),
-        // Open MPI (`mpirun -np N mlp train`): its own targets, so MLPKit users need no MPI headers.
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
+        // Open MPI (`mpirun -np N mlp train`): its own targets. CMPI `dlopen`s libmpi.so.40 when mpirun started the
+        // process, so building needs no MPI headers and `mlp` starts where Open MPI is not installed.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "MLPDistributed", dependencies: ["MLPCore", "MLPTraining", "CMPI"]),
         .target(name: "MLPKit", dependencies: ["MLPCore", "MLPTraining", "MLPModelFiles", "MLPTensorBoard", "MLPOpenCL"]),
         // The parity suite (every op and whole training runs, a candidate backend against the CPU): for the tests and

@@ -5,9 +5,10 @@ set -euo pipefail
 
 # Debian packages the build and tests need: the OpenCL headers and ICD loader, CLBlast, and PoCL (a real
 # OpenCL implementation on the CPU, so the OpenCL backend is built and tested on machines without a GPU).
-# libhdf5-dev reads and writes Keras' .h5 model files. Open MPI (openmpi-bin: mpirun; libopenmpi-dev: headers and
-# library) runs data-parallel training, `mpirun -np N mlp train`.
-APT_PACKAGES=(pkg-config ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd libhdf5-dev openmpi-bin libopenmpi-dev)
+# libhdf5-dev reads and writes Keras' .h5 model files. Open MPI (openmpi-bin: mpirun, and libopenmpi3's
+# libmpi.so.40) runs data-parallel training, `mpirun -np N mlp train`; `mlp` loads libmpi at run time, under
+# mpirun only, so no MPI headers are needed to build.
+APT_PACKAGES=(pkg-config ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd libhdf5-dev openmpi-bin)
 # With --tests (Scripts/test.sh), also what only the tests use: chromium renders a training report (mlp train
 # --report) in a headless browser to check the page is drawn (ReportBrowserTests).
 if [ "${1:-}" = "--tests" ]; then APT_PACKAGES+=(chromium); fi

@@ -19,6 +19,7 @@ final class TimingCommunicator: Communicator {
     var rank: Int { inner.rank }
     var size: Int { inner.size }
     var localRank: Int { inner.localRank }
+    var localSize: Int { inner.localSize }
 
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) {
         if inner.size > 1 {

@@ -114,10 +114,10 @@ struct Train: ParsableCommand {
         training.dropFileWritingCallbacks()
     }
 
-    /// This rank's place on its machine: `OMPI_COMM_WORLD_LOCAL_RANK` of `OMPI_COMM_WORLD_LOCAL_SIZE`.
+    /// This rank's place on its machine: its local rank of the job's local size (`OMPI_COMM_WORLD_LOCAL_RANK` of
+    /// `OMPI_COMM_WORLD_LOCAL_SIZE` under `mpirun`).
     static func localPlacement(_ job: any Communicator) -> (rank: Int, size: Int) {
-        let size = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? job.size
-        return (job.localRank, max(size, 1))
+        (job.localRank, max(job.localSize, 1))
     }
 
     /// `error`, `skip`, `fill=0`.

@@ -7,9 +7,11 @@ import MLPTraining
 ///
 /// ``launched()`` initialises MPI only when the process was started by `mpirun` (Open MPI sets
 /// `OMPI_COMM_WORLD_SIZE`, PMIx sets `PMIX_RANK`); a process started on its own stays a single process and never
-/// calls into MPI. Call ``finalize()`` on every rank after a clean end: a process that exits without it (an error,
-/// an exit in the middle of training) aborts the whole job, so no rank waits forever in a collective for it.
-/// MPI errors are fatal (Open MPI's default), which also ends the job.
+/// calls into MPI. Open MPI's library is not linked: ``launched()`` loads it then (`libmpi.so.40`, else
+/// `libmpi.so`, or the file ``libraryVariable`` names), so a program using this type builds without Open MPI's
+/// headers and runs where Open MPI is not installed. Call ``finalize()`` on every rank after a clean end: a
+/// process that exits without it (an error, an exit in the middle of training) aborts the whole job, so no rank
+/// waits forever in a collective for it. MPI errors are fatal (Open MPI's default), which also ends the job.
 public final class MPICommunicator: Communicator, Sendable {
     /// This process's rank in `MPI_COMM_WORLD`.
     public let rank: Int
@@ -17,11 +19,18 @@ public final class MPICommunicator: Communicator, Sendable {
     public let size: Int
     /// `OMPI_COMM_WORLD_LOCAL_RANK` (the rank among this machine's processes), else 0.
     public let localRank: Int
+    /// `OMPI_COMM_WORLD_LOCAL_SIZE` (the number of this job's processes on this machine), else ``size``.
+    public let localSize: Int
 
-    private init(rank: Int, size: Int, localRank: Int) {
+    /// The environment variable that names the Open MPI library to load instead of `libmpi.so.40` (then
+    /// `libmpi.so`): a path, or a file name the dynamic loader searches for. Only that file is tried.
+    public static let libraryVariable = "MLPKIT_MPI_LIBRARY"
+
+    private init(rank: Int, size: Int, localRank: Int, localSize: Int) {
         self.rank = rank
         self.size = size
         self.localRank = localRank
+        self.localSize = localSize
     }
 
     /// Whether the environment says this process was started by `mpirun`.
@@ -30,22 +39,35 @@ public final class MPICommunicator: Communicator, Sendable {
         return environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil
     }
 
-    /// The job this process was launched in (MPI initialised on first use), or nil when it was not started by
-    /// `mpirun` or MPI fails to start (`error` then says why).
+    /// The job this process was launched in (Open MPI loaded and MPI initialised on first use), or nil when it
+    /// was not started by `mpirun`. Throws when Open MPI's library cannot be loaded (the error names the files
+    /// tried and the package that provides them) or `MPI_Init` fails.
     public static func launched() throws -> MPICommunicator? {
         guard isLaunchedByMPI else { return nil }
         return try shared.get()
     }
 
     private static let shared: Result<MPICommunicator, MLPError> = {
+        let environment = ProcessInfo.processInfo.environment
+        let library = environment[libraryVariable].flatMap { $0.isEmpty ? nil : $0 }
+        var reason = [CChar](repeating: 0, count: 4096)
+        let loaded = library.map { mlp_mpi_load($0, &reason, reason.count) } ?? mlp_mpi_load(nil, &reason, reason.count)
+        guard loaded == 0 else {
+            let tried = library.map { "\(libraryVariable)=\($0)" } ?? "libmpi.so.40, libmpi.so"
+            let detail = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return .failure(.notReady("mpirun started this process (OMPI_COMM_WORLD_SIZE or PMIX_RANK is set), "
+                + "but Open MPI's library could not be loaded (tried \(tried): \(detail)); data-parallel training "
+                + "needs Open MPI 4 or later on every machine of the job (Debian/Ubuntu: apt install openmpi-bin)"))
+        }
         let status = mlp_mpi_init()
-        guard status == MPI_SUCCESS else { return .failure(.notReady("MPI_Init failed with MPI error \(status)")) }
+        guard status == 0 else { return .failure(.notReady("MPI_Init failed with MPI error \(status)")) }
         var rank: Int32 = 0
         var size: Int32 = 1
-        MPI_Comm_rank(mlp_mpi_comm_world(), &rank)
-        MPI_Comm_size(mlp_mpi_comm_world(), &size)
-        let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_RANK"].flatMap { Int($0) } ?? 0
-        return .success(MPICommunicator(rank: Int(rank), size: Int(size), localRank: local))
+        mlp_mpi_rank(&rank)
+        mlp_mpi_size(&size)
+        let localRank = environment["OMPI_COMM_WORLD_LOCAL_RANK"].flatMap { Int($0) } ?? 0
+        let localSize = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) }.map { max($0, 1) } ?? Int(size)
+        return .success(MPICommunicator(rank: Int(rank), size: Int(size), localRank: localRank, localSize: localSize))
     }()
 
     /// `MPI_Allreduce(MPI_IN_PLACE, …, MPI_FLOAT, MPI_SUM)`; large buffers go in chunks of at most 2³⁰ floats.
@@ -54,7 +76,7 @@ public final class MPICommunicator: Communicator, Sendable {
         var offset = 0
         while offset < values.count {
             let count = min(values.count - offset, 1 << 30)
-            MPI_Allreduce(mlp_mpi_in_place(), base + offset, Int32(count), mlp_mpi_float(), mlp_mpi_sum(), mlp_mpi_comm_world())
+            mlp_mpi_allreduce_sum_floats(base + offset, Int32(count))
             offset += count
         }
     }
@@ -65,14 +87,14 @@ public final class MPICommunicator: Communicator, Sendable {
         var offset = 0
         while offset < bytes.count {
             let count = min(bytes.count - offset, 1 << 30)
-            MPI_Bcast(base + offset, Int32(count), mlp_mpi_byte(), Int32(root), mlp_mpi_comm_world())
+            mlp_mpi_broadcast_bytes(base + offset, Int32(count), Int32(root))
             offset += count
         }
     }
 
     /// `MPI_Barrier`.
     public func barrier() {
-        MPI_Barrier(mlp_mpi_comm_world())
+        mlp_mpi_barrier()
     }
 
     /// Ends MPI cleanly (`MPI_Finalize`); every rank calls it once, after its last collective.

@@ -16,7 +16,7 @@ extension CommandLineTests {
             .map { URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun") }
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
         if let path { return path }
-        let message = "mpirun is not on PATH (Scripts/install-deps.sh installs openmpi-bin and libopenmpi-dev)"
+        let message = "mpirun is not on PATH (Scripts/install-deps.sh installs openmpi-bin)"
         if ProcessInfo.processInfo.environment["CI"] == "true" { throw MPIUnavailable(description: message) }
         throw XCTSkip(message)
     }

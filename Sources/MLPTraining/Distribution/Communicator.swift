@@ -11,6 +11,9 @@ public protocol Communicator: AnyObject {
     var size: Int { get }
     /// This process's index among the job's processes on the same machine (it chooses the device).
     var localRank: Int { get }
+    /// The number of the job's processes on this machine (≥ 1): this process's share of the machine's
+    /// processors is 1 / ``localSize`` of them.
+    var localSize: Int { get }
     /// Replaces `values` on every rank by their element-wise sum over all ranks (in place).
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>)
     /// Replaces `bytes` on every rank by `root`'s bytes (every rank passes the same count).
@@ -55,6 +58,8 @@ public final class SingleProcess: Communicator {
     public var size: Int { 1 }
     /// Always 0.
     public var localRank: Int { 0 }
+    /// Always 1.
+    public var localSize: Int { 1 }
     /// Leaves `values` as they are (the sum over one rank).
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) {}
     /// Leaves `bytes` as they are.
