@@ -18,6 +18,7 @@ if [ -z "$mlp" ]; then
     swift build -c release --product mlp $(bash Scripts/cpu-flags.sh) >/dev/null
     mlp=.build/release/mlp
 fi
+[ -x "$mlp" ] || { echo "MLP must name an executable mlp, got '$mlp'" >&2; exit 2; }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 python3 - "$runs" "$mlp" "$scratch/run.html" "$@" <<'PY'
@@ -30,7 +31,8 @@ def measure(arguments):
     """Wall and CPU seconds (user + system) of one run; the run must succeed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(arguments, stdout=subprocess.DEVNULL, check=True)
+    if subprocess.run(arguments, stdout=subprocess.DEVNULL).returncode != 0:
+        sys.exit(f"this run failed (its error is above): {' '.join(arguments)}")
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
