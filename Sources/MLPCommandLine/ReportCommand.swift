@@ -116,13 +116,15 @@ extension Train {
             ?? validation.map { ($0.x, $0.y, "the validation data \(validationData ?? "")") }
         var settings: [TrainingReport.Setting] = [
             .init("command line", CommandLine.arguments.joined(separator: " ")),
-            .init("device", String(describing: type(of: network.backend))),
+            // The class name (`CPUBackend`) as `String(describing:)` spells it, without its protocol conformance lookups (half a millisecond).
+            .init("device", _typeName(type(of: network.backend), qualified: false)),
             .init("seed", runOptions.seed.map(String.init) ?? "none (random)"),
             .init("data", data ?? idx ?? "the embedded digits"),
         ]
         if let validationData { settings.append(.init("validation data", validationData)) }
         if let testData { settings.append(.init("test data", testData)) }
         settings.append(.init("epochs, batch size", "\(epochs), \(batchSize)"))
-        return ReportWriter(path: path, settings: settings, evaluation: evaluation, activationSample: evaluation?.0 ?? trainX)
+        return ReportWriter(path: path, settings: settings, evaluation: evaluation, evaluationBatchSize: batchSize,
+                            activationSample: evaluation?.0 ?? trainX)
     }
 }

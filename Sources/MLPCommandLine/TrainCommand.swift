@@ -94,14 +94,16 @@ struct Train: ParsableCommand {
                                                     labels: held.validation?.y ?? test?.y ?? data.train.y) {
             callbacks.insert(board, at: 0)
         }
-        if let reportPath { callbacks.append(makeReportWriter(reportPath, network: network, validation: held.validation, test: test, trainX: data.train.x)) }
+        let reportWriter = reportPath.map { makeReportWriter($0, network: network, validation: held.validation, test: test, trainX: data.train.x) }
+        if let reportWriter { callbacks.append(reportWriter) }
         if !job.isWriter { network.output = { _ in } }  // callbacks' messages (early stopping…) too
         let history = try fit(network, data: data, validation: held.validation, callbacks: callbacks, job: job)
         if job.size > 1 && verbose > 0 {
             print(String(format: "Data-parallel: %d ranks, global batch %d, gradient allreduce %.3f ms/step", job.size, batchSize,
                          network.allreduceSecondsPerStep * 1000))
         }
-        if job.isWriter { try report(network, history: history, test: test) }
+        // The report evaluated the test data (when there is some) at the end of training: its logs are the test line's.
+        if job.isWriter { try report(network, history: history, test: test, evaluated: test == nil ? nil : reportWriter?.evaluationLogs) }
     }
 
     /// A rank other than 0: silent, and without the flags that write files (rank 0 writes them); `--backup-dir`

@@ -221,10 +221,11 @@ extension Train {
                                callbacks: callbacks, classWeight: weights, distribution: job)
     }
 
-    /// The test line, `--history-json` and `--save`.
-    func report(_ network: Sequential, history: History, test: (x: Tensor, y: Tensor)?) throws {
+    /// The test line (`evaluated`: the logs the report already took on the test data at the end of training, when
+    /// given), `--history-json` and `--save`.
+    func report(_ network: Sequential, history: History, test: (x: Tensor, y: Tensor)?, evaluated: Logs? = nil) throws {
         if let test {
-            let logs = try network.evaluate(x: test.x, y: test.y, batchSize: batchSize)
+            let logs = try evaluated ?? network.evaluate(x: test.x, y: test.y, batchSize: batchSize)
             print("Test " + formatLogs(logs).replacingOccurrences(of: " - ", with: " - test "))
         }
         if let historyJson { try writeAtomically(history.jsonString() + "\n", to: historyJson) }

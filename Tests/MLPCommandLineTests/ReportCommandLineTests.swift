@@ -36,6 +36,13 @@ final class ReportCommandLineTests: ScratchDirectoryTestCase {
         let missing = try mlp("report", "--history", "nope.json", "--output", "x.html")
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.stderr, "error: cannot read 'nope.json': no such file\n")
+        // The test line comes from the report's own evaluation of the test split: the same as without --report.
+        let plain = try mlp("train", "--epochs", "2", "--seed", "1", "--verbose", "0", "--batch-size", "50")
+        let reported = try mlp("train", "--epochs", "2", "--seed", "1", "--verbose", "0", "--batch-size", "50", "--report", "test.html")
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(reported.status, 0, reported.stderr)
+        XCTAssertTrue(plain.stdout.hasPrefix("Test loss: "), plain.stdout)
+        XCTAssertEqual(reported.stdout, plain.stdout)
         let unwritable = try mlp("train", "--epochs", "1", "--report", "no-such-folder/run.html")
         XCTAssertEqual(unwritable.status, 1)
         XCTAssertTrue(unwritable.stderr.hasPrefix("error: cannot write 'no-such-folder/run.html'"), unwritable.stderr)

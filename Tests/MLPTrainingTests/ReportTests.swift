@@ -136,6 +136,78 @@ final class ReportTests: ScratchDirectoryTestCase {
         XCTAssertEqual(leftovers, [], "written atomically")
     }
 
+    /// The evaluation's logs are kept for `mlp train`'s test line: the same as evaluating the trained model again.
+    func testTheEvaluationLogsAreThoseOfEvaluate() throws {
+        let test = (x: digits.x.rows(1000..<1300), y: digits.y.rows(1000..<1300))
+        let network = try model()
+        let writer = ReportWriter(path: path, evaluation: (test.x, test.y, "held-out rows"), evaluationBatchSize: 50)
+        XCTAssertNil(writer.evaluationLogs)
+        try network.fit(x: digits.x.rows(0..<320), y: digits.y.rows(0..<320), batchSize: 32, epochs: 2, verbose: 0, callbacks: [writer])
+        let logs = try XCTUnwrap(writer.evaluationLogs)
+        let again = try network.evaluate(x: test.x, y: test.y, batchSize: 50)
+        XCTAssertEqual(logs.map(\.0), ["loss", "accuracy"])
+        XCTAssertEqual(logs.map(\.0), again.map(\.0))
+        XCTAssertEqual(logs.map(\.1), again.map(\.1))
+        let report = try ReportTests.embeddedReport(try page())
+        XCTAssertEqual(report.evaluation?.logs.map(\.value), again.map { ReportFormat.number(Double($0.1)) })
+    }
+
+    /// The hand-written JSON reads back into the same report, strings of any content included, and nothing in it
+    /// can end the `<script>` block that holds it.
+    func testTheEmbeddedJSONReadsBackWithEveryKindOfString() throws {
+        var report = TrainingReport(title: "a </script><b>\"quoted\" \\ back\nline\ttab\u{01} & ünïcödé 📈")
+        report.summary = "Model: \"sequential\"\n</pre>"
+        report.settings = [.init("command line", "mlp train --data \"a b.csv\"")]
+        report.append(epoch: 0, logs: [("loss", 1.25), ("val_loss", .infinity)])
+        report.append(epoch: 1, logs: [("loss", 0.1), ("val_loss", 1e-7), ("learning_rate", 3e-4)])
+        report.monitor = "val_loss"
+        report.stoppedEpoch = 1
+        report.restoredEpoch = 0
+        report.omitted = ["Nothing <here>."]
+        report.distributions = [.init(layer: "dense", kind: "weights", epoch: 1, histogram: .init([-1, 0.5, 2, .nan], bins: 3))]
+        report.evaluation = .init(source: "x", logs: [.init("loss", "0.5")], confusion: [[1, 2], [3, 4]], residuals: [[1.5, -0.25]])
+        let json = report.jsonString()
+        XCTAssertFalse(json.contains("<") || json.contains(">") || json.contains("&"), json)
+        XCTAssertEqual(try JSONDecoder().decode(TrainingReport.self, from: Data(json.utf8)), report)
+        XCTAssertEqual(report.jsonString(), json, "the same bytes")
+        let html = ReportHTML.render(report)
+        XCTAssertEqual(html.components(separatedBy: "</script>").count, 2, "only the JSON block's own end tag")
+        XCTAssertEqual(try ReportTests.embeddedReport(html).title, report.title)
+        // A value that is not finite (never in a report ReportWriter builds) is written as null, without a trap.
+        var odd = TrainingReport(title: "odd")
+        odd.evaluation = .init(source: "x", logs: [], confusion: nil, residuals: [[.nan, 1]])
+        XCTAssertTrue(odd.jsonString().contains("\"residuals\":[[null,1.0]]"), odd.jsonString())
+    }
+
+    /// The number spellings the page uses, written without Foundation's `String(format:)`.
+    func testNumberSpellings() {
+        XCTAssertEqual(ReportFormat.number(0.123456), "0.1235")
+        XCTAssertEqual(ReportFormat.number(1.23456e-5), "1.235e-05")
+        XCTAssertEqual(ReportFormat.number(123456), "1.235e+05")
+        XCTAssertEqual(ReportFormat.number(2), "2")
+        XCTAssertEqual(ReportFormat.number(nil), "-")
+        XCTAssertEqual(ReportFormat.number(.infinity), "inf")
+        XCTAssertEqual(ReportFormat.percent(0.1234), "12.3%")
+        XCTAssertEqual(ReportFormat.cFormatted("%.2f s", 1.005e3), "1005.00 s")
+        XCTAssertEqual(ReportFormat.cFormatted("%.3f", 1e300).count, 305, "long spellings are not cut")
+        for (value, text) in [(12.5, "12.50"), (-3.066, "-3.07"), (0.004, "0.00"), (-0.004, "0.00"), (0.05, "0.05"), (-0.5, "-0.50"),
+                              (640, "640.00"), (123456789.126, "123456789.13"), (5e13, "50000000000000.00")] {
+            XCTAssertEqual(ReportFormat.coordinate(value), text, "\(value)")
+        }
+        XCTAssertEqual(ReportFormat.coordinate(1e20), "100000000000000000000.00")
+        XCTAssertEqual(ReportFormat.escape("a<b & \"c\"> ü"), "a&lt;b &amp; &quot;c&quot;&gt; ü")
+    }
+
+    /// Bins are the same as dividing by the bin width; widths too small (or too large) for Float end in the last bin.
+    func testHistogramBinsAndDegenerateWidths() {
+        let histogram = TrainingReport.Histogram([0, 0.2, 0.25, 0.5, 0.99, 1, -.infinity], bins: 4)
+        XCTAssertEqual(histogram.counts, [2, 1, 1, 2])
+        XCTAssertEqual(histogram.nonFinite, 1)
+        XCTAssertEqual(TrainingReport.Histogram([0, .leastNonzeroMagnitude], bins: 24).counts.reduce(0, +), 2)
+        XCTAssertEqual(TrainingReport.Histogram([-.greatestFiniteMagnitude, .greatestFiniteMagnitude], bins: 4).counts.reduce(0, +), 2)
+        XCTAssertEqual(TrainingReport.Histogram([.nan], bins: 2).counts, [0, 0])
+    }
+
     func testClassScoresAndResiduals() throws {
         let scores = ReportHTML.classScores([[3, 1], [2, 4]])
         XCTAssertEqual(scores[0].precision!, 3.0 / 5, accuracy: 1e-12)

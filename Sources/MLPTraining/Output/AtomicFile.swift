@@ -21,7 +21,13 @@ public enum AtomicFile {
     /// A symbolic link is followed (the file it points to is replaced, the link stays); a target that is
     /// not a regular file — a device or a pipe such as `/dev/stdout` or `/dev/full` — is written in place,
     /// never replaced.
-    public static func write(_ data: Data, to path: String) throws {
+    ///
+    /// `durable` (the default) syncs the new file before the rename and the folder after it, so the new file
+    /// also survives a power loss or an OS crash. Without it (a file rewritten again soon, such as the training
+    /// report during training) the rename alone keeps readers and a killed process from ever seeing a part; only
+    /// an OS crash or power loss shortly after can leave the previous version or, on file systems that do not
+    /// order the rename after the data, an empty file.
+    public static func write(_ data: Data, to path: String, durable: Bool = true) throws {
         let target = followingLinks(path)
         var status = stat()
         if stat(target, &status) == 0 {
@@ -34,7 +40,7 @@ public enum AtomicFile {
         removeStaleTemporaries(in: folder)
         let temporary = temporaryPath(for: target)
         do {
-            try writeFile(data, to: temporary, reportingAs: path)
+            try writeFile(data, to: temporary, reportingAs: path, sync: durable)
             // Test hook: the kill-during-save test kills the process between the write and the rename.
             if let pause = ProcessInfo.processInfo.environment["MLPKIT_TEST_PAUSE_BEFORE_RENAME"].flatMap(Double.init) {
                 Thread.sleep(forTimeInterval: pause)
@@ -44,7 +50,7 @@ public enum AtomicFile {
             unlink(temporary)
             throw error
         }
-        syncFolder(folder)
+        if durable { syncFolder(folder) }
     }
 
     /// The file a symbolic link at `path` finally points to; `path` itself when it is no link or a dangling one.
@@ -108,13 +114,13 @@ public enum AtomicFile {
         }
     }
 
-    /// Creates (or truncates) `temporary` and writes all of `data`, checking every call.
-    static func writeFile(_ data: Data, to temporary: String, reportingAs path: String) throws {
+    /// Creates (or truncates) `temporary` and writes all of `data` (then syncs it when `sync`), checking every call.
+    static func writeFile(_ data: Data, to temporary: String, reportingAs path: String, sync: Bool = true) throws {
         var descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else { throw failure(path, errno) }
         defer { if descriptor >= 0 { close(descriptor) } }
         try writeAll(data, to: descriptor, reportingAs: path)
-        guard fsync(descriptor) == 0 else { throw failure(path, errno) }
+        guard !sync || fsync(descriptor) == 0 else { throw failure(path, errno) }
         let closed = close(descriptor)
         descriptor = -1
         guard closed == 0 else { throw failure(path, errno) }

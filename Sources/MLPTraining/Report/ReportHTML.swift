@@ -21,7 +21,7 @@ public enum ReportHTML {
         body += settings(report)
         var data = report
         data.settings = []
-        let json = data.jsonString().replacingOccurrences(of: "</", with: "<\\/")
+        let json = data.jsonString()  // `<` is escaped in it: no `</script>` can end the block early
         return """
             <!DOCTYPE html>
             <html lang="en">
@@ -211,7 +211,7 @@ public enum ReportHTML {
             for count in row {
                 let shade = top > 0 ? Double(count) / top : 0
                 let ink = shade > 0.55 ? "#fff" : "#222"
-                html += "<td style=\"background: rgba(31,119,180,\(String(format: "%.3f", shade))); color: \(ink)\">\(count)</td>"
+                html += "<td style=\"background: rgba(31,119,180,\(ReportFormat.cFormatted("%.3f", shade))); color: \(ink)\">\(count)</td>"
             }
             html += "</tr>\n"
         }

@@ -1,40 +1,72 @@
 import Foundation
 
 /// Stable number spellings for the report: the same value always gives the same text.
+///
+/// None goes through Foundation's `String(format:)`, which is slow (tens of thousands of instructions a call) and
+/// whose first use costs a run that is over in a tenth of a second more than the rest of the page: the C library's
+/// `vsnprintf` spells the `printf` formats (in the C locale, the one a Swift program runs in), and coordinates are
+/// spelled digit by digit.
 public enum ReportFormat {
-    /// Four significant digits (`0.1235`, `1.235e-05`); `-` for nil.
+    /// Four significant digits (`0.1235`, `1.235e-05`, C's `%.4g`); `-` for nil.
     public static func number(_ value: Double?) -> String {
         guard let value else { return "-" }
-        return value.isFinite ? String(format: "%.4g", value) : "\(value)"
+        return value.isFinite ? cFormatted("%.4g", value) : "\(value)"
     }
 
-    /// A coordinate: two decimals (`12.50`, `-3.07`), spelled without `String(format:)`, which the report calls
-    /// thousands of times per page.
+    /// `value` spelled by C's `printf` with `format`, which takes one `double` (`%.4g`, `%.2f s`).
+    public static func cFormatted(_ format: String, _ value: Double) -> String {
+        // The longest double spelling with a few decimals (`%.3f` of 1.8e308) is 314 characters.
+        let capacity = 400
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer in
+            let count = withVaList([value]) { vsnprintf(buffer.baseAddress!, capacity, format, $0) }
+            guard count >= 0 else { return "\(value)" }
+            return buffer.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: capacity) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: min(Int(count), capacity - 1)), as: UTF8.self)
+            }
+        }
+    }
+
+    /// A coordinate: two decimals (`12.50`, `-3.07`), spelled digit by digit (the report spells thousands per page).
     public static func coordinate(_ value: Double) -> String {
         let hundredths = (value * 100).rounded()
-        guard value.isFinite, abs(hundredths) < 1e15 else { return String(format: "%.2f", value) }
-        let whole = Int(abs(hundredths)), fraction = whole % 100
-        return (hundredths < 0 ? "-" : "") + String(whole / 100) + (fraction < 10 ? ".0" : ".") + String(fraction)
+        guard value.isFinite, abs(hundredths) < 1e15 else { return cFormatted("%.2f", value) }
+        var magnitude = UInt64(abs(hundredths))
+        // At most 15 digits, a point and a sign, written backwards from the end of a 24-byte buffer; a String of
+        // up to 15 bytes is stored inline, without an allocation.
+        var bytes: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &bytes) { buffer in
+            var start = buffer.count, digits = 0
+            repeat {
+                if digits == 2 { start -= 1; buffer[start] = 0x2E }  // "."
+                start -= 1
+                buffer[start] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
+                magnitude /= 10
+                digits += 1
+            } while magnitude > 0 || digits < 3
+            if hundredths < 0 { start -= 1; buffer[start] = 0x2D }  // "-"
+            return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start...]), as: UTF8.self)
+        }
     }
 
     /// A fraction as a percentage with one decimal; `-` for nil.
-    public static func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
+    public static func percent(_ value: Double?) -> String { value.map { cFormatted("%.1f%%", $0 * 100) } ?? "-" }
 
     /// `text` with `&`, `<`, `>` and `"` escaped for HTML text and attributes.
     public static func escape(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 }) else { return text }
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count + 16)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            default: escaped.append(character)
+        // Byte by byte: the four are ASCII, so no other byte of a UTF-8 sequence can be one of them.
+        var escaped: [UInt8] = []
+        escaped.reserveCapacity(text.utf8.count + 64)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x26: escaped += "&amp;".utf8
+            case 0x3C: escaped += "&lt;".utf8
+            case 0x3E: escaped += "&gt;".utf8
+            case 0x22: escaped += "&quot;".utf8
+            default: escaped.append(byte)
             }
         }
-        return escaped
+        return String(decoding: escaped, as: UTF8.self)
     }
 }
 
@@ -108,9 +140,19 @@ public enum ReportSVG {
         }
         for (index, line) in series.enumerated() {
             let colour = palette[index % palette.count]
-            let points = zip(xs, line.values).compactMap { x, value in transformed(value).map { "\(c(px(x))),\(c(py($0)))" } }
             let dash = line.name.hasPrefix("val_") ? " stroke-dasharray=\"6 3\"" : ""
-            svg += "<polyline data-series=\"\(ReportFormat.escape(line.name))\" points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
+            svg += "<polyline data-series=\"\(ReportFormat.escape(line.name))\" points=\""
+            svg.reserveCapacity(svg.utf8.count + 16 * xs.count + 200)
+            var first = true
+            for (x, value) in zip(xs, line.values) {
+                guard let y = transformed(value) else { continue }
+                if !first { svg += " " }
+                first = false
+                svg += c(px(x))
+                svg += ","
+                svg += c(py(y))
+            }
+            svg += "\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
             let legendX = plot.left + Double(index % 4) * 140, legendY = plot.top + plot.height + 46 + Double(index / 4) * 0
             if index < 4 {
                 svg += "<rect x=\"\(c(legendX))\" y=\"\(c(legendY - 8))\" width=\"12\" height=\"4\" fill=\"\(colour)\"/>"
@@ -138,9 +180,20 @@ public enum ReportSVG {
         let c = ReportFormat.coordinate
         let top = Double(histogram.counts.max() ?? 0), barWidth = w / Double(max(1, histogram.counts.count))
         var svg = "<svg class=\"histogram\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"\(ReportFormat.escape(caption))\">\n"
+        svg.reserveCapacity(svg.utf8.count + 80 * histogram.counts.count + 600)
+        let width = c(barWidth - 1), fill = "\" fill=\"" + colour + "\"/>"
         for (index, count) in histogram.counts.enumerated() where count > 0 {
             let barHeight = top > 0 ? Double(count) / top * (base - 12) : 0
-            svg += "<rect x=\"\(c(Double(index) * barWidth))\" y=\"\(c(base - barHeight))\" width=\"\(c(barWidth - 1))\" height=\"\(c(barHeight))\" fill=\"\(colour)\"/>"
+            // Piece by piece: no interpolated string to allocate per bar.
+            svg += "<rect x=\""
+            svg += c(Double(index) * barWidth)
+            svg += "\" y=\""
+            svg += c(base - barHeight)
+            svg += "\" width=\""
+            svg += width
+            svg += "\" height=\""
+            svg += c(barHeight)
+            svg += fill
         }
         svg += "\n<line x1=\"0\" x2=\"\(c(w))\" y1=\"\(c(base))\" y2=\"\(c(base))\" class=\"axis\"/>"
         svg += "<text x=\"0\" y=\"\(c(h - 4))\" class=\"tick\">\(ReportFormat.number(histogram.lower))</text>"

@@ -7,7 +7,9 @@ import MLPCore
 /// After the first epoch the page is always written; after a later one it is rewritten unless that would bring the
 /// time spent on the report above ``rewriteBudget`` of the elapsed training time (2% by default): every epoch when
 /// epochs take long enough to matter (a second or more), fewer when they take milliseconds, so the report costs
-/// the run little. A nil budget rewrites after every epoch.
+/// the run little. A nil budget rewrites after every epoch. Only the finished page is synced to disk
+/// (``AtomicFile/write(_:to:durable:)``): a rewrite during training is replaced by the next one, and the rename
+/// alone keeps a reader or a killed run from ever seeing part of a page.
 ///
 /// It runs after the other callbacks, so it sees their log entries (`learning_rate`), EarlyStopping's stop and
 /// restored epoch, and the weights after a restore. Without a ``GradientMonitor`` among the callbacks it runs one
@@ -30,6 +32,8 @@ public final class ReportWriter: Callback {
     public let settings: [TrainingReport.Setting]
     /// Held-out data evaluated at the end of training, and how to name it.
     public let evaluation: (x: Tensor, y: Tensor, source: String)?
+    /// Rows per batch of the evaluation at the end of training (`evaluate`'s `batchSize`).
+    public let evaluationBatchSize: Int
     /// Rows whose layer outputs make the activation histograms (the evaluation data's when nil).
     public let activationSample: Tensor?
     /// The most rows of the sample used for activation histograms.
@@ -41,6 +45,9 @@ public final class ReportWriter: Callback {
     public let rewriteBudget: Double?
     /// The report as collected so far.
     public private(set) var report: TrainingReport
+    /// The loss and metrics of the evaluation at the end of training, as `evaluate` returned them (nil before it
+    /// and without evaluation data): `mlp train` prints these for its test data instead of evaluating it again.
+    public private(set) var evaluationLogs: Logs?
 
     private var monitor: GradientMonitor?
     private var earlyStopping: EarlyStopping?
@@ -54,9 +61,10 @@ public final class ReportWriter: Callback {
 
     /// Creates the writer; the file's folder is checked when training starts.
     public init(path: String, title: String = "Training report", settings: [TrainingReport.Setting] = [],
-                evaluation: (x: Tensor, y: Tensor, source: String)? = nil, activationSample: Tensor? = nil,
-                rewriteBudget: Double? = 0.02) {
+                evaluation: (x: Tensor, y: Tensor, source: String)? = nil, evaluationBatchSize: Int = 32,
+                activationSample: Tensor? = nil, rewriteBudget: Double? = 0.02) {
         self.path = path
+        self.evaluationBatchSize = evaluationBatchSize
         self.rewriteBudget = rewriteBudget
         self.title = title
         self.settings = settings
@@ -84,6 +92,7 @@ public final class ReportWriter: Callback {
         firstDistributions = []
         latestDistributions = []
         report = TrainingReport(title: title)
+        evaluationLogs = nil
         report.summary = model?.summary()
         if let earlyStopping {
             report.monitor = earlyStopping.monitor
@@ -136,7 +145,10 @@ public final class ReportWriter: Callback {
             try takeDistributions(epoch: last)
         }
         if let evaluation, let model {
-            report.evaluation = try ReportWriter.evaluate(model, x: evaluation.x, y: evaluation.y, source: evaluation.source)
+            let evaluated = try ReportWriter.evaluation(of: model, x: evaluation.x, y: evaluation.y, source: evaluation.source,
+                                                        batchSize: evaluationBatchSize)
+            report.evaluation = evaluated.evaluation
+            evaluationLogs = evaluated.logs
         } else {
             report.omitted.append("Evaluation: no held-out data was given (mlp train --test-data, or ReportWriter(evaluation:)).")
         }
@@ -160,25 +172,49 @@ public final class ReportWriter: Callback {
         report.distributions = firstDistributions + latestDistributions
     }
 
+    /// Rows of the activation sample run through the model at a time.
+    ///
+    /// The products of such a slice stay on the calling thread: handing a larger one to the CPU backend's pool
+    /// costs more than it saves on a model of this size (its worker then spins 0.2 ms waiting for more).
+    static let sampleChunkRows = 64
+
     /// The kernels' and (with a sample) the layer outputs' histograms of every Dense layer.
     public static func distributions(of model: Sequential, epoch: Int, sample: Tensor?) throws -> [TrainingReport.Distribution] {
         var result: [TrainingReport.Distribution] = []
-        let outputs = try sample.map { try model.layerOutputs($0.rows(0..<min($0.rowCount, sampleRows))) }
+        // Each layer's outputs on the sample's first `sampleRows` rows, `sampleChunkRows` rows at a time.
+        var outputs: [[Float]]?
+        if let sample {
+            let rows = min(sample.rowCount, sampleRows)
+            var gathered = [[Float]](repeating: [], count: model.layers.count)
+            for start in stride(from: 0, to: rows, by: sampleChunkRows) {
+                for (index, output) in try model.layerOutputs(sample.rows(start..<min(rows, start + sampleChunkRows))).enumerated() {
+                    gathered[index] += output.scalars
+                }
+            }
+            outputs = gathered
+        }
         for (index, layer) in model.layers.enumerated() {
             guard let dense = layer as? Dense else { continue }
             result.append(.init(layer: dense.name, kind: "weights", epoch: epoch,
                                 histogram: .init(model.backend.download(dense.kernel.value))))
             if let outputs {
-                result.append(.init(layer: dense.name, kind: "activations", epoch: epoch, histogram: .init(outputs[index].scalars)))
+                result.append(.init(layer: dense.name, kind: "activations", epoch: epoch, histogram: .init(outputs[index])))
             }
         }
         return result
     }
 
     /// Evaluates `model` on `x`, `y`: the logs, and a confusion matrix (classification losses) or residuals.
-    public static func evaluate(_ model: Sequential, x: Tensor, y: Tensor, source: String) throws -> TrainingReport.Evaluation {
-        let logs = try model.evaluate(x: x, y: y)
-        let prediction = try model.predict(x)
+    public static func evaluate(_ model: Sequential, x: Tensor, y: Tensor, source: String, batchSize: Int = 32) throws
+        -> TrainingReport.Evaluation {
+        try evaluation(of: model, x: x, y: y, source: source, batchSize: batchSize).evaluation
+    }
+
+    /// ``evaluate(_:x:y:source:batchSize:)``'s record and the logs `evaluate` returned.
+    static func evaluation(of model: Sequential, x: Tensor, y: Tensor, source: String, batchSize: Int) throws
+        -> (evaluation: TrainingReport.Evaluation, logs: Logs) {
+        let logs = try model.evaluate(x: x, y: y, batchSize: batchSize)
+        let prediction = try model.predict(x, batchSize: batchSize)
         let rows = x.rowCount, width = prediction.columnCount
         let settings = logs.map { TrainingReport.Setting($0.0, ReportFormat.number(Double($0.1))) }
         func predictedClass(_ row: Int) -> Int {
@@ -202,7 +238,7 @@ public final class ReportWriter: Callback {
                 guard (0..<classes).contains(target) else { continue }
                 confusion[target][predictedClass(row)] += 1
             }
-            return .init(source: source, logs: settings, confusion: confusion, residuals: nil)
+            return (.init(source: source, logs: settings, confusion: confusion, residuals: nil), logs)
         default:
             let targetWidth = y.columnCount
             let step = max(1, rows / residualLimit)
@@ -210,7 +246,7 @@ public final class ReportWriter: Callback {
                 let target = Double(y.scalars[row * targetWidth]), predicted = Double(prediction.scalars[row * width])
                 return [target, predicted - target]
             }.filter { $0.allSatisfy(\.isFinite) }
-            return .init(source: source, logs: settings, confusion: nil, residuals: residuals)
+            return (.init(source: source, logs: settings, confusion: nil, residuals: residuals), logs)
         }
     }
 
@@ -219,10 +255,12 @@ public final class ReportWriter: Callback {
         let seconds = Date().timeIntervalSince(started)
         report.settings = settings + [
             .init("started", startedText),
-            .init(finished ? "duration" : "elapsed so far", String(format: "%.2f s", seconds)),
-            .init("samples/s", String(format: "%.0f", Double(samples) / max(seconds, 1e-9))),
+            .init(finished ? "duration" : "elapsed so far", ReportFormat.cFormatted("%.2f s", seconds)),
+            .init("samples/s", ReportFormat.cFormatted("%.0f", Double(samples) / max(seconds, 1e-9))),
             .init("status", finished ? "finished after \(report.epochs.count) epochs" : "training (epoch \(report.epochs.count) done)"),
         ]
-        try AtomicFile.write(Data(ReportHTML.render(report).utf8), to: path)
+        // Only the finished page is synced to disk: a rewrite during training is replaced again soon, and the rename
+        // alone keeps readers from ever seeing a part of it.
+        try AtomicFile.write(Data(ReportHTML.render(report).utf8), to: path, durable: finished)
     }
 }

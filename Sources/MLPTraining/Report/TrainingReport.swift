@@ -66,20 +66,25 @@ public struct TrainingReport: Codable, Equatable, Sendable {
         /// Bins `values` into `bins` equal-width bins between their finite minimum and maximum.
         public init(_ values: [Float], bins: Int = 24) {
             var lower = Float.infinity, upper = -Float.infinity, nonFinite = 0
-            for value in values {
-                guard value.isFinite else { nonFinite += 1; continue }
-                lower = Swift.min(lower, value)
-                upper = Swift.max(upper, value)
-            }
             var counts = [Int](repeating: 0, count: Swift.max(1, bins))
-            if lower <= upper {
-                let width = upper > lower ? (upper - lower) / Float(counts.count) : 1
-                for value in values where value.isFinite {
-                    counts[Swift.min(counts.count - 1, Int((value - lower) / width))] += 1
+            values.withUnsafeBufferPointer { values in
+                for value in values {
+                    guard value.isFinite else { nonFinite += 1; continue }
+                    lower = Swift.min(lower, value)
+                    upper = Swift.max(upper, value)
                 }
-            } else {
-                (lower, upper) = (0, 0)
+                guard lower <= upper else { return }
+                let width = upper > lower ? (upper - lower) / Float(counts.count) : 1, last = counts.count - 1
+                counts.withUnsafeMutableBufferPointer { counts in
+                    for value in values where value.isFinite {
+                        // value ≥ lower, so the quotient is ≥ 0; NaN or ∞ (a width that underflowed or overflowed)
+                        // falls in the last bin instead of trapping.
+                        let bin = (value - lower) / width
+                        counts[bin < Float(last) ? Int(bin) : last] += 1
+                    }
+                }
             }
+            if lower > upper { (lower, upper) = (0, 0) }
             self.lower = Double(lower)
             self.upper = Double(upper)
             self.counts = counts
@@ -181,12 +186,161 @@ public struct TrainingReport: Codable, Equatable, Sendable {
         return layers.isEmpty ? nil : layers
     }
 
-    /// The report as JSON: sorted keys, so the same report gives the same bytes.
+    /// The report as JSON: the keys of its `Codable` form in sorted order (nil values left out), so the same report
+    /// gives the same bytes and `JSONDecoder` reads it back into an equal report. Numbers are spelled as Swift's
+    /// `description` spells them (the shortest text that reads back to the same `Double`); a value that is not
+    /// finite, which a report built by ``ReportWriter`` never holds, is written as `null`. `<`, `>` and `&` in
+    /// strings are written as `\u003c`, `\u003e` and `\u0026`, so the text can sit inside an HTML `<script>` element
+    /// as it is.
+    ///
+    /// Written by hand rather than through `JSONEncoder`: the report is written at the end of every training run,
+    /// and the encoder's generic paths (and their first-use runtime lookups) cost more than the rest of the page.
     public func jsonString() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Every Double in a report is finite (non-finite values are stored as nil), which JSON always holds.
-        guard let data = try? encoder.encode(self) else { preconditionFailure("a training report holds a value JSON cannot") }
-        return String(decoding: data, as: UTF8.self)
+        var json = ReportJSON()
+        json.text.reserveCapacity(8192 + 64 * epochs.count * series.count)
+        json.open("{")
+        json.key("distributions")
+        json.array(distributions) { json, item in
+            json.open("{")
+            json.key("epoch"); json.integer(item.epoch)
+            json.key("histogram")
+            json.open("{")
+            json.key("counts"); json.array(item.histogram.counts) { $0.integer($1) }
+            json.key("lower"); json.number(item.histogram.lower)
+            json.key("nonFinite"); json.integer(item.histogram.nonFinite)
+            json.key("upper"); json.number(item.histogram.upper)
+            json.close("}")
+            json.key("kind"); json.string(item.kind)
+            json.key("layer"); json.string(item.layer)
+            json.close("}")
+        }
+        json.key("epochs"); json.array(epochs) { $0.integer($1) }
+        if let evaluation {
+            json.key("evaluation")
+            json.open("{")
+            if let confusion = evaluation.confusion {
+                json.key("confusion"); json.array(confusion) { json, row in json.array(row) { $0.integer($1) } }
+            }
+            json.key("logs"); json.array(evaluation.logs) { $0.setting($1) }
+            if let residuals = evaluation.residuals {
+                json.key("residuals"); json.array(residuals) { json, pair in json.array(pair) { $0.number($1) } }
+            }
+            json.key("source"); json.string(evaluation.source)
+            json.close("}")
+        }
+        if let monitor { json.key("monitor"); json.string(monitor) }
+        json.key("monitorMode"); json.string(monitorMode)
+        json.key("omitted"); json.array(omitted) { $0.string($1) }
+        if let restoredEpoch { json.key("restoredEpoch"); json.integer(restoredEpoch) }
+        json.key("series")
+        json.array(series) { json, item in
+            json.open("{")
+            json.key("name"); json.string(item.name)
+            json.key("values"); json.array(item.values) { json, value in
+                if let value { json.number(value) } else { json.null() }
+            }
+            json.close("}")
+        }
+        json.key("settings"); json.array(settings) { $0.setting($1) }
+        if let stoppedEpoch { json.key("stoppedEpoch"); json.integer(stoppedEpoch) }
+        if let summary { json.key("summary"); json.string(summary) }
+        json.key("title"); json.string(title)
+        json.close("}")
+        return json.text
+    }
+}
+
+/// The JSON text of a ``TrainingReport``, appended piece by piece to one string (commas placed by ``open(_:)``,
+/// ``key(_:)`` and the values).
+struct ReportJSON {
+    var text = ""
+    /// Whether the next member or element is the first of its object or array (no comma before it).
+    private var first = true
+
+    mutating func open(_ bracket: Character) {
+        separate()
+        text.append(bracket)
+        first = true
+    }
+
+    mutating func close(_ bracket: Character) {
+        text.append(bracket)
+        first = false
+    }
+
+    mutating func key(_ name: String) {
+        separate()
+        text += "\""
+        text += name
+        text += "\":"
+        first = true  // the value follows without a comma
+    }
+
+    private mutating func separate() {
+        if !first { text.append(",") }
+        first = false
+    }
+
+    mutating func array<Items: Sequence>(_ items: Items, _ element: (inout ReportJSON, Items.Element) -> Void) {
+        open("[")
+        for item in items { element(&self, item) }
+        close("]")
+    }
+
+    mutating func null() {
+        separate()
+        text += "null"
+    }
+
+    mutating func integer(_ value: Int) {
+        separate()
+        text += String(value)
+    }
+
+    /// The shortest spelling that reads back to `value`; `null` when it is not finite.
+    mutating func number(_ value: Double) {
+        separate()
+        text += value.isFinite ? value.description : "null"
+    }
+
+    mutating func setting(_ setting: TrainingReport.Setting) {
+        open("{")
+        key("name"); string(setting.name)
+        key("value"); string(setting.value)
+        close("}")
+    }
+
+    /// `value` quoted, with `"`, `\\` and control characters escaped, and `<`, `>`, `&` as `\u` escapes.
+    mutating func string(_ value: String) {
+        separate()
+        text.append("\"")
+        let needsEscape = value.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 }
+        guard needsEscape else {
+            text += value
+            text.append("\"")
+            return
+        }
+        // Byte by byte: every byte escaped is ASCII, so none is part of a longer UTF-8 sequence.
+        var escaped: [UInt8] = []
+        escaped.reserveCapacity(value.utf8.count + 64)
+        for byte in value.utf8 {
+            switch byte {
+            case 0x22: escaped += #"\""#.utf8
+            case 0x5C: escaped += #"\\"#.utf8
+            case 0x0A: escaped += #"\n"#.utf8
+            case 0x0D: escaped += #"\r"#.utf8
+            case 0x09: escaped += #"\t"#.utf8
+            case 0x3C: escaped += #"\u003c"#.utf8
+            case 0x3E: escaped += #"\u003e"#.utf8
+            case 0x26: escaped += #"\u0026"#.utf8
+            case ..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                escaped += #"\u00"#.utf8
+                escaped += [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: escaped.append(byte)
+            }
+        }
+        text += String(decoding: escaped, as: UTF8.self)
+        text.append("\"")
     }
 }
