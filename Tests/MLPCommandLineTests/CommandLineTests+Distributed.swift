@@ -178,8 +178,10 @@ extension CommandLineTests {
         let data = try noisyCSV("train.csv", rows: 120)
         let common = ["train", "--data", data, "--epochs", "2", "--seed", "1", "--device", "cpu", "--verbose", "1",
                       "--validation-split", "0.25"]
+        // `--report` evaluates the test data at the end of training on rank 0 alone (no collective: it had waited
+        // for rank 1 forever), hence the time limit.
         let runs = [["--save", "model.h5", "--history-json", "history.json", "--csv-log", "log.csv", "--tensorboard", "logs",
-                     "--backup-dir", "backup"], ["--checkpoint", "ckpt-{epoch}.json"]]
+                     "--backup-dir", "backup", "--report", "report.html", "--test-data", data], ["--checkpoint", "ckpt-{epoch}.json"]]
         for (index, flags) in runs.enumerated() {
             var launch = mpirunFlags
             for rank in 0..<2 {
@@ -187,12 +189,14 @@ extension CommandLineTests {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 launch += (rank > 0 ? [":"] : []) + ["-np", "1", "-wdir", folder.path, executable.path] + common + flags
             }
-            let run = try runProcess(try mpirun(), launch, currentDirectory: directory)
-            XCTAssertEqual(run.status, 0, run.stderr)
+            let run = try runProcess(URL(fileURLWithPath: "/usr/bin/timeout"), ["120", try mpirun().path] + launch, currentDirectory: directory)
+            XCTAssertEqual(run.status, 0, run.status == 124 ? "the job hung (killed after 120 s)" : run.stderr)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("run\(index)-rank1").path), [])
         }
         let written = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("run0-rank0").path).sorted()
-        XCTAssertEqual(written, ["backup", "history.json", "log.csv", "logs", "model.h5"])
+        XCTAssertEqual(written, ["backup", "history.json", "log.csv", "logs", "model.h5", "report.html"])
+        let page = try String(contentsOf: directory.appendingPathComponent("run0-rank0/report.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("<table class=\"confusion\">"), "the report holds the test data's evaluation")
         let checkpoints = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("run1-rank0").path).sorted()
         XCTAssertEqual(checkpoints, ["ckpt-1.json", "ckpt-2.json"])
         let evaluation = try mlp("evaluate", "--model", "run0-rank0/model.h5", "--data", data)

@@ -116,6 +116,7 @@ final class ReportTests: ScratchDirectoryTestCase {
         init(path: String) { self.path = path }
         override func onEpochBegin(_ epoch: Int) throws {
             guard epoch > 0 else { return }
+            guard FileManager.default.fileExists(atPath: path) else { return epochsSeen.append(0) }  // no page yet
             epochsSeen.append(try ReportTests.embeddedReport(try String(contentsOfFile: path, encoding: .utf8)).epochs.count)
         }
     }
@@ -134,6 +135,54 @@ final class ReportTests: ScratchDirectoryTestCase {
         XCTAssertEqual(report.distributions.first { $0.kind == "weights" }?.histogram.counts.reduce(0, +), 64 * 16)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
         XCTAssertEqual(leftovers, [], "written atomically")
+    }
+
+    /// The activation histograms see what the layers see: ``Sequential/layerOutputs(_:)`` applies the model's
+    /// input scaler, as `predict` does (with `mlp train --standardize` the raw features had gone into the layers).
+    func testLayerOutputsApplyTheInputScalerAsPredictDoes() throws {
+        let network = try model()
+        let x = digits.x.rows(0..<50)
+        network.inputScaler = FeatureScaler.fit(.standardize, to: x)
+        let outputs = try network.layerOutputs(x)
+        let predicted = try network.predict(x, batchSize: 50)
+        XCTAssertEqual(outputs.count, 2)
+        for (got, expected) in zip(try XCTUnwrap(outputs.last).scalars, predicted.scalars) {
+            XCTAssertEqual(got, expected, accuracy: 1e-6)
+        }
+        network.inputScaler = nil
+        XCTAssertNotEqual(try network.layerOutputs(x).last?.scalars, outputs.last?.scalars, "the scaler made a difference")
+    }
+
+    /// A job of two ranks as one rank sees it, without MPI: its collectives leave the values as they are (as if
+    /// the other rank added zeros).
+    final class OneRankOfTwo: Communicator {
+        let rank: Int
+        init(rank: Int) { self.rank = rank }
+        var size: Int { 2 }
+        var localRank: Int { rank }
+        var localSize: Int { 2 }
+        func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) {}
+        func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {}
+        func barrier() {}
+    }
+
+    /// In a data-parallel fit only rank 0's writer works, and it evaluates all the held-out rows on its own (a
+    /// collective evaluation would have split them among ranks that are not evaluating, and waited for them); the
+    /// writer of rank 1 writes nothing.
+    func testOnlyRankZerosWriterWritesAndItEvaluatesEveryRowOnItsOwn() throws {
+        let test = (x: digits.x.rows(1000..<1300), y: digits.y.rows(1000..<1300))
+        for rank in [1, 0] {
+            let writer = ReportWriter(path: path, evaluation: (test.x, test.y, "held-out rows"))
+            try model().fit(x: digits.x.rows(0..<320), y: digits.y.rows(0..<320), batchSize: 32, epochs: 2, verbose: 0,
+                            callbacks: [writer], distribution: OneRankOfTwo(rank: rank))
+            if rank == 1 {
+                XCTAssertFalse(FileManager.default.fileExists(atPath: path), "rank 1 wrote a report")
+                XCTAssertNil(writer.evaluationLogs)
+                continue
+            }
+            let confusion = try XCTUnwrap(ReportTests.embeddedReport(try page()).evaluation?.confusion)
+            XCTAssertEqual(confusion.flatMap { $0 }.reduce(0, +), 300, "every held-out row, on rank 0 alone")
+        }
     }
 
     /// The evaluation's logs are kept for `mlp train`'s test line: the same as evaluating the trained model again.

@@ -4,10 +4,11 @@ import MLPCore
 /// Writes one self-contained HTML training report (``ReportHTML``) at the end of `fit`, and rewrites it after the
 /// epochs through ``AtomicFile`` so it can be watched while training runs.
 ///
-/// After the first epoch the page is always written; after a later one it is rewritten unless that would bring the
-/// time spent on the report above ``rewriteBudget`` of the elapsed training time (2% by default): every epoch when
-/// epochs take long enough to matter (a second or more), fewer when they take milliseconds, so the report costs
-/// the run little. A nil budget rewrites after every epoch. Only the finished page is synced to disk
+/// After an epoch the page is rewritten unless that would bring the time spent on the report above
+/// ``rewriteBudget`` of the elapsed training time (2% by default; a write is estimated by the last one, the first
+/// at ``firstWriteEstimate``): every epoch when epochs take long enough to matter (a tenth of a second or more),
+/// fewer when they take milliseconds — a run of a fraction of a second gets only the finished page —, so the
+/// report costs the run little. A nil budget rewrites after every epoch. Only the finished page is synced to disk
 /// (``AtomicFile/write(_:to:durable:)``): a rewrite during training is replaced by the next one, and the rename
 /// alone keeps a reader or a killed run from ever seeing part of a page.
 ///
@@ -18,6 +19,10 @@ import MLPCore
 /// histograms are taken after the first and the latest epoch (activations on `activationSample`'s first
 /// ``sampleRows`` rows); the held-out `evaluation` data gets a confusion matrix and per-class scores
 /// (classification) or residuals (regression) at the end.
+///
+/// In a data-parallel `fit` only rank 0's writer does anything (the other ranks' do nothing, so the writer may be
+/// given to every rank or to rank 0 alone), and its evaluation and histograms are computed by rank 0 on its own,
+/// without collectives.
 ///
 /// ```swift
 /// let report = ReportWriter(path: "run.html", evaluation: (xTest, yTest))
@@ -54,7 +59,12 @@ public final class ReportWriter: Callback {
     private var started = Date()
     private var samples = 0
     private var startedText = ""
-    private var lastWriteSeconds = 0.0
+    private var lastWriteSeconds = ReportWriter.firstWriteEstimate
+    /// What the first write is taken to cost before one was measured (1 ms: a page of a small model renders and
+    /// writes in about that here), so that the budget also decides whether the first epoch's page is written.
+    public static let firstWriteEstimate = 0.001
+    /// Whether this process writes (rank 0 of the job, or a single process): set when training starts.
+    private var writes = true
     private var firstDistributions: [TrainingReport.Distribution] = [], latestDistributions: [TrainingReport.Distribution] = []
     /// Seconds spent building and writing the report, for the cost figures.
     public private(set) var writingSeconds: Double = 0
@@ -80,15 +90,17 @@ public final class ReportWriter: Callback {
         monitor = others.contains { $0 is GradientMonitor } ? nil : GradientMonitor(every: 100, warnAfter: 0)
     }
 
-    public override func needs(forStep batch: Int) -> StepNeeds { monitor?.needs(forStep: batch) ?? [] }
+    public override func needs(forStep batch: Int) -> StepNeeds { writes ? monitor?.needs(forStep: batch) ?? [] : [] }
 
     public override func onTrainBegin(logs: Logs) throws {
+        writes = model?.distribution.isWriter ?? true
+        guard writes else { return }
         try AtomicFile.checkWritable(path)
         started = Date()
         startedText = ReportWriter.utcText(started)
         samples = 0
         writingSeconds = 0
-        lastWriteSeconds = 0
+        lastWriteSeconds = ReportWriter.firstWriteEstimate
         firstDistributions = []
         latestDistributions = []
         report = TrainingReport(title: title)
@@ -102,15 +114,24 @@ public final class ReportWriter: Callback {
         try monitor?.onTrainBegin(logs: logs)
     }
 
-    public override func onEpochBegin(_ epoch: Int) throws { try monitor?.onEpochBegin(epoch) }
-    public override func onTrainBatchBegin(_ batch: Int) throws { try monitor?.onTrainBatchBegin(batch) }
+    public override func onEpochBegin(_ epoch: Int) throws {
+        guard writes else { return }
+        try monitor?.onEpochBegin(epoch)
+    }
+
+    public override func onTrainBatchBegin(_ batch: Int) throws {
+        guard writes else { return }
+        try monitor?.onTrainBatchBegin(batch)
+    }
 
     public override func onTrainBatchEnd(_ batch: Int, logs: Logs?) throws {
+        guard writes else { return }
         samples += model?.currentBatchRows ?? 0
         try monitor?.onTrainBatchEnd(batch, logs: logs)
     }
 
     public override func onEpochEnd(_ epoch: Int, logs: inout Logs) throws {
+        guard writes else { return }
         try monitor?.onEpochEnd(epoch, logs: &logs)
         let clock = Date()
         report.append(epoch: epoch, logs: logs)
@@ -121,7 +142,7 @@ public final class ReportWriter: Callback {
         if firstDistributions.isEmpty { try takeDistributions(epoch: epoch) }
         // Within budget when the rewrite (estimated by the last one) keeps the report's share of the run small.
         let elapsed = clock.timeIntervalSince(started)
-        if epoch == report.epochs.first || rewriteBudget.map({ writingSeconds + lastWriteSeconds <= $0 * elapsed }) ?? true {
+        if rewriteBudget.map({ writingSeconds + lastWriteSeconds <= $0 * elapsed }) ?? true {
             if epoch != report.epochs.first { try takeDistributions(epoch: epoch) }
             try write(finished: false)
             lastWriteSeconds = Date().timeIntervalSince(clock)
@@ -130,6 +151,7 @@ public final class ReportWriter: Callback {
     }
 
     public override func onTrainEnd(logs: Logs) throws {
+        guard writes else { return }
         let clock = Date()
         if let earlyStopping {
             if earlyStopping.stoppedEpoch > 0 { report.stoppedEpoch = earlyStopping.stoppedEpoch }
@@ -213,8 +235,11 @@ public final class ReportWriter: Callback {
     /// ``evaluate(_:x:y:source:batchSize:)``'s record and the logs `evaluate` returned.
     static func evaluation(of model: Sequential, x: Tensor, y: Tensor, source: String, batchSize: Int) throws
         -> (evaluation: TrainingReport.Evaluation, logs: Logs) {
-        let logs = try model.evaluate(x: x, y: y, batchSize: batchSize)
-        let prediction = try model.predict(x, batchSize: batchSize)
+        // On this process alone: inside a data-parallel fit, evaluate would split the batches among ranks that are
+        // not evaluating (a writer on rank 0 only), and wait for them.
+        let (logs, prediction) = try model.locally {
+            (try model.evaluate(x: x, y: y, batchSize: batchSize), try model.predict(x, batchSize: batchSize))
+        }
         let rows = x.rowCount, width = prediction.columnCount
         let settings = logs.map { TrainingReport.Setting($0.0, ReportFormat.number(Double($0.1))) }
         func predictedClass(_ row: Int) -> Int {
