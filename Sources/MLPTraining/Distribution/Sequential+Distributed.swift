@@ -7,8 +7,8 @@ final class DistributedState {
     var globalRows = 0
     /// The epoch's loss and metric sums over all ranks, as of the last step's allreduce.
     var reducedSums: [Float] = []
-    /// The gradient buckets of the current `fit` (nil outside a data-parallel `fit`).
-    var buckets: GradientBuckets?
+    /// The number of gradient buckets of the last data-parallel `fit` (0 before one).
+    var bucketCount = 0
     /// Time spent summing gradients across ranks outside the layers' own work (downloads, starting, testing and
     /// waiting for the sums, uploads) and the steps it covers, for the last `fit`.
     var allreduceSeconds: Double = 0
@@ -105,26 +105,18 @@ final class GradientBuckets {
 
     deinit { host.deallocate() }
 
-    /// Whether this plan still fits `parameters` and `bucketBytes` (a model rebuilt or recompiled gets a new one).
-    func fits(parameters: [Parameter], accumulatorCount: Int, bucketBytes: Int) -> Bool {
-        bucketBytes == self.bucketBytes && accumulatorRange.count == accumulatorCount
-            && buckets.reduce(0) { $0 + $1.parameters.count } == parameters.filter { $0.gradient != nil }.count
-    }
-
     /// Starts a step: no bucket closed yet.
     func beginStep() {
         next = 0
         requests.removeAll(keepingCapacity: true)
     }
 
-    /// Called after layer `position`'s backward pass: downloads the bucket it completes and starts its sum (a
-    /// lone bucket waits for ``finishStep``); otherwise lets the outstanding sums progress.
+    /// Called after layer `position`'s backward pass: lets the outstanding sums progress, then downloads the
+    /// bucket the layer completes, if any, and starts its sum (a lone bucket waits for ``finishStep``).
     func layerFinished(_ position: Int, parameters: [Parameter], accumulator: DeviceBuffer, backend: any Backend,
                        distribution: any Communicator) {
-        guard next < buckets.count, buckets[next].closingLayer == position else {
-            for index in requests.indices where !requests[index].isComplete { _ = distribution.test(&requests[index]) }
-            return
-        }
+        for index in requests.indices where !requests[index].isComplete { _ = distribution.test(&requests[index]) }
+        guard next < buckets.count, buckets[next].closingLayer == position else { return }
         let bucket = buckets[next]
         for (index, offset) in zip(bucket.parameters, bucket.offsets) {
             let parameter = parameters[index]
@@ -170,7 +162,7 @@ extension Sequential {
 
     /// The number of gradient buckets (allreduces per step) of the last data-parallel `fit`: 1 for one fused
     /// allreduce after the backward pass; 0 before any data-parallel `fit`.
-    public var allreduceBucketCount: Int { distributedState.buckets?.buckets.count ?? 0 }
+    public var allreduceBucketCount: Int { distributedState.bucketCount }
 
     /// Makes every rank start from rank 0's state: the seed (shuffles, dropout), the start epoch (a resumed
     /// backup), the weights, and the optimizer's step, learning rate and slots. Returns the start epoch.
@@ -217,15 +209,12 @@ extension Sequential {
         return start
     }
 
-    /// The gradient buckets for this `fit` (planned once, kept while the model and the bucket size stay the same).
+    /// The gradient buckets of a data-parallel `fit` (planned at its start, from `MLPKIT_ALLREDUCE_BUCKET_BYTES`).
     func prepareBuckets(compiled: Compilation, buffers: StepBuffers) throws -> GradientBuckets {
         let bytes = try GradientBuckets.bucketBytes(environment: ProcessInfo.processInfo.environment)
-        let count = buffers.accumulator.count
-        if let buckets = distributedState.buckets, buckets.fits(parameters: compiled.parameters, accumulatorCount: count, bucketBytes: bytes) {
-            return buckets
-        }
-        let buckets = GradientBuckets(layers: layers, parameters: compiled.parameters, accumulatorCount: count, bucketBytes: bytes)
-        distributedState.buckets = buckets
+        let buckets = GradientBuckets(layers: layers, parameters: compiled.parameters, accumulatorCount: buffers.accumulator.count,
+                                      bucketBytes: bytes)
+        distributedState.bucketCount = buckets.buckets.count
         return buckets
     }
 
