@@ -6,7 +6,9 @@ import MLPKit
 /// A ``Communicator`` that times another's collectives: seconds inside `allreduceSum`, its calls and bytes
 /// (the MPI call alone; the gradients' download and upload around it are the model's `allreduceSecondsPerStep`).
 /// With several ranks each allreduce is preceded by a timed barrier, so the wait for the slowest rank (load
-/// imbalance, a core taken by another process) is counted apart from the transfer.
+/// imbalance, a core taken by another process) is counted apart from the transfer. Bucketed sums
+/// (`MLPKIT_ALLREDUCE_BUCKET_BYTES`) are timed in their start, tests and wait, without a barrier (it would stop
+/// the overlap), so there the wait for the slowest rank is part of the allreduce seconds.
 final class TimingCommunicator: Communicator {
     let inner: any Communicator
     var waitSeconds: Double = 0
@@ -32,6 +34,30 @@ final class TimingCommunicator: Communicator {
         allreduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         allreduceCalls += 1
         allreduceBytes += values.count * MemoryLayout<Float>.size
+    }
+
+    func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) -> AllreduceRequest {
+        allreduceCalls += 1
+        allreduceBytes += values.count * MemoryLayout<Float>.size
+        return timed { inner.startAllreduceSum(values) }
+    }
+
+    func test(_ request: inout AllreduceRequest) -> Bool {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { allreduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+        return inner.test(&request)
+    }
+
+    func wait(_ request: inout AllreduceRequest) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        inner.wait(&request)
+        allreduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+    }
+
+    private func timed<T>(_ body: () -> T) -> T {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { allreduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+        return body()
     }
 
     func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) { inner.broadcast(bytes, root: root) }
@@ -101,6 +127,7 @@ func runScaleRank(_ workload: Workload, steps: Int, threads: Int) throws -> [Str
         "training_flops_per_step": workload.trainingFlopsPerSample * Double(workload.batch),
         "seconds": clock.seconds, "steps_per_second": stepsDone / clock.seconds,
         "allreduce_seconds_per_step": clock.allreduce.seconds / stepsDone,
+        "step_allreduce_seconds_per_step": model.allreduceSecondsPerStep,
         "wait_seconds_per_step": clock.allreduce.wait / stepsDone,
         "allreduce_calls_per_step": Double(clock.allreduce.calls) / stepsDone,
         "allreduce_bytes_per_step": Double(clock.allreduce.bytes) / stepsDone,

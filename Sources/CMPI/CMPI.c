@@ -2,7 +2,8 @@
 //   - MPI_Comm, MPI_Datatype and MPI_Op are pointers to structs;
 //   - MPI_COMM_WORLD, MPI_FLOAT, MPI_BYTE and MPI_SUM are the addresses of the library's global objects
 //     ompi_mpi_comm_world, ompi_mpi_float, ompi_mpi_byte and ompi_mpi_op_sum (OMPI_PREDEFINED_GLOBAL);
-//   - MPI_IN_PLACE is (void *)1 and MPI_SUCCESS is 0.
+//   - MPI_Request is a pointer to a struct (MPI_REQUEST_NULL the address of ompi_request_null);
+//   - MPI_IN_PLACE is (void *)1, MPI_STATUS_IGNORE is (MPI_Status *)0 and MPI_SUCCESS is 0.
 // Another MPI (MPICH's libmpi.so.12 uses integer handles) lacks the ompi_ symbols and is refused at load.
 
 #define _GNU_SOURCE
@@ -20,6 +21,9 @@ typedef void *mlp_mpi_handle;
 /// MPI_IN_PLACE in Open MPI's <mpi.h>.
 #define MLP_MPI_IN_PLACE ((void *)1)
 
+/// MPI_STATUS_IGNORE in Open MPI's <mpi.h>.
+#define MLP_MPI_STATUS_IGNORE ((void *)0)
+
 /// The resolved functions and handles; filled once by mlp_mpi_load.
 static struct {
     int (*init)(int *, char ***);
@@ -30,6 +34,9 @@ static struct {
     int (*comm_rank)(mlp_mpi_handle, int *);
     int (*comm_size)(mlp_mpi_handle, int *);
     int (*allreduce)(const void *, void *, int, mlp_mpi_handle, mlp_mpi_handle, mlp_mpi_handle);
+    int (*iallreduce)(const void *, void *, int, mlp_mpi_handle, mlp_mpi_handle, mlp_mpi_handle, void **);
+    int (*test)(void **, int *, void *);
+    int (*wait)(void **, void *);
     int (*bcast)(void *, int, mlp_mpi_handle, int, mlp_mpi_handle);
     int (*barrier)(mlp_mpi_handle);
     mlp_mpi_handle comm_world;
@@ -73,6 +80,9 @@ int mlp_mpi_load(const char *library, char *reason, size_t reason_size) {
         {"MPI_Comm_rank", (void **)&mpi.comm_rank},
         {"MPI_Comm_size", (void **)&mpi.comm_size},
         {"MPI_Allreduce", (void **)&mpi.allreduce},
+        {"MPI_Iallreduce", (void **)&mpi.iallreduce},
+        {"MPI_Test", (void **)&mpi.test},
+        {"MPI_Wait", (void **)&mpi.wait},
         {"MPI_Bcast", (void **)&mpi.bcast},
         {"MPI_Barrier", (void **)&mpi.barrier},
         {"ompi_mpi_comm_world", &mpi.comm_world},
@@ -127,6 +137,14 @@ int mlp_mpi_size(int *size) { return mpi.comm_size(mpi.comm_world, size); }
 int mlp_mpi_allreduce_sum_floats(float *values, int count) {
     return mpi.allreduce(MLP_MPI_IN_PLACE, values, count, mpi.float_type, mpi.sum_op, mpi.comm_world);
 }
+
+int mlp_mpi_iallreduce_sum_floats(float *values, int count, void **request) {
+    return mpi.iallreduce(MLP_MPI_IN_PLACE, values, count, mpi.float_type, mpi.sum_op, mpi.comm_world, request);
+}
+
+int mlp_mpi_test(void **request, int *completed) { return mpi.test(request, completed, MLP_MPI_STATUS_IGNORE); }
+
+int mlp_mpi_wait(void **request) { return mpi.wait(request, MLP_MPI_STATUS_IGNORE); }
 
 int mlp_mpi_broadcast_bytes(void *bytes, int count, int root) {
     return mpi.bcast(bytes, count, mpi.byte_type, root, mpi.comm_world);

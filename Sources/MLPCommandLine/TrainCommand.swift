@@ -99,8 +99,9 @@ struct Train: ParsableCommand {
         if !job.isWriter { network.output = { _ in } }  // callbacks' messages (early stopping…) too
         let history = try fit(network, data: data, validation: held.validation, callbacks: callbacks, job: job)
         if job.size > 1 && verbose > 0 {
+            let buckets = network.allreduceBucketCount > 1 ? " in \(network.allreduceBucketCount) buckets" : ""
             print(String(format: "Data-parallel: %d ranks, global batch %d, gradient allreduce %.3f ms/step", job.size, batchSize,
-                         network.allreduceSecondsPerStep * 1000))
+                         network.allreduceSecondsPerStep * 1000) + buckets)
         }
         // The report evaluated the test data (when there is some) at the end of training: its logs are the test line's.
         if job.isWriter { try report(network, history: history, test: test, evaluated: test == nil ? nil : reportWriter?.evaluationLogs) }

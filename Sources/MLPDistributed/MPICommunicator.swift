@@ -81,6 +81,38 @@ public final class MPICommunicator: Communicator, Sendable {
         }
     }
 
+    /// `MPI_Iallreduce(MPI_IN_PLACE, …, MPI_FLOAT, MPI_SUM)`, one request per chunk of at most 2³⁰ floats.
+    public func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) -> AllreduceRequest {
+        guard let base = values.baseAddress else { return AllreduceRequest() }
+        var request = AllreduceRequest()
+        var offset = 0
+        while offset < values.count {
+            let count = min(values.count - offset, 1 << 30)
+            var handle: UnsafeMutableRawPointer?
+            mlp_mpi_iallreduce_sum_floats(base + offset, Int32(count), &handle)
+            request.handles.append(handle)
+            offset += count
+        }
+        return request
+    }
+
+    /// `MPI_Test` on each outstanding part (which also advances Open MPI's transports); drops the completed ones.
+    public func test(_ request: inout AllreduceRequest) -> Bool {
+        request.handles.removeAll { handle in
+            var handle = handle
+            var completed: Int32 = 0
+            mlp_mpi_test(&handle, &completed)
+            return completed != 0
+        }
+        return request.isComplete
+    }
+
+    /// `MPI_Wait` on each outstanding part.
+    public func wait(_ request: inout AllreduceRequest) {
+        for index in request.handles.indices { mlp_mpi_wait(&request.handles[index]) }
+        request.handles.removeAll()
+    }
+
     /// `MPI_Bcast` of the bytes from `root`, in chunks of at most 2³⁰ bytes.
     public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {
         guard let base = bytes.baseAddress else { return }

@@ -81,6 +81,48 @@ extension CommandLineTests {
         XCTAssertEqual(evaluations[0]["loss"]!, evaluations[1]["loss"]!, accuracy: 1e-5 * evaluations[0]["loss"]!)
     }
 
+    /// Gradient buckets (`MLPKIT_ALLREDUCE_BUCKET_BYTES=64`: the 3 Dense layers' 108, 544 and 256 bytes of
+    /// gradients make 3 buckets, each summed by its own non-blocking allreduce started during the backward pass)
+    /// give the fused allreduce's losses (to 1e-6 relative: each value is still the sum of the two ranks' values)
+    /// and so the single process's (1e-5). A value that is not a byte count is refused, naming it.
+    func testDistributedBucketedAllreduceMatchesTheFusedOne() throws {
+        let data = try noisyCSV("train.csv", rows: 307)
+        let common = ["train", "--data", data, "--layers", "16:relu:l2=0.001,8:tanh", "--optimizer", "adam", "--epochs", "4",
+                      "--batch-size", "15", "--validation-split", "0.2", "--seed", "3", "--device", "cpu", "--verbose", "2"]
+        func job(bucketBytes: String, history: String) throws -> ProcessResult {
+            try runProcess(try mpirun(), mpirunFlags + ["-x", "MLPKIT_ALLREDUCE_BUCKET_BYTES=\(bucketBytes)", "-np", "2",
+                                                        executable.path] + common + ["--history-json", history],
+                           currentDirectory: directory)
+        }
+        let fused = try job(bucketBytes: "0", history: "fused.json")
+        XCTAssertEqual(fused.status, 0, fused.stderr)
+        XCTAssertTrue(fused.stdout.contains(" ms/step\n"), fused.stdout)
+        let bucketed = try job(bucketBytes: "64", history: "bucketed.json")
+        XCTAssertEqual(bucketed.status, 0, bucketed.stderr)
+        XCTAssertTrue(bucketed.stdout.contains(" ms/step in 3 buckets"), bucketed.stdout)
+        let one = try job(bucketBytes: "1048576", history: "one.json")
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertFalse(one.stdout.contains("buckets"), "a model smaller than one bucket keeps one fused allreduce: \(one.stdout)")
+        let single = try mlpArguments(common + ["--history-json", "single.json"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let reference = try history("fused.json"), sums = try history("bucketed.json")
+        XCTAssertEqual(Set(reference.keys), Set(sums.keys))
+        for (key, values) in reference {
+            XCTAssertEqual(values.count, 4, key)
+            for (epoch, (a, b)) in zip(values, sums[key]!).enumerated() {
+                XCTAssertLessThanOrEqual(abs(a - b), 1e-6 * max(abs(a), 1e-6), "\(key) epoch \(epoch + 1): \(a) vs \(b)")
+            }
+        }
+        assertSameHistory(try history("single.json"), sums, epochs: 4)
+        assertSameHistory(reference, try history("one.json"), epochs: 4)
+
+        let refused = try job(bucketBytes: "1MB", history: "refused.json")
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("MLPKIT_ALLREDUCE_BUCKET_BYTES must be a whole number of bytes ≥ 0")
+                      && refused.stderr.contains("received \"1MB\""), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("refused.json").path))
+    }
+
     /// Asserts that two histories hold the same keys and `epochs` values each, equal to 1e-5 relative.
     func assertSameHistory(_ reference: [String: [Double]], _ distributed: [String: [Double]], epochs: Int,
                            file: StaticString = #filePath, line: UInt = #line) {

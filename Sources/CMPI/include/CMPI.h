@@ -34,6 +34,18 @@ int mlp_mpi_size(int *size);
 /// MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD).
 int mlp_mpi_allreduce_sum_floats(float *values, int count);
 
+/// MPI_Iallreduce(MPI_IN_PLACE, values, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, request): starts the sum and
+/// returns at once. `*request` (an MPI_Request: a pointer in Open MPI) is then passed to mlp_mpi_test or
+/// mlp_mpi_wait; `values` must stay untouched until the operation completed.
+int mlp_mpi_iallreduce_sum_floats(float *values, int count, void **request);
+
+/// MPI_Test(request, flag, MPI_STATUS_IGNORE): advances MPI's progress engine and sets `*completed` to 1 once
+/// the operation is done (then `*request` is MPI_REQUEST_NULL and later tests or waits return at once).
+int mlp_mpi_test(void **request, int *completed);
+
+/// MPI_Wait(request, MPI_STATUS_IGNORE): returns once the operation is done.
+int mlp_mpi_wait(void **request);
+
 /// MPI_Bcast(bytes, count, MPI_BYTE, root, MPI_COMM_WORLD).
 int mlp_mpi_broadcast_bytes(void *bytes, int count, int root);
 

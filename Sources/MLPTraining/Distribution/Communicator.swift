@@ -1,5 +1,5 @@
 /// The processes of a data-parallel training job, as `fit` sees them: who this process is, how many there are,
-/// and the three collective operations data-parallel training needs.
+/// and the collective operations data-parallel training needs.
 ///
 /// `fit(…, distribution:)` takes one. ``SingleProcess`` (the default) is a job of one: every collective is a
 /// no-op, so training is exactly the single-process one. `MPICommunicator` (in the `MLPDistributed` product)
@@ -16,13 +16,54 @@ public protocol Communicator: AnyObject {
     var localSize: Int { get }
     /// Replaces `values` on every rank by their element-wise sum over all ranks (in place).
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>)
+    /// Starts replacing `values` on every rank by their element-wise sum over all ranks and returns without
+    /// waiting; `values` must stay untouched until ``wait(_:)`` returned or ``test(_:)`` said `true`. Every rank
+    /// starts the same sums in the same order. Defaults to a blocking ``allreduceSum(_:)`` that returns a request
+    /// already complete.
+    func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) -> AllreduceRequest
+    /// Lets the communicator advance its outstanding sums (an MPI transport progresses only inside MPI calls) and
+    /// returns whether `request` has completed (then it is emptied). Defaults to `true`.
+    func test(_ request: inout AllreduceRequest) -> Bool
+    /// Returns once `request` has completed (then it is emptied). Defaults to returning at once.
+    func wait(_ request: inout AllreduceRequest)
     /// Replaces `bytes` on every rank by `root`'s bytes (every rank passes the same count).
     func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int)
     /// Returns once every rank has called it.
     func barrier()
 }
 
+/// A sum ``Communicator/startAllreduceSum(_:)`` started and ``Communicator/wait(_:)`` completes.
+public struct AllreduceRequest {
+    /// The communicator's handles of the sum's outstanding parts (Open MPI's `MPI_Request`s); empty once complete.
+    public var handles: [UnsafeMutableRawPointer?]
+
+    /// A request with `handles` outstanding (none: already complete).
+    public init(handles: [UnsafeMutableRawPointer?] = []) {
+        self.handles = handles
+    }
+
+    /// Whether no part of the sum is outstanding.
+    public var isComplete: Bool { handles.isEmpty }
+}
+
 extension Communicator {
+    /// Sums `values` at once (``allreduceSum(_:)``) and returns a complete request.
+    public func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) -> AllreduceRequest {
+        allreduceSum(values)
+        return AllreduceRequest()
+    }
+
+    /// A request of a communicator without non-blocking sums is complete from its start.
+    public func test(_ request: inout AllreduceRequest) -> Bool {
+        request.handles.removeAll()
+        return true
+    }
+
+    /// A request of a communicator without non-blocking sums is complete from its start.
+    public func wait(_ request: inout AllreduceRequest) {
+        request.handles.removeAll()
+    }
+
     /// Whether this rank prints and writes files (rank 0).
     public var isWriter: Bool { rank == 0 }
 

@@ -131,8 +131,9 @@ extension Sequential {
 
     /// The epoch loop shared by every way of feeding `fit`: callbacks, progress, one step per batch, logs read at
     /// progress updates and epoch end, validation every `validationFreq` epochs, History. In a job of several ranks
-    /// each step's gradients and running sums cross the ranks in one fused allreduce, so every rank sees the same
-    /// global logs (and callbacks decide alike); only rank 0 prints.
+    /// each step's gradients and running sums cross the ranks in allreduces of gradient buckets (one fused one by
+    /// default; see ``GradientBuckets``), so every rank sees the same global logs (and callbacks decide alike);
+    /// only rank 0 prints.
     func runTraining(feed: TrainingFeed, buffers: StepBuffers, compiled: Compilation, epochs: Int, verbose: Int,
                      callbacks: [Callback], initialEpoch: Int, validationFreq: Int,
                      distribution: any Communicator) throws -> History {
@@ -149,6 +150,7 @@ extension Sequential {
         // A release build for less than this CPU has says once which flags would make it faster (stderr).
         if backend is CPUBackend { CPUBuildNotice.showOnce() }
         let parameters = compiled.parameters
+        let buckets = distributed ? try prepareBuckets(compiled: compiled, buffers: buffers) : nil
         var history = History()
         // Those that run after the others (BackupAndRestore, which saves and restores their settled state) go last.
         let first = callbacks.filter { !$0.runsAfterOthers }
@@ -183,12 +185,7 @@ extension Sequential {
                 samples += globalRows
                 if distributed {
                     state.globalRows = globalRows
-                    if rows > 0 {
-                        computeGradients(rows: rows, buffers: buffers, compiled: compiled, needs: needs, addsPenaltyGradients: false)
-                    } else {
-                        zeroGradients(parameters)
-                    }
-                    allreduceGradients(parameters: parameters, buffers: buffers, compiled: compiled)
+                    computeDistributedGradients(rows: rows, buffers: buffers, compiled: compiled, needs: needs, buckets: buckets!)
                 } else {
                     computeGradients(rows: rows, buffers: buffers, compiled: compiled, needs: needs)
                 }

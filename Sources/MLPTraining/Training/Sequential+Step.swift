@@ -85,9 +85,10 @@ extension Sequential {
     /// Forward and backward on the batch in `buffers.x`, `buffers.y`: leaves `∂loss/∂w` in every
     /// parameter's gradient buffer and adds the batch's loss and metric sums to the accumulator. `needs` is what
     /// the callbacks read of the step afterwards. A data-parallel step adds the weight penalties' gradients after the
-    /// allreduce instead (`addsPenaltyGradients` false), so they count once.
+    /// allreduce instead (`addsPenaltyGradients` false), so they count once, and passes `afterLayerBackward`, called
+    /// with each layer's position once its backward pass is done (last layer first), to start the gradient sums.
     func computeGradients(rows: Int, buffers: StepBuffers, compiled: Compilation, needs: StepNeeds = [],
-                          addsPenaltyGradients: Bool = true) {
+                          addsPenaltyGradients: Bool = true, afterLayerBackward: ((Int) -> Void)? = nil) {
         // With the loss fused into the last activation and neither a metric nor a callback reading its activated
         // output, that activation (a softmax: an exp per value) is left out of the forward pass.
         let last = layers[layers.count - 1]
@@ -102,6 +103,7 @@ extension Sequential {
             gradient = layers[position].backward(gradient!, rows: rows, context: layerContext(context, position: position),
                                                  gradientIsPreActivation: fused && position == layers.count - 1,
                                                  needsInputGradient: position > 0)
+            afterLayerBackward?(position)
         }
         if addsPenaltyGradients { addPenaltyGradients(compiled: compiled) }
     }
