@@ -108,13 +108,7 @@ extension Train {
     /// the folder is loaded in memory).
     func streamedIDX(_ folder: String, job: any Communicator) throws
         -> (source: StreamingIDXSource, first: (x: Tensor, y: Tensor), test: (x: Tensor, y: Tensor))? {
-        func find(_ stem: String) throws -> String {
-            for name in [stem, stem + ".gz"] {
-                let path = (folder as NSString).appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: path) { return path }
-            }
-            throw MLPError.fileNotReadable(path: (folder as NSString).appendingPathComponent(stem), reason: "no such file (nor .gz)")
-        }
+        func find(_ stem: String) throws -> String { try IDX.file(stem, in: folder) }
         let images = try find("train-images-idx3-ubyte"), labels = try find("train-labels-idx1-ubyte")
         if let compressed = [images, labels].first(where: { $0.hasSuffix(".gz") }) {
             if job.isWriter {

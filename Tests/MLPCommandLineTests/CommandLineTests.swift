@@ -223,17 +223,20 @@ final class CommandLineTests: ScratchDirectoryTestCase {
             size += bodyData.count
         }
         try handle.close()
-        let arguments = ["train", "--epochs", "1", "--verbose", "0", "--layers", "4:relu", "--device", "cpu", "--batch-size", "256", "--seed", "1"]
-        let baseline = try peakMemory(arguments + ["--data", small.path, "--stream"])
-        let streamed = try peakMemory(arguments + ["--data", big.path, "--stream"])
-        let loaded = try peakMemory(arguments + ["--data", big.path])
-        XCTAssertEqual(baseline.status, 0)
-        XCTAssertEqual(streamed.status, 0)
-        XCTAssertEqual(loaded.status, 0)
+        let (baseline, streamed, loaded) = try streamingPeaks(["--data", small.path], ["--data", big.path])
         let cap = 8 * 1024
-        print("peak RSS: small file streamed \(baseline.kib) KiB, 32 MiB file streamed \(streamed.kib) KiB, loaded \(loaded.kib) KiB")
-        XCTAssertLessThan(streamed.kib - baseline.kib, cap, "streaming a 32 MiB file stays within 8 MiB of a small file's peak")
-        XCTAssertGreaterThan(loaded.kib - baseline.kib, cap, "loading it into memory does not (the measure is sensitive)")
+        print("peak RSS: small file streamed \(baseline) KiB, 32 MiB file streamed \(streamed) KiB, loaded \(loaded) KiB")
+        XCTAssertLessThan(streamed - baseline, cap, "streaming a 32 MiB file stays within 8 MiB of a small file's peak")
+        XCTAssertGreaterThan(loaded - baseline, cap, "loading it into memory does not (the measure is sensitive)")
+    }
+
+    /// Peak memory (KiB) of one training epoch on the `small` data streamed, the `big` data streamed, and the
+    /// `big` data loaded; every run must succeed.
+    func streamingPeaks(_ small: [String], _ big: [String]) throws -> (baseline: Int, streamed: Int, loaded: Int) {
+        let arguments = ["train", "--epochs", "1", "--verbose", "0", "--layers", "4:relu", "--device", "cpu", "--batch-size", "256", "--seed", "1"]
+        let runs = try [small + ["--stream"], big + ["--stream"], big].map { try peakMemory(arguments + $0) }
+        for run in runs { XCTAssertEqual(run.status, 0) }
+        return (runs[0].kib, runs[1].kib, runs[2].kib)
     }
 
     /// `--idx --stream` keeps memory flat too: 20000 images of 28×28 pixels (15 MiB) train within 8 MiB of 2000
@@ -259,17 +262,11 @@ final class CommandLineTests: ScratchDirectoryTestCase {
             return folder.path
         }
         let small = try folder("small", images: 2000), big = try folder("big", images: 20_000)
-        let arguments = ["train", "--epochs", "1", "--verbose", "0", "--layers", "4:relu", "--device", "cpu", "--batch-size", "256", "--seed", "1"]
-        let baseline = try peakMemory(arguments + ["--idx", small, "--stream"])
-        let streamed = try peakMemory(arguments + ["--idx", big, "--stream"])
-        let loaded = try peakMemory(arguments + ["--idx", big])
-        XCTAssertEqual(baseline.status, 0)
-        XCTAssertEqual(streamed.status, 0)
-        XCTAssertEqual(loaded.status, 0)
+        let (baseline, streamed, loaded) = try streamingPeaks(["--idx", small], ["--idx", big])
         let cap = 8 * 1024
-        print("peak RSS: 2000 images streamed \(baseline.kib) KiB, 20000 streamed \(streamed.kib) KiB, loaded \(loaded.kib) KiB")
-        XCTAssertLessThan(streamed.kib - baseline.kib, cap, "streaming 15 MiB of images stays within 8 MiB of 2000 images' peak")
-        XCTAssertGreaterThan(loaded.kib - baseline.kib, 4 * cap, "loading them into memory does not")
+        print("peak RSS: 2000 images streamed \(baseline) KiB, 20000 streamed \(streamed) KiB, loaded \(loaded) KiB")
+        XCTAssertLessThan(streamed - baseline, cap, "streaming 15 MiB of images stays within 8 MiB of 2000 images' peak")
+        XCTAssertGreaterThan(loaded - baseline, 4 * cap, "loading them into memory does not")
     }
 
     func testDataFlags() throws {

@@ -115,15 +115,19 @@ public enum IDX {
         return (Tensor(shape: [imageShape[0], width], scalars: pixels.map { $0 / 255 }), Tensor(shape: [labelShape[0], 1], scalars: classes))
     }
 
+    /// The file `stem` (e.g. `train-images-idx3-ubyte`) in `directory`, else `stem.gz`; throws, naming the plain
+    /// path, when neither exists.
+    public static func file(_ stem: String, in directory: String) throws -> String {
+        for name in [stem, stem + ".gz"] {
+            let path = (directory as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        throw MLPError.fileNotReadable(path: (directory as NSString).appendingPathComponent(stem), reason: "no such file (nor .gz)")
+    }
+
     /// MNIST's four files in `directory` (plain or .gz): the training and the test set.
     public static func mnist(directory: String) throws -> (train: (x: Tensor, y: Tensor), test: (x: Tensor, y: Tensor)) {
-        func find(_ stem: String) throws -> String {
-            for name in [stem, stem + ".gz"] {
-                let path = (directory as NSString).appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: path) { return path }
-            }
-            throw MLPError.fileNotReadable(path: (directory as NSString).appendingPathComponent(stem), reason: "no such file (nor .gz)")
-        }
+        func find(_ stem: String) throws -> String { try file(stem, in: directory) }
         let trainImages = try find("train-images-idx3-ubyte"), testImages = try find("t10k-images-idx3-ubyte")
         let train = try dataset(images: trainImages, labels: find("train-labels-idx1-ubyte"))
         let test = try dataset(images: testImages, labels: find("t10k-labels-idx1-ubyte"))
