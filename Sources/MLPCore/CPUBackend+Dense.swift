@@ -45,6 +45,15 @@ extension CPUBackend {
         let parallel = pool != nil && m * n * k >= (columnPanels == 1 ? 1 << 22 : 1 << 20) && (work.splitColumns ? columnPanels : rowPanels) > 1
         if work.splitColumns {
             work.nextGroup.store(0, ordering: .relaxed)
+            #if MLPKIT_AVX512
+            // Two row panels or more: op(A) packed whole beforehand (every k-block), so that the 12 × 32 kernel
+            // reads two contiguous panels rather than twelve rows of A in place.
+            work.aPackedWhole = rowPanels >= 2
+            if work.aPackedWhole {
+                work.reserve(a: rowPanels * mr * k, b: 0)
+                if parallel, let pool { pool.run(packWholeATask) } else { work.packWholeA(participant: 0, participants: 1) }
+            }
+            #endif
             if parallel, let pool {
                 pool.run(columnTask)
             } else {
