@@ -45,6 +45,17 @@ extension CPUBackend {
         let parallel = pool != nil && m * n * k >= (columnPanels == 1 ? 1 << 22 : 1 << 20) && (work.splitColumns ? columnPanels : rowPanels) > 1
         if work.splitColumns {
             work.nextGroup.store(0, ordering: .relaxed)
+            #if MLPKIT_AVX512
+            // Two row panels or more: op(A) packed whole beforehand (every k-block), so that the 12 × 32 kernel
+            // reads two contiguous panels rather than twelve rows of A in place; not for products of at most
+            // `inPlaceColumnPanels` column panels (the seed's), whose A would be used only that often (the rule
+            // of the row split).
+            work.aPackedWhole = rowPanels >= 2 && columnPanels > GEMMWorkspace.inPlaceColumnPanels
+            if work.aPackedWhole {
+                work.reserve(a: rowPanels * mr * k, b: 0)
+                if parallel, let pool { pool.run(packWholeATask) } else { work.packWholeA(participant: 0, participants: 1) }
+            }
+            #endif
             if parallel, let pool {
                 pool.run(columnTask)
             } else {

@@ -6,7 +6,9 @@ import Synchronization
 /// Layout (GotoBLAS style): for each block of `kc` along k, `op(B)` is packed into column panels of `nr`
 /// (k-major, zero-padded) and `alpha·op(A)` into row panels of `mr`; a micro-kernel keeps an `mr × nr` tile of
 /// C in `SIMD8` registers (`6 × 2` vectors) across the block; an AVX-512 build (`MLPKIT_AVX512`) keeps it in
-/// `SIMD16` registers, two neighbouring panels (6 × 32) at a time where both are full. Transposes are handled by the packing, so all
+/// `SIMD16` registers, two neighbouring panels (6 × 32) at a time where both are full, and two whole row panels
+/// with them (12 × 32) where there are two; its column split packs op(A) whole before the columns run (the
+/// 12 × 32 kernel then reads two contiguous panels). Transposes are handled by the packing, so all
 /// three Dense products (`X·W`, `Xᵀ·dZ`, `dZ·Wᵀ`) run the same kernel. Row panels are shared among the worker
 /// pool's threads when the product is large enough.
 ///
@@ -181,11 +183,41 @@ final class GEMMWorkspace: @unchecked Sendable {
                 SIMD8(lowHalf: u2.highHalf, highHalf: v2.highHalf), SIMD8(lowHalf: u3.highHalf, highHalf: v3.highHalf))
     }
 
-    /// Packs op(A)[panel·mr ..< +mr, p0..<p0+kLength] k-major, zero-padded past m.
-    func packA(panel: Int) {
+    /// Packs op(A)[panel·mr ..< +mr, p0..<p0+kLength] k-major, zero-padded past m, into the panel's slot of the
+    /// current k-block.
+    func packA(panel: Int) { packA(panel: panel, p0: p0, kLength: kLength, into: packedA + panel * kLength * GEMMWorkspace.mr) }
+
+    #if MLPKIT_AVX512
+    /// The column split's op(A) is packed whole (every k-block, ``packWholeA(participant:participants:)``) before
+    /// the columns run.
+    @exclusivity(unchecked) var aPackedWhole = false
+
+    /// Where row panel `panel` of the k-block from `p0` (`kLength` long) lies when op(A) is packed whole: the
+    /// k-blocks one after another, each its row panels one after another.
+    @inline(__always)
+    func wholePanel(_ panel: Int, p0: Int, kLength: Int) -> UnsafeMutablePointer<Float> {
+        packedA + p0 * rowPanels * GEMMWorkspace.mr + panel * kLength * GEMMWorkspace.mr
+    }
+
+    /// Packs this participant's share of op(A)'s (k-block, row panel) pieces into their places
+    /// (``wholePanel(_:p0:kLength:)``); the shares are disjoint.
+    func packWholeA(participant: Int, participants: Int) {
+        let kc = GEMMWorkspace.kc
+        let blocks = (k + kc - 1) / kc
+        var item = participant
+        while item < blocks * rowPanels {
+            let block = item / rowPanels, panel = item % rowPanels
+            let p0 = block * kc, kLength = min(kc, k - p0)
+            packA(panel: panel, p0: p0, kLength: kLength, into: wholePanel(panel, p0: p0, kLength: kLength))
+            item += participants
+        }
+    }
+    #endif
+
+    /// Packs op(A)[panel·mr ..< +mr, p0..<p0+kLength] k-major, zero-padded past m, at `base`.
+    func packA(panel: Int, p0: Int, kLength: Int, into base: UnsafeMutablePointer<Float>) {
         let mr = GEMMWorkspace.mr
         guard let aPointer else { return }
-        let base = packedA + panel * kLength * mr
         let row0 = panel * mr
         let height = min(mr, m - row0)
         if height < mr { base.update(repeating: 0, count: kLength * mr) }
@@ -328,11 +360,37 @@ final class GEMMWorkspace: @unchecked Sendable {
                     if (column - first) % 2 == 1 && pairs(column - 1, before: last) { continue }  // ran with the panel before it
                     if (column - first) % 2 == 0 && pairs(column, before: last) {
                         let (b0, ldb) = bPanel(column, p0: p0), (b1, _) = bPanel(column + 1, p0: p0)
-                        for panel in 0..<rowPanels {
+                        var panel = 0
+                        while panel < rowPanels {
                             let row0 = panel * mr, rows = min(mr, m - row0)
+                            if aPackedWhole {
+                                // op(A) packed: two whole panels in the 12 × 32 kernel, else the panel in the 6 × 32 one.
+                                let a = GEMMWorkspace.packedRows(UnsafePointer(wholePanel(panel, p0: p0, kLength: kLength)))
+                                if m - row0 >= 2 * mr {
+                                    let a2 = GEMMWorkspace.packedRows(UnsafePointer(wholePanel(panel + 1, p0: p0, kLength: kLength)))
+                                    GEMMWorkspace.runTileQuad(k: kLength, a: a, a2: a2, step: mr, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
+                                                              c: c + row0 * n + col0, ldc: n, overwrite: overwrite && p0 == 0)
+                                    panel += 2
+                                } else {
+                                    GEMMWorkspace.runTilePair(k: kLength, a: a, step: mr, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
+                                                              c: c + row0 * n + col0, ldc: n, rows: rows, overwrite: overwrite && p0 == 0)
+                                    panel += 1
+                                }
+                                continue
+                            }
+                            if m - row0 >= 2 * mr {
+                                // Two whole row panels: the 12 × 32 kernel.
+                                GEMMWorkspace.runTileQuad(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: mr),
+                                                          a2: GEMMWorkspace.rowsInPlace(source + (row0 + mr) * rowStride, rowStride: rowStride, rows: mr),
+                                                          step: step, b0: b0, b1: b1, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n,
+                                                          overwrite: overwrite && p0 == 0)
+                                panel += 2
+                                continue
+                            }
                             GEMMWorkspace.runTilePair(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
                                                       step: step, b0: b0, b1: b1, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n,
                                                       rows: rows, overwrite: overwrite && p0 == 0)
+                            panel += 1
                         }
                         continue
                     }
@@ -341,6 +399,14 @@ final class GEMMWorkspace: @unchecked Sendable {
                     let columns = min(nr, n - col0)
                     for panel in 0..<rowPanels {
                         let row0 = panel * mr, rows = min(mr, m - row0)
+                        #if MLPKIT_AVX512
+                        if aPackedWhole {
+                            GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.packedRows(UnsafePointer(wholePanel(panel, p0: p0, kLength: kLength))),
+                                                  step: mr, b: b, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows,
+                                                  columns: columns, overwrite: overwrite && p0 == 0)
+                            continue
+                        }
+                        #endif
                         GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
                                               step: step, b: b, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows,
                                               columns: columns, overwrite: overwrite && p0 == 0)
@@ -384,17 +450,35 @@ final class GEMMWorkspace: @unchecked Sendable {
         guard let c else { return }
         // A contiguous run of row panels per participant: neighbours share at most one cache line of C.
         let share = (rowPanels + participants - 1) / participants
-        for panel in min(rowPanels, participant * share)..<min(rowPanels, (participant + 1) * share) {
+        let last = min(rowPanels, (participant + 1) * share)
+        var panel = min(rowPanels, participant * share)
+        while panel < last {
             let row0 = panel * mr
             let rows = min(mr, m - row0)
-            // op(A)'s rows read in place (narrow products) or from this participant's packed panel.
-            let a: GEMMWorkspace.RowPointers, step: Int
-            if aSource != nil {
-                (a, step) = (aRows(panel: panel, rows: rows), aStepStride)
-            } else {
-                packA(panel: panel)
-                (a, step) = (GEMMWorkspace.packedRows(UnsafePointer(packedA + panel * kLength * mr)), mr)
+            #if MLPKIT_AVX512
+            // Two whole row panels of this participant: the 12 × 32 kernel where a pair of column panels is full.
+            if panel + 1 < last && m - row0 >= 2 * mr {
+                let (a, step) = rowPanel(panel, rows: mr), (a2, _) = rowPanel(panel + 1, rows: mr)
+                for column in 0..<columnPanels {
+                    let col0 = column * nr
+                    if column % 2 == 1 && pairs(column - 1, before: columnPanels) { continue }  // ran with the panel before it
+                    if column % 2 == 0 && pairs(column, before: columnPanels) {
+                        let (b0, ldb) = bPanel(column, p0: p0), (b1, _) = bPanel(column + 1, p0: p0)
+                        GEMMWorkspace.runTileQuad(k: kLength, a: a, a2: a2, step: step, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
+                                                  c: c + row0 * n + col0, ldc: n, overwrite: overwrite && p0 == 0)
+                        continue
+                    }
+                    let (b, ldb) = bPanel(column, p0: p0)
+                    GEMMWorkspace.runTile(k: kLength, a: a, step: step, b: b, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n,
+                                          rows: mr, columns: min(nr, n - col0), overwrite: overwrite && p0 == 0)
+                    GEMMWorkspace.runTile(k: kLength, a: a2, step: step, b: b, ldb: ldb, alpha: alpha, c: c + (row0 + mr) * n + col0, ldc: n,
+                                          rows: mr, columns: min(nr, n - col0), overwrite: overwrite && p0 == 0)
+                }
+                panel += 2
+                continue
             }
+            #endif
+            let (a, step) = rowPanel(panel, rows: rows)
             for column in 0..<columnPanels {
                 let col0 = column * nr
                 #if MLPKIT_AVX512
@@ -411,6 +495,16 @@ final class GEMMWorkspace: @unchecked Sendable {
                                       c: c + row0 * n + col0, ldc: n, rows: rows, columns: min(nr, n - col0),
                                       overwrite: overwrite && p0 == 0)
             }
+            panel += 1
         }
+    }
+
+    /// Row panel `panel`'s six row pointers and step along k for the row split: op(A) read in place (narrow
+    /// products) or this participant's packed copy of the panel, packed here.
+    @inline(__always)
+    func rowPanel(_ panel: Int, rows: Int) -> (GEMMWorkspace.RowPointers, Int) {
+        if aSource != nil { return (aRows(panel: panel, rows: rows), aStepStride) }
+        packA(panel: panel)
+        return (GEMMWorkspace.packedRows(UnsafePointer(packedA + panel * kLength * GEMMWorkspace.mr)), GEMMWorkspace.mr)
     }
 }

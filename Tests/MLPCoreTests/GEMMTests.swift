@@ -27,7 +27,10 @@ final class GEMMTests: XCTestCase {
                               // The row split on the pool with B packed (more than four column panels, the last an
                               // edge) over several k-blocks: A's panels packed eight steps of k at a time, with
                               // k-blocks of 256 + 256 + 88 and 256 + 9 (the vector path and its scalar tail).
-                              (300, 100, 600), (301, 90, 265)] {
+                              (300, 100, 600), (301, 90, 265),
+                              // AVX-512 builds: the row split's 12 × 32 tiles with an odd number of row panels in a
+                              // participant's share (15 panels, 4 per share), its pair and single column panels.
+                              (90, 64, 300)] {
                 for transA in [false, true] {
                     for transB in [false, true] {
                         for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (2, -0.5)] {
