@@ -42,18 +42,18 @@ extension Sequential {
                                       frozen: Int) -> String {
         let lineLength = 65
         let positions = [29, 55, 65]
-        var lines = ["Model: \"\(name)\"", String(repeating: "_", count: lineLength)]
+        var lines = ["Model: \"\(name)\"", String(repeating: "_" as Character, count: lineLength)]
         lines += Sequential.keras2Row(["Layer (type)", "Output Shape", "Param #"], positions: positions)
-        lines.append(String(repeating: "=", count: lineLength))
+        lines.append(String(repeating: "=" as Character, count: lineLength))
         for row in rows {
             lines += Sequential.keras2Row([row.name, row.shape, String(row.params)], positions: positions)
-            lines.append(String(repeating: " ", count: lineLength))
+            lines.append(String(repeating: " " as Character, count: lineLength))
         }
-        lines.append(String(repeating: "=", count: lineLength))
+        lines.append(String(repeating: "=" as Character, count: lineLength))
         lines.append("Total params: \(trainable + frozen) (\(Sequential.memorySize(Double(trainable + frozen) * 4, units: Sequential.keras2Units)))")
         lines.append("Trainable params: \(trainable) (\(Sequential.memorySize(Double(trainable) * 4, units: Sequential.keras2Units)))")
         lines.append("Non-trainable params: \(frozen) (\(Sequential.memorySize(Double(frozen) * 4, units: Sequential.keras2Units)))")
-        lines.append(String(repeating: "_", count: lineLength))
+        lines.append(String(repeating: "_" as Character, count: lineLength))
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -79,9 +79,9 @@ extension Sequential {
                     fit = Array(fit.prefix(cutoff))
                 }
                 if column == 0 { line += " " }
-                line += String(fit) + String(repeating: " ", count: space)
+                line += String(fit) + String(repeating: " " as Character, count: space)
                 left[column] = Array(left[column].dropFirst(min(cutoff, left[column].count)))
-                line += String(repeating: " ", count: max(0, positions[column] - line.count))
+                line += String(repeating: " " as Character, count: max(0, positions[column] - line.count))
             }
             lines.append(line)
         }
@@ -122,13 +122,15 @@ extension Sequential {
     static let keras3Units = ["B", "KB", "MB", "GB", "TB", "PB"]
 
     /// `"%.2f unit"` with 1024-based units, as Keras' `readable_memory_size`.
+    /// (C's `printf` spells the number, as Foundation's `String(format:)` would, without its cost: the training
+    /// report puts a summary on every page.)
     static func memorySize(_ bytes: Double, units: [String]) -> String {
         var size = bytes
         for unit in units.dropLast() {
-            if size / 1024 < 1 { return String(format: "%.2f %@", size, unit) }
+            if size / 1024 < 1 { return ReportFormat.cFormatted("%.2f", size) + " " + unit }
             size /= 1024
         }
-        return String(format: "%.2f %@", size, units.last!)
+        return ReportFormat.cFormatted("%.2f", size) + " " + units.last!
     }
 
     static func thousands(_ value: Int) -> String {

@@ -41,8 +41,9 @@ public enum AtomicFile {
         let temporary = temporaryPath(for: target)
         do {
             try writeFile(data, to: temporary, reportingAs: path, sync: durable)
-            // Test hook: the kill-during-save test kills the process between the write and the rename.
-            if let pause = ProcessInfo.processInfo.environment["MLPKIT_TEST_PAUSE_BEFORE_RENAME"].flatMap(Double.init) {
+            // Test hook: the kill-during-save test kills the process between the write and the rename. (getenv reads
+            // the one variable; `ProcessInfo.environment` builds a dictionary of all of them on every save.)
+            if let pause = getenv("MLPKIT_TEST_PAUSE_BEFORE_RENAME").flatMap({ Double(String(cString: $0)) }) {
                 Thread.sleep(forTimeInterval: pause)
             }
             guard rename(temporary, target) == 0 else { throw failure(path, errno) }

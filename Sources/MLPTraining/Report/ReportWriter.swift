@@ -237,9 +237,8 @@ public final class ReportWriter: Callback {
         -> (evaluation: TrainingReport.Evaluation, logs: Logs) {
         // On this process alone: inside a data-parallel fit, evaluate would split the batches among ranks that are
         // not evaluating (a writer on rank 0 only), and wait for them.
-        let (logs, prediction) = try model.locally {
-            (try model.evaluate(x: x, y: y, batchSize: batchSize), try model.predict(x, batchSize: batchSize))
-        }
+        // One pass gives both: the logs `evaluate` returns and the outputs `predict` returns.
+        let (logs, prediction) = try model.locally { try model.evaluateAndPredict(x: x, y: y, batchSize: batchSize) }
         let rows = x.rowCount, width = prediction.columnCount
         let settings = logs.map { TrainingReport.Setting($0.0, ReportFormat.number(Double($0.1))) }
         func predictedClass(_ row: Int) -> Int {
@@ -286,6 +285,6 @@ public final class ReportWriter: Callback {
         ]
         // Only the finished page is synced to disk: a rewrite during training is replaced again soon, and the rename
         // alone keeps readers from ever seeing a part of it.
-        try AtomicFile.write(Data(ReportHTML.render(report).utf8), to: path, durable: finished)
+        try AtomicFile.write(Data(ReportHTML.renderBytes(report)), to: path, durable: finished)
     }
 }

@@ -64,27 +64,79 @@ public struct TrainingReport: Codable, Equatable, Sendable {
         public var nonFinite: Int
 
         /// Bins `values` into `bins` equal-width bins between their finite minimum and maximum.
+        ///
+        /// Eight values at a time (`SIMD8` compares, blends and arithmetic, which the compiler keeps as vector
+        /// instructions; the standard library's generic `pointwiseMin` and `rounded` go lane by lane): one pass for
+        /// the finite minimum, maximum and the non-finite count, one for the bin indices, each `(value − lower) /
+        /// width` in `Float` as one value at a time gives it, then counted (the same counts).
         public init(_ values: [Float], bins: Int = 24) {
             var lower = Float.infinity, upper = -Float.infinity, nonFinite = 0
-            var counts = [Int](repeating: 0, count: Swift.max(1, bins))
+            let binCount = Swift.max(1, bins)
+            // One more slot than bins: where the non-finite values of a vector are counted, then dropped.
+            var counts = [Int](repeating: 0, count: binCount + 1)
             values.withUnsafeBufferPointer { values in
-                for value in values {
+                let count = values.count
+                guard let base = values.baseAddress else { return }
+                typealias Vector = SIMD8<Float>
+                // Bin indices go through a float's bits (below), which hold integers below 2²² exactly.
+                let lanes = Vector.scalarCount, whole = binCount < 1 << 22 ? count - count % lanes : 0
+                func load(_ index: Int) -> Vector { UnsafeRawPointer(base + index).loadUnaligned(as: Vector.self) }
+                let infinity = Vector(repeating: .infinity), minusInfinity = Vector(repeating: -.infinity)
+                // Both comparisons are false for NaN.
+                func finite(_ vector: Vector) -> SIMDMask<Vector.MaskStorage> { (vector .> minusInfinity) .& (vector .< infinity) }
+                var lowest = infinity, highest = minusInfinity
+                var nonFiniteLanes = SIMD8<Int32>()
+                var index = 0
+                while index < whole {
+                    let vector = load(index), mask = finite(vector)
+                    lowest.replace(with: vector, where: mask .& (vector .< lowest))
+                    highest.replace(with: vector, where: mask .& (vector .> highest))
+                    nonFiniteLanes &-= unsafeBitCast(.!mask, to: SIMD8<Int32>.self)  // a set lane is −1
+                    index += lanes
+                }
+                for lane in 0..<lanes {
+                    lower = Swift.min(lower, lowest[lane])
+                    upper = Swift.max(upper, highest[lane])
+                    nonFinite += Int(nonFiniteLanes[lane])
+                }
+                for value in values[whole...] {
                     guard value.isFinite else { nonFinite += 1; continue }
                     lower = Swift.min(lower, value)
                     upper = Swift.max(upper, value)
                 }
                 guard lower <= upper else { return }
-                let width = upper > lower ? (upper - lower) / Float(counts.count) : 1, last = counts.count - 1
+                let width = upper > lower ? (upper - lower) / Float(binCount) : 1, last = binCount - 1
                 counts.withUnsafeMutableBufferPointer { counts in
-                    for value in values where value.isFinite {
-                        // value ≥ lower, so the quotient is ≥ 0; NaN or ∞ (a width that underflowed or overflowed)
-                        // falls in the last bin instead of trapping.
+                    // value ≥ lower, so the quotient is ≥ 0; NaN or ∞ (a width that underflowed or overflowed) falls
+                    // in the last bin instead of trapping.
+                    let lowerVector = Vector(repeating: lower), widthVector = Vector(repeating: width)
+                    let lastVector = Vector(repeating: Float(last)), dropped = Vector(repeating: Float(binCount))
+                    // x + 2²³ for 0 ≤ x < 2²² is x rounded to the nearest integer n, in the low 23 bits; n − 1 where
+                    // n > x makes it x truncated, as `Int(x)` truncates.
+                    let magic = Vector(repeating: 8_388_608), mantissa = SIMD8<UInt32>(repeating: 0x7F_FFFF)
+                    index = 0
+                    while index < whole {
+                        let vector = load(index)
+                        var bin = (vector - lowerVector) / widthVector
+                        bin.replace(with: lastVector, where: .!(bin .< lastVector))
+                        bin.replace(with: dropped, where: .!finite(vector))
+                        let shifted = bin + magic
+                        let nearest = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) & mantissa
+                        let slots = nearest &+ unsafeBitCast((shifted - magic) .> bin, to: SIMD8<UInt32>.self)  // + (−1)
+                        for lane in 0..<lanes { counts[Int(slots[lane])] &+= 1 }
+                        index += lanes
+                    }
+                    for value in values[whole...] where value.isFinite {
                         let bin = (value - lower) / width
                         counts[bin < Float(last) ? Int(bin) : last] += 1
                     }
                 }
             }
+            counts.removeLast()
             if lower > upper { (lower, upper) = (0, 0) }
+            // Signed zeros (as in ReLU outputs) spelled as 0, whichever the minimum found first.
+            if lower == 0 { lower = 0 }
+            if upper == 0 { upper = 0 }
             self.lower = Double(lower)
             self.upper = Double(upper)
             self.counts = counts
@@ -156,9 +208,12 @@ public struct TrainingReport: Codable, Equatable, Sendable {
     /// Appends one epoch's logs: new keys get nil for the earlier epochs, missing ones nil for this epoch.
     public mutating func append(epoch: Int, logs: Logs) {
         epochs.append(epoch)
-        for (key, value) in logs {
+        for (position, (key, value)) in logs.enumerated() {
             let number: Double? = value.isFinite ? Double(value) : nil
-            if let index = series.firstIndex(where: { $0.name == key }) {
+            // Epoch logs come with the same keys in the same order: the series at the key's position is tried first.
+            if position < series.count && series[position].name == key {
+                series[position].values.append(number)
+            } else if let index = series.firstIndex(where: { $0.name == key }) {
                 series[index].values.append(number)
             } else {
                 series.append(Series(name: key, values: Array(repeating: nil, count: epochs.count - 1) + [number]))
@@ -196,8 +251,13 @@ public struct TrainingReport: Codable, Equatable, Sendable {
     /// Written by hand rather than through `JSONEncoder`: the report is written at the end of every training run,
     /// and the encoder's generic paths (and their first-use runtime lookups) cost more than the rest of the page.
     public func jsonString() -> String {
+        jsonText().string
+    }
+
+    /// ``jsonString()``'s text, as bytes.
+    func jsonText() -> ReportText {
         var json = ReportJSON()
-        json.text.reserveCapacity(8192 + 64 * epochs.count * series.count)
+        json.text = ReportText(capacity: 8192 + 64 * epochs.count * series.count)
         json.open("{")
         json.key("distributions")
         json.array(distributions) { json, item in
@@ -250,34 +310,34 @@ public struct TrainingReport: Codable, Equatable, Sendable {
     }
 }
 
-/// The JSON text of a ``TrainingReport``, appended piece by piece to one string (commas placed by ``open(_:)``,
-/// ``key(_:)`` and the values).
+/// The JSON text of a ``TrainingReport``, appended piece by piece to one ``ReportText`` (commas placed by
+/// ``open(_:)``, ``key(_:)`` and the values).
 struct ReportJSON {
-    var text = ""
+    var text = ReportText()
     /// Whether the next member or element is the first of its object or array (no comma before it).
     private var first = true
 
-    mutating func open(_ bracket: Character) {
+    mutating func open(_ bracket: StaticString) {
         separate()
-        text.append(bracket)
+        text.raw(bracket)
         first = true
     }
 
-    mutating func close(_ bracket: Character) {
-        text.append(bracket)
+    mutating func close(_ bracket: StaticString) {
+        text.raw(bracket)
         first = false
     }
 
-    mutating func key(_ name: String) {
+    mutating func key(_ name: StaticString) {
         separate()
-        text += "\""
-        text += name
-        text += "\":"
+        text.raw("\"")
+        text.raw(name)
+        text.raw("\":")
         first = true  // the value follows without a comma
     }
 
     private mutating func separate() {
-        if !first { text.append(",") }
+        if !first { text.raw(",") }
         first = false
     }
 
@@ -289,18 +349,18 @@ struct ReportJSON {
 
     mutating func null() {
         separate()
-        text += "null"
+        text.raw("null")
     }
 
     mutating func integer(_ value: Int) {
         separate()
-        text += String(value)
+        text.integer(value)
     }
 
     /// The shortest spelling that reads back to `value`; `null` when it is not finite.
     mutating func number(_ value: Double) {
         separate()
-        text += value.isFinite ? value.description : "null"
+        if value.isFinite { text.text(value.description) } else { text.raw("null") }
     }
 
     mutating func setting(_ setting: TrainingReport.Setting) {
@@ -313,34 +373,33 @@ struct ReportJSON {
     /// `value` quoted, with `"`, `\\` and control characters escaped, and `<`, `>`, `&` as `\u` escapes.
     mutating func string(_ value: String) {
         separate()
-        text.append("\"")
-        let needsEscape = value.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 }
-        guard needsEscape else {
-            text += value
-            text.append("\"")
-            return
-        }
-        // Byte by byte: every byte escaped is ASCII, so none is part of a longer UTF-8 sequence.
-        var escaped: [UInt8] = []
-        escaped.reserveCapacity(value.utf8.count + 64)
-        for byte in value.utf8 {
-            switch byte {
-            case 0x22: escaped += #"\""#.utf8
-            case 0x5C: escaped += #"\\"#.utf8
-            case 0x0A: escaped += #"\n"#.utf8
-            case 0x0D: escaped += #"\r"#.utf8
-            case 0x09: escaped += #"\t"#.utf8
-            case 0x3C: escaped += #"\u003c"#.utf8
-            case 0x3E: escaped += #"\u003e"#.utf8
-            case 0x26: escaped += #"\u0026"#.utf8
-            case ..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                escaped += #"\u00"#.utf8
-                escaped += [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            default: escaped.append(byte)
+        text.raw("\"")
+        var value = value
+        value.withUTF8 { utf8 in
+            // Byte by byte: every byte escaped is ASCII, so none is part of a longer UTF-8 sequence.
+            var plain = 0  // bytes since the last escape, appended together
+            for (index, byte) in utf8.enumerated() {
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E || byte == 0x26 else { continue }
+                text.append(UnsafeBufferPointer(rebasing: utf8[plain..<index]))
+                plain = index + 1
+                switch byte {
+                case 0x22: text.raw(#"\""#)
+                case 0x5C: text.raw(#"\\"#)
+                case 0x0A: text.raw(#"\n"#)
+                case 0x0D: text.raw(#"\r"#)
+                case 0x09: text.raw(#"\t"#)
+                case 0x3C: text.raw(#"\u003c"#)
+                case 0x3E: text.raw(#"\u003e"#)
+                case 0x26: text.raw(#"\u0026"#)
+                default:
+                    func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 0x30 + value : 0x57 + value }  // 0-9, a-f
+                    text.raw(#"\u00"#)
+                    text.append(hexDigit(byte >> 4))
+                    text.append(hexDigit(byte & 15))
+                }
             }
+            text.append(UnsafeBufferPointer(rebasing: utf8[plain...]))
         }
-        text += String(decoding: escaped, as: UTF8.self)
-        text.append("\"")
+        text.raw("\"")
     }
 }

@@ -48,14 +48,26 @@ public struct LayerStatistics: Equatable, Sendable {
     /// The `History` keys and values: `grad_norm/<layer>` (the kernel), `grad_norm/<layer>/bias`, `weight_norm/<layer>`, `update_ratio/<layer>`,
     /// `activation_mean/<layer>`, `activation_std/<layer>`, and where they apply `dead_fraction/<layer>`,
     /// `saturated_fraction/<layer>`.
-    public var logs: Logs {
-        var entries: Logs = [("grad_norm/" + layer, gradientNorm), ("weight_norm/" + layer, weightNorm),
-                             ("update_ratio/" + layer, updateRatio), ("activation_mean/" + layer, activationMean),
-                             ("activation_std/" + layer, activationStd)]
-        if let biasGradientNorm { entries.insert(("grad_norm/" + layer + "/bias", biasGradientNorm), at: 1) }
-        if let deadFraction { entries.append(("dead_fraction/" + layer, deadFraction)) }
-        if let saturatedFraction { entries.append(("saturated_fraction/" + layer, saturatedFraction)) }
-        return entries
+    public var logs: Logs { Array(zip(logKeys, logValues)) }
+
+    /// The keys of ``logs``, in order: the same for every epoch of a layer (which values a layer has does not change).
+    var logKeys: [String] {
+        var keys = ["grad_norm/" + layer]
+        if biasGradientNorm != nil { keys.append("grad_norm/" + layer + "/bias") }
+        keys += ["weight_norm/" + layer, "update_ratio/" + layer, "activation_mean/" + layer, "activation_std/" + layer]
+        if deadFraction != nil { keys.append("dead_fraction/" + layer) }
+        if saturatedFraction != nil { keys.append("saturated_fraction/" + layer) }
+        return keys
+    }
+
+    /// The values of ``logs``, in the order of ``logKeys``.
+    var logValues: [Float] {
+        var values = [gradientNorm]
+        if let biasGradientNorm { values.append(biasGradientNorm) }
+        values += [weightNorm, updateRatio, activationMean, activationStd]
+        if let deadFraction { values.append(deadFraction) }
+        if let saturatedFraction { values.append(saturatedFraction) }
+        return values
     }
 }
 
@@ -84,6 +96,8 @@ public final class GradientMonitor: Callback {
     public private(set) var epochs: [[LayerStatistics]] = []
 
     private var probes: [DenseProbe] = []
+    /// ``LayerStatistics/logKeys`` of each probe's layer, spelled at the first epoch of a fit.
+    private var logKeys: [[String]] = []
     private var monitoredSteps = 0, monitoredRows = 0
 
     /// Consecutive epochs a layer must be diagnosed `vanishing` or `exploding` (``LayerDiagnosis``) before the
@@ -103,6 +117,7 @@ public final class GradientMonitor: Callback {
     public override func onTrainBegin(logs: Logs) throws {
         guard let model else { return }
         probes = model.layers.compactMap { $0 as? Dense }.map { DenseProbe(layer: $0, backend: model.backend) }
+        logKeys = []
         epochs = []
         streaks = [:]
         warned = []
@@ -136,7 +151,13 @@ public final class GradientMonitor: Callback {
         guard monitoredSteps > 0 else { return }
         statistics = probes.map { $0.read(steps: monitoredSteps, rows: monitoredRows) }
         epochs.append(statistics)
-        for layer in statistics { logs += layer.logs }
+        // The keys are spelled once per layer and fit: each epoch's are the same.
+        if logKeys.count != statistics.count { logKeys = statistics.map(\.logKeys) }
+        for (index, layer) in statistics.enumerated() {
+            let values = layer.logValues
+            if logKeys[index].count != values.count { logKeys[index] = layer.logKeys }
+            logs += zip(logKeys[index], values)
+        }
         if let tensorBoard, tensorBoard.isOpen {
             let rows = model?.currentBatchRows ?? 0
             try tensorBoard.writeSummaries(zip(probes, statistics).flatMap { $0.summaryValues($1, rows: rows) }, step: epoch)

@@ -44,9 +44,28 @@ extension Sequential {
         return Tensor(shape: [x.rowCount, outputUnits], scalars: scalars)
     }
 
+    /// ``evaluate(x:y:batchSize:verbose:callbacks:)``'s loss and metrics and ``predict(_:batchSize:callbacks:)``'s
+    /// outputs from one pass over `x`: each batch runs through the network once, and its outputs are copied out after
+    /// they are scored (one read at the end). The same batches as both, so the logs equal `evaluate`'s and the
+    /// outputs `predict`'s, bit for bit.
+    func evaluateAndPredict(x: Tensor, y: Tensor, batchSize: Int) throws -> (logs: [(String, Float)], predictions: Tensor) {
+        let compiled = try requireCompiled("evaluate")
+        guard batchSize > 0 else { throw MLPError.invalidArgument("batch size must be positive, got \(batchSize)") }
+        try checkData(x: x, y: y, role: "evaluation data")
+        guard x.rowCount > 0 else { throw MLPError.invalidArgument("evaluate got no samples") }
+        let result = backend.makeBuffer(count: x.rowCount * outputUnits)
+        let logs = try evaluate(DeviceDataset(x: scaled(x), y: y, backend: backend), batchSize: batchSize, compiled: compiled,
+                                predictions: result)
+        let scalars = backend.download(result, offset: 0, count: x.rowCount * outputUnits)
+        try backend.checkError()
+        return (logs, Tensor(shape: [x.rowCount, outputUnits], scalars: scalars))
+    }
+
     /// Loss and metrics over `data` in inference mode, `batchSize` rows at a time (`evaluate` and validation). In a
     /// data-parallel `fit` each rank evaluates its contiguous share of the rows and the sums are added over the ranks.
-    func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation, callbacks: [Callback] = []) throws -> [(String, Float)] {
+    /// With `predictions` (`data.count × outputUnits`), each batch's outputs are also copied into it at their rows.
+    func evaluate(_ data: DeviceDataset, batchSize: Int, compiled: Compilation, callbacks: [Callback] = [],
+                  predictions: DeviceBuffer? = nil) throws -> [(String, Float)] {
         for callback in callbacks { try callback.onTestBegin() }
         let batch = min(batchSize, data.count)
         let buffers = StepBuffers(batchSize: batch, xColumns: inputDim, yColumns: data.yColumns,
@@ -61,6 +80,9 @@ extension Sequential {
             for callback in callbacks { try callback.onTestBatchBegin((start - range.lowerBound) / batch) }
             let output = forward(buffers.x, rows: rows, context: .inference)
             accumulateLossAndMetrics(output: output, rows: rows, buffers: buffers, compiled: compiled, gradient: nil)
+            if let predictions {
+                backend.copy(output, sourceOffset: 0, to: predictions, destinationOffset: start * outputUnits, count: rows * outputUnits)
+            }
             for callback in callbacks { try callback.onTestBatchEnd((start - range.lowerBound) / batch) }
             start += rows
         }
