@@ -43,9 +43,11 @@ public final class CPUBackend: Backend {
     lazy var columnTask: @Sendable (Int, Int) -> Void = { [workspace] participant, participants in
         workspace.computeColumns(participant: participant, participants: participants)
     }
+    #if MLPKIT_AVX512
     lazy var packWholeATask: @Sendable (Int, Int) -> Void = { [workspace] participant, participants in
         workspace.packWholeA(participant: participant, participants: participants)
     }
+    #endif
     /// The element-wise call being split among the pool, and the pool's task for it (made once).
     let elementwise = ElementwiseWork()
     lazy var elementwiseTask: @Sendable (Int, Int) -> Void = { [elementwise] participant, participants in
