@@ -165,12 +165,7 @@ public enum ReportSVG {
         let x0 = xs.first ?? 1, x1 = max(xs.last ?? 1, x0 + 1)
         func px(_ x: Double) -> Double { plot.left + (x - x0) / (x1 - x0) * plot.width }
         func py(_ y: Double) -> Double { plot.top + (1 - (y - y0) / (y1 - y0)) * plot.height }
-        svg.raw("<svg class=\"chart\" viewBox=\"0 0 ")
-        svg.integer(Int(width))
-        svg.raw(" ")
-        svg.integer(Int(height))
-        svg.raw("\" role=\"img\" aria-label=\"")
-        svg.escaped(title)
+        openSVG(into: &svg, class: "chart", width: width, height: height, label: title)
         svg.raw("\" data-x-domain=\"")
         svg.coordinate(x0)
         svg.raw(" ")
@@ -297,6 +292,19 @@ public enum ReportSVG {
         svg.coordinate(plot.height)
     }
 
+    /// An `<svg>` element's start up to its label's closing quote's place: class, whole-number view box, role and
+    /// the (escaped) label; the caller adds its own attributes and the tag's end.
+    private static func openSVG(into svg: inout ReportText, class name: StaticString, width: Double, height: Double, label: String) {
+        svg.raw("<svg class=\"")
+        svg.raw(name)
+        svg.raw("\" viewBox=\"0 0 ")
+        svg.integer(Int(width))
+        svg.raw(" ")
+        svg.integer(Int(height))
+        svg.raw("\" role=\"img\" aria-label=\"")
+        svg.escaped(label)
+    }
+
     /// The plot area's attributes and class after `<rect `, and the line's end.
     private static func plotRectangle(into svg: inout ReportText) {
         svg.raw("x=\"")
@@ -333,12 +341,7 @@ public enum ReportSVG {
     static func histogram(into svg: inout ReportText, _ histogram: TrainingReport.Histogram, caption: String, colour: String) {
         let (w, h, base) = (300.0, 110.0, 90.0)
         let top = Double(histogram.counts.max() ?? 0), barWidth = w / Double(max(1, histogram.counts.count))
-        svg.raw("<svg class=\"histogram\" viewBox=\"0 0 ")
-        svg.integer(Int(w))
-        svg.raw(" ")
-        svg.integer(Int(h))
-        svg.raw("\" role=\"img\" aria-label=\"")
-        svg.escaped(caption)
+        openSVG(into: &svg, class: "histogram", width: w, height: h, label: caption)
         svg.raw("\">\n")
         for (index, count) in histogram.counts.enumerated() where count > 0 {
             let barHeight = top > 0 ? Double(count) / top * (base - 12) : 0
@@ -394,11 +397,8 @@ public enum ReportSVG {
         limit *= 1.05
         func px(_ x: Double) -> Double { plot.left + (x - x0) / (x1 - x0) * plot.width }
         func py(_ y: Double) -> Double { plot.top + (1 - (y + limit) / (2 * limit)) * plot.height }
-        svg.raw("<svg class=\"chart\" viewBox=\"0 0 ")
-        svg.integer(Int(width))
-        svg.raw(" ")
-        svg.integer(Int(height))
-        svg.raw("\" role=\"img\" aria-label=\"residuals against targets\" data-x-domain=\"")
+        openSVG(into: &svg, class: "chart", width: width, height: height, label: "residuals against targets")
+        svg.raw("\" data-x-domain=\"")
         svg.text(x0.description)
         svg.raw(" ")
         svg.text(x1.description)
