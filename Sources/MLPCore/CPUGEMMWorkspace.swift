@@ -363,34 +363,20 @@ final class GEMMWorkspace: @unchecked Sendable {
                         var panel = 0
                         while panel < rowPanels {
                             let row0 = panel * mr, rows = min(mr, m - row0)
-                            if aPackedWhole {
-                                // op(A) packed: two whole panels in the 12 × 32 kernel, else the panel in the 6 × 32 one.
-                                let a = GEMMWorkspace.packedRows(UnsafePointer(wholePanel(panel, p0: p0, kLength: kLength)))
-                                if m - row0 >= 2 * mr {
-                                    let a2 = GEMMWorkspace.packedRows(UnsafePointer(wholePanel(panel + 1, p0: p0, kLength: kLength)))
-                                    GEMMWorkspace.runTileQuad(k: kLength, a: a, a2: a2, step: mr, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
-                                                              c: c + row0 * n + col0, ldc: n, overwrite: overwrite && p0 == 0)
-                                    panel += 2
-                                } else {
-                                    GEMMWorkspace.runTilePair(k: kLength, a: a, step: mr, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
-                                                              c: c + row0 * n + col0, ldc: n, rows: rows, overwrite: overwrite && p0 == 0)
-                                    panel += 1
-                                }
-                                continue
-                            }
+                            let (a, aStep) = columnSplitRows(panel, rows: rows, source: source, rowStride: rowStride, step: step,
+                                                             p0: p0, kLength: kLength)
                             if m - row0 >= 2 * mr {
                                 // Two whole row panels: the 12 × 32 kernel.
-                                GEMMWorkspace.runTileQuad(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: mr),
-                                                          a2: GEMMWorkspace.rowsInPlace(source + (row0 + mr) * rowStride, rowStride: rowStride, rows: mr),
-                                                          step: step, b0: b0, b1: b1, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n,
-                                                          overwrite: overwrite && p0 == 0)
+                                let (a2, _) = columnSplitRows(panel + 1, rows: mr, source: source, rowStride: rowStride, step: step,
+                                                              p0: p0, kLength: kLength)
+                                GEMMWorkspace.runTileQuad(k: kLength, a: a, a2: a2, step: aStep, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
+                                                          c: c + row0 * n + col0, ldc: n, overwrite: overwrite && p0 == 0)
                                 panel += 2
-                                continue
+                            } else {
+                                GEMMWorkspace.runTilePair(k: kLength, a: a, step: aStep, b0: b0, b1: b1, ldb: ldb, alpha: alpha,
+                                                          c: c + row0 * n + col0, ldc: n, rows: rows, overwrite: overwrite && p0 == 0)
+                                panel += 1
                             }
-                            GEMMWorkspace.runTilePair(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
-                                                      step: step, b0: b0, b1: b1, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n,
-                                                      rows: rows, overwrite: overwrite && p0 == 0)
-                            panel += 1
                         }
                         continue
                     }
@@ -399,22 +385,29 @@ final class GEMMWorkspace: @unchecked Sendable {
                     let columns = min(nr, n - col0)
                     for panel in 0..<rowPanels {
                         let row0 = panel * mr, rows = min(mr, m - row0)
-                        #if MLPKIT_AVX512
-                        if aPackedWhole {
-                            GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.packedRows(UnsafePointer(wholePanel(panel, p0: p0, kLength: kLength))),
-                                                  step: mr, b: b, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows,
-                                                  columns: columns, overwrite: overwrite && p0 == 0)
-                            continue
-                        }
-                        #endif
-                        GEMMWorkspace.runTile(k: kLength, a: GEMMWorkspace.rowsInPlace(source + row0 * rowStride, rowStride: rowStride, rows: rows),
-                                              step: step, b: b, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n, rows: rows,
-                                              columns: columns, overwrite: overwrite && p0 == 0)
+                        let (a, aStep) = columnSplitRows(panel, rows: rows, source: source, rowStride: rowStride, step: step,
+                                                         p0: p0, kLength: kLength)
+                        GEMMWorkspace.runTile(k: kLength, a: a, step: aStep, b: b, ldb: ldb, alpha: alpha, c: c + row0 * n + col0, ldc: n,
+                                              rows: rows, columns: columns, overwrite: overwrite && p0 == 0)
                     }
                 }
                 p0 += kLength
             }
         }
+    }
+
+    /// Row panel `panel`'s six row pointers and step along k for the column split's k-block from `p0`: op(A) packed
+    /// whole (``aPackedWhole``, AVX-512 builds) or read in place from `source` (row r at `source + r·rowStride`,
+    /// `step` apart along k). The column split's counterpart of ``rowPanel(_:rows:)``.
+    @inline(__always)
+    func columnSplitRows(_ panel: Int, rows: Int, source: UnsafePointer<Float>, rowStride: Int, step: Int, p0: Int,
+                         kLength: Int) -> (GEMMWorkspace.RowPointers, Int) {
+        #if MLPKIT_AVX512
+        if aPackedWhole {
+            return (GEMMWorkspace.packedRows(UnsafePointer(wholePanel(panel, p0: p0, kLength: kLength))), GEMMWorkspace.mr)
+        }
+        #endif
+        return (GEMMWorkspace.rowsInPlace(source + panel * GEMMWorkspace.mr * rowStride, rowStride: rowStride, rows: rows), step)
     }
 
     /// Packs the B panels `columns` of the k-block from `p0` that are not read in place, each into its own slot
