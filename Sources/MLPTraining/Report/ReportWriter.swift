@@ -8,9 +8,10 @@ import MLPCore
 /// ``rewriteBudget`` of the elapsed training time (2% by default; a write is estimated by the last one, the first
 /// at ``firstWriteEstimate``): every epoch when epochs take long enough to matter (a tenth of a second or more),
 /// fewer when they take milliseconds — a run of a fraction of a second gets only the finished page —, so the
-/// report costs the run little. A nil budget rewrites after every epoch. Only the finished page is synced to disk
-/// (``AtomicFile/write(_:to:durable:)``): a rewrite during training is replaced by the next one, and the rename
-/// alone keeps a reader or a killed run from ever seeing part of a page.
+/// report costs the run little. A nil budget rewrites after every epoch. No page is synced to disk
+/// (``AtomicFile/write(_:to:durable:)`` without `durable`), the finished one neither: the rename alone keeps a
+/// reader or a killed run from ever seeing part of a page, and the syncs were a third of what the report cost a
+/// short run; only an OS crash or power loss right after the run can lose the page.
 ///
 /// It runs after the other callbacks, so it sees their log entries (`learning_rate`), EarlyStopping's stop and
 /// restored epoch, and the weights after a restore. Without a ``GradientMonitor`` among the callbacks it runs one
@@ -283,8 +284,7 @@ public final class ReportWriter: Callback {
             .init("samples/s", ReportFormat.cFormatted("%.0f", Double(samples) / max(seconds, 1e-9))),
             .init("status", finished ? "finished after \(report.epochs.count) epochs" : "training (epoch \(report.epochs.count) done)"),
         ]
-        // Only the finished page is synced to disk: a rewrite during training is replaced again soon, and the rename
-        // alone keeps readers from ever seeing a part of it.
-        try AtomicFile.write(Data(ReportHTML.renderBytes(report)), to: path, durable: finished)
+        // Not synced to disk, the finished page neither (the type's comment says why).
+        try AtomicFile.write(Data(ReportHTML.renderBytes(report)), to: path, durable: false)
     }
 }
