@@ -5,6 +5,7 @@ import MLPKit
 /// `mlp check`: the seed notebook's sanity procedure (predict, compile, evaluate, fit) on random and real data.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "The sanity procedure: predict on a random tensor, compile, evaluate and fit on random data (then on real data, with --data), and report whether the loss went down.")
 
     @OptionGroup var model: ModelOptions

@@ -4,6 +4,7 @@ import MLPKit
 /// `mlp convert`: one model file format to another.
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "convert",
         abstract: "Convert a model file between formats: .h5 (Keras legacy layout), .keras (Keras 3), .weights.h5, .json.")
 
     @Argument(help: "The model file to read (.h5, .keras, .json).")

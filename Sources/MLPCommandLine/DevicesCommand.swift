@@ -3,7 +3,7 @@ import MLPKit
 
 /// `mlp devices`: the CPU and each OpenCL device, one line each.
 struct Devices: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the devices this build can train on.")
+    static let configuration = CommandConfiguration(commandName: "devices", abstract: "List the devices this build can train on.")
 
     func run() {
         for line in Device.inventory() { print(line) }

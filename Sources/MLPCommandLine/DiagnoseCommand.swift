@@ -6,6 +6,7 @@ import MLPKit
 /// per-layer table (or JSON) of gradient health and a recommendation.
 struct Diagnose: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diagnose",
         abstract: "Train a few steps from initialization and report each layer's gradient health: norm, ratio to the output layer, update ratio, dead and saturated units, verdict ok | vanishing | exploding | dead.")
 
     @OptionGroup var model: ModelOptions

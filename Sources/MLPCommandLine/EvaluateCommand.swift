@@ -4,7 +4,7 @@ import MLPKit
 
 /// `mlp evaluate`: a saved model's loss and metrics on a labelled CSV file.
 struct Evaluate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Evaluate a saved model on a labelled CSV file.")
+    static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "Evaluate a saved model on a labelled CSV file.")
 
     @Option(help: "A model file saved by `mlp train --save` or by Keras (.h5, .keras, .json).")
     var model: String

@@ -5,6 +5,7 @@ import MLPKit
 /// `mlp predict`: a saved model's outputs for each row of a CSV file.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "predict",
         abstract: "Run a saved model on a CSV file: one output row per sample, values as %.8g, no header.")
 
     @Option(help: "A model file saved by `mlp train --save` or by Keras (.h5, .keras, .json); its training config (loss, optimizer) is not read.")

@@ -5,6 +5,7 @@ import MLPKit
 /// `mlp report`: the training report (``ReportHTML``) rebuilt from saved files: a history, a model, test data.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Build an HTML training report from saved files (what they hold: a history, a model, test data).")
 
     @Option(help: "A history JSON file: `mlp train --history-json` output or Keras' History.history dict.")

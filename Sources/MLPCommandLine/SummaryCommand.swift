@@ -4,7 +4,7 @@ import MLPKit
 
 /// `mlp summary`: Keras' `model.summary()` of a model file or of the model flags.
 struct Summary: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the Keras summary of a model file or of the model flags.")
+    static let configuration = CommandConfiguration(commandName: "summary", abstract: "Print the Keras summary of a model file or of the model flags.")
 
     @Argument(help: "A model file saved by `mlp train --save` (instead of model flags).")
     var file: String?

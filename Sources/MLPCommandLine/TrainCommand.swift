@@ -5,6 +5,7 @@ import MLPKit
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "train",
         abstract: "Train a model on a CSV file, or on the embedded digits data set when no --data is given.")
 
     @Option(help: "Training data: a CSV file with a header row.")

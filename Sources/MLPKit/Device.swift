@@ -76,8 +76,10 @@ public enum Device: Equatable, Sendable, CustomStringConvertible {
             let cpuSeconds = model.cpuLine(threads: threads).line.seconds(work)
             if model.cpuBeatsEveryGPU(work, cpuThreads: threads) {
                 // No OpenCL lookup: small models start at once.
-                return (cpu, String(format: "auto: CPU backend (%.1f MFLOP per step: estimated %@ per step, less than any GPU's estimate)",
-                                                  work.flops / 1e6, DeviceCostModel.format(cpuSeconds) as NSString))
+                // C's vsnprintf, not Foundation's String(format:): this runs at the start of every `mlp train`, where
+                // String(format:)'s first use costs over a million instructions.
+                return (cpu, "auto: CPU backend (" + ReportFormat.cFormatted("%.1f", work.flops / 1e6)
+                        + " MFLOP per step: estimated " + DeviceCostModel.format(cpuSeconds) + " per step, less than any GPU's estimate)")
             }
             guard let gpu = try? Device.gpu(forLocalRank: local?.rank ?? 0) else {
                 return (cpu, "auto: CPU backend (no OpenCL GPU found)")

@@ -159,14 +159,13 @@ public struct DeviceCostModel: Codable, Equatable, Sendable {
         if cpuMeasured || gpuMeasured, let detail = [measured, source].compactMap({ $0 }).joined(separator: ", ").nilIfEmpty {
             origin += "; " + detail
         }
-        let reason = String(format: "%.1f MFLOP per step: estimated %@ per step on the CPU backend vs %@ on OpenCL GPU %@ (%@)",
-                            work.flops / 1e6, Self.format(cpuSeconds) as NSString, Self.format(gpuSeconds) as NSString, gpuName as NSString,
-                            origin as NSString)
+        let reason = ReportFormat.cFormatted("%.1f", work.flops / 1e6) + " MFLOP per step: estimated " + Self.format(cpuSeconds)
+            + " per step on the CPU backend vs " + Self.format(gpuSeconds) + " on OpenCL GPU " + gpuName + " (" + origin + ")"
         return (gpuSeconds < cpuSeconds, reason)
     }
 
     static func format(_ seconds: Double) -> String {
-        seconds < 1e-3 ? String(format: "%.0f µs", seconds * 1e6) : String(format: "%.2f ms", seconds * 1e3)
+        seconds < 1e-3 ? ReportFormat.cFormatted("%.0f", seconds * 1e6) + " µs" : ReportFormat.cFormatted("%.2f", seconds * 1e3) + " ms"
     }
 
     // MARK: File
