@@ -1,6 +1,7 @@
 import Foundation
 
-/// Stable number spellings for the report: the same value always gives the same text.
+/// Stable number spellings for the report: the same value always gives the same text. `mlp train`'s `auto`
+/// device line and the device cost model's reasons use ``cFormatted(_:_:)`` too, for the same reason.
 ///
 /// None goes through Foundation's `String(format:)`, which is slow (tens of thousands of instructions a call) and
 /// whose first use costs a run that is over in a tenth of a second more than the rest of the page: the C library's
