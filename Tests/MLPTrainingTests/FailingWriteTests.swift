@@ -171,6 +171,22 @@ final class FailingWriteTests: ScratchDirectoryTestCase {
     }
 
     /// The binary backup round-trips exactly and refuses damaged or truncated copies with one line.
+
+    /// A write that is not synced (the training report's) replaces the file as a whole, by swapping names where
+    /// the OS can: the new content under the name, a reader of the old file still reading the old one, no
+    /// temporary left; the same for a file that did not exist yet.
+    func testUnsyncedWriteReplacesTheWholeFile() throws {
+        let path = directory.appendingPathComponent("run.html").path
+        try AtomicFile.write(Data("first".utf8), to: path, durable: false)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "first")
+        let reader = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? reader.close() }
+        try AtomicFile.write(Data("second, longer".utf8), to: path, durable: false)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "second, longer")
+        XCTAssertEqual(String(decoding: try reader.readToEnd() ?? Data(), as: UTF8.self), "first", "the old file, not rewritten in place")
+        XCTAssertEqual(try leftovers(directory.path), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["run.html"])
+    }
     func testBackupFileFormat() throws {
         let backup = BackupFile(epoch: 3, seed: 0xDEAD_BEEF_0123, weights: [[1, -2.5, .leastNonzeroMagnitude], [], [Float.pi]],
                                 iterations: 42, learningRate: 0.001, slots: [[[1, 2, 3], [4, 5, 6]], [], [[7]]],

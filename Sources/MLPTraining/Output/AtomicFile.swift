@@ -46,13 +46,42 @@ public enum AtomicFile {
             if let pause = getenv("MLPKIT_TEST_PAUSE_BEFORE_RENAME").flatMap({ Double(String(cString: $0)) }) {
                 Thread.sleep(forTimeInterval: pause)
             }
-            guard rename(temporary, target) == 0 else { throw failure(path, errno) }
+            guard durable ? rename(temporary, target) == 0 : replace(target, with: temporary) else { throw failure(path, errno) }
         } catch {
             unlink(temporary)
             throw error
         }
         if durable { syncFolder(folder) }
     }
+
+    /// Puts `temporary` in the place of `target` as `rename` does; where the target exists and the OS can swap two
+    /// names (Linux's `renameat2` with `RENAME_EXCHANGE`), by swapping them and then removing the temporary name,
+    /// which now holds the old file. A reader sees the old file or the new one either way, but the swap is not a
+    /// rename over an existing file, which on ext4 (`auto_da_alloc`) starts writing the new file's data out before
+    /// it returns: 0.39–0.56 ms against 0.12–0.24 ms for a 64 KiB page here (medians of 100). Used where nothing is
+    /// synced (`durable: false`); after an `fsync` the data is already out. False with `errno` set on failure.
+    static func replace(_ target: String, with temporary: String) -> Bool {
+        if let exchange = renameExchange, exchange(AT_FDCWD, temporary, AT_FDCWD, target, renameExchangeFlag) == 0 {
+            unlink(temporary)
+            return true
+        }
+        // No such call, a target that does not exist yet (ENOENT), or a file system that cannot swap (EINVAL).
+        return rename(temporary, target) == 0
+    }
+
+    private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    /// `RENAME_EXCHANGE` of `<linux/fs.h>`.
+    private static let renameExchangeFlag: UInt32 = 2
+    /// glibc's `renameat2` (2.28 and later), looked up at run time: Swift's Glibc module does not declare it. Nil
+    /// elsewhere.
+    private static let renameExchange: RenameAt2? = {
+        #if os(Linux)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: RenameAt2.self)
+        #else
+        return nil
+        #endif
+    }()
 
     /// The file a symbolic link at `path` finally points to; `path` itself when it is no link or a dangling one.
     static func followingLinks(_ path: String) -> String {
@@ -154,12 +183,19 @@ public enum AtomicFile {
 
     /// Removes the temporary files (`.NAME.PID.tmp`, and the `.NAME.PID.tmp.weights.h5` of older versions)
     /// of processes that are no longer running from `folder`. Files of live processes are left alone.
+    /// (`opendir`/`readdir`: `FileManager.contentsOfDirectory` took ~0.1 ms of each training report's page.)
     public static func removeStaleTemporaries(in folder: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-        for name in names {
+        guard let directory = opendir(folder) else { return }
+        var stale: [String] = []
+        while let entry = readdir(directory) {
+            // Only names that start with "." can be temporaries: the others are not made into Strings.
+            guard entry.pointee.d_name.0 == 0x2E else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
             guard let pid = temporaryOwner(name), pid != getpid(), !isRunning(pid) else { continue }
-            unlink((folder as NSString).appendingPathComponent(name))
+            stale.append(name)
         }
+        closedir(directory)
+        for name in stale { unlink((folder as NSString).appendingPathComponent(name)) }
     }
 
     /// The process id in a temporary file's name `.NAME.PID.tmp` (or `.NAME.PID.tmp.weights.h5`), else nil.
