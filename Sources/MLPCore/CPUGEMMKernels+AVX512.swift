@@ -39,8 +39,8 @@ extension GEMMWorkspace {
         if alpha != 1 {
             c0 *= alpha; c1 *= alpha; c2 *= alpha; c3 *= alpha; c4 *= alpha; c5 *= alpha
         }
-        // Rows and columns inside C only (edge tiles): a whole vector where 16 columns fit, else 8 and the rest
-        // lane by lane. Nothing allocated.
+        // Rows and columns inside C only (edge tiles): a whole vector where 16 columns fit, else 8, then 4
+        // (`putLanes`), then the rest lane by lane. Nothing allocated.
         @inline(__always) func putRow(_ row: Int, _ value: SIMD16<Float>) {
             guard row < rows else { return }
             let target = c + row * ldc
@@ -50,14 +50,11 @@ extension GEMMWorkspace {
                 raw.storeBytes(of: sum, as: SIMD16<Float>.self)
                 return
             }
-            var column = 0
             if columns >= 8 {
                 CPUBackend.store(overwrite ? value.lowHalf : CPUBackend.load(target) + value.lowHalf, target)
-                column = 8
-            }
-            while column < columns {
-                target[column] = overwrite ? value[column] : target[column] + value[column]
-                column += 1
+                putLanes(value.highHalf, target + 8, count: columns - 8, overwrite: overwrite)
+            } else {
+                putLanes(value.lowHalf, target, count: columns, overwrite: overwrite)
             }
         }
         putRow(0, c0); putRow(1, c1); putRow(2, c2); putRow(3, c3); putRow(4, c4); putRow(5, c5)

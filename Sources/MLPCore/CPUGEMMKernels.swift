@@ -40,19 +40,19 @@ extension GEMMWorkspace {
         let a0 = a.0, a1 = a.1
         // One step of k into one accumulator set.
         @inline(__always) func accumulate(_ tile: inout Tile, _ p: Int, _ offset: Int) {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
-            let b1 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes + 32, as: SIMD8<Float>.self)
+            let b0 = rawB.loadUnaligned(fromByteOffset: p &* ldbBytes, as: SIMD8<Float>.self)
+            let b1 = rawB.loadUnaligned(fromByteOffset: p &* ldbBytes &+ 32, as: SIMD8<Float>.self)
             multiplyAdd(&tile.0, a0[offset], b0); multiplyAdd(&tile.1, a0[offset], b1)
             multiplyAdd(&tile.2, a1[offset], b0); multiplyAdd(&tile.3, a1[offset], b1)
         }
         var even: Tile = (SIMD8(), SIMD8(), SIMD8(), SIMD8()), odd: Tile = (SIMD8(), SIMD8(), SIMD8(), SIMD8())
         var offset = 0
         var p = 0
-        while p + 2 <= k {
+        while p &+ 2 <= k {
             accumulate(&even, p, offset)
-            accumulate(&odd, p + 1, offset + step)
-            offset += 2 * step
-            p += 2
+            accumulate(&odd, p &+ 1, offset &+ step)
+            offset &+= 2 &* step
+            p &+= 2
         }
         if p < k { accumulate(&even, p, offset) }
         var c00 = even.0 + odd.0, c01 = even.1 + odd.1, c10 = even.2 + odd.2, c11 = even.3 + odd.3
@@ -67,7 +67,7 @@ extension GEMMWorkspace {
                 CPUBackend.store(overwrite ? hi : CPUBackend.load(target + 8) + hi, target + 8)
                 return
             }
-            for column in 8..<columns { target[column] = overwrite ? hi[column - 8] : target[column] + hi[column - 8] }
+            putLanes(hi, target + 8, count: columns - 8, overwrite: overwrite)
         }
         putRow(0, c00, c01); putRow(1, c10, c11)
     }
@@ -83,7 +83,7 @@ extension GEMMWorkspace {
         let a0 = a.0, a1 = a.1, a2 = a.2, a3 = a.3, a4 = a.4, a5 = a.5
         // One step of k into one accumulator set.
         @inline(__always) func accumulate(_ tile: inout Tile, _ p: Int, _ offset: Int) {
-            let b0 = rawB.loadUnaligned(fromByteOffset: p * ldbBytes, as: SIMD8<Float>.self)
+            let b0 = rawB.loadUnaligned(fromByteOffset: p &* ldbBytes, as: SIMD8<Float>.self)
             multiplyAdd(&tile.0, a0[offset], b0); multiplyAdd(&tile.1, a1[offset], b0); multiplyAdd(&tile.2, a2[offset], b0)
             multiplyAdd(&tile.3, a3[offset], b0); multiplyAdd(&tile.4, a4[offset], b0); multiplyAdd(&tile.5, a5[offset], b0)
         }
@@ -91,11 +91,13 @@ extension GEMMWorkspace {
         var even: Tile = (zero, zero, zero, zero, zero, zero), odd: Tile = (zero, zero, zero, zero, zero, zero)
         var offset = 0
         var p = 0
-        while p + 2 <= k {
+        // Wrapping arithmetic, as in the 16-lane kernel: the indices stay far from overflow, and the checks had
+        // cost two branches per step.
+        while p &+ 2 <= k {
             accumulate(&even, p, offset)
-            accumulate(&odd, p + 1, offset + step)
-            offset += 2 * step
-            p += 2
+            accumulate(&odd, p &+ 1, offset &+ step)
+            offset &+= 2 &* step
+            p &+= 2
         }
         if p < k { accumulate(&even, p, offset) }
         var c0 = even.0 + odd.0, c1 = even.1 + odd.1, c2 = even.2 + odd.2, c3 = even.3 + odd.3, c4 = even.4 + odd.4, c5 = even.5 + odd.5
@@ -109,7 +111,7 @@ extension GEMMWorkspace {
                 CPUBackend.store(overwrite ? value : CPUBackend.load(target) + value, target)
                 return
             }
-            for column in 0..<columns { target[column] = overwrite ? value[column] : target[column] + value[column] }
+            putLanes(value, target, count: columns, overwrite: overwrite)
         }
         putRow(0, c0); putRow(1, c1); putRow(2, c2); putRow(3, c3); putRow(4, c4); putRow(5, c5)
     }
@@ -169,19 +171,31 @@ extension GEMMWorkspace {
         func putRow(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
             guard row < rows else { return }
             let target = c + row * ldc
-            var column = 0
             if columns >= 8 {
                 put(lo, target)
-                column = 8
-            }
-            while column < columns {
-                let value = column < 8 ? lo[column] : hi[column - 8]
-                target[column] = overwrite ? value : target[column] + value
-                column += 1
+                putLanes(hi, target + 8, count: columns - 8, overwrite: overwrite)
+            } else {
+                putLanes(lo, target, count: columns, overwrite: overwrite)
             }
         }
         putRow(0, c00, c01); putRow(1, c10, c11); putRow(2, c20, c21)
         putRow(3, c30, c31); putRow(4, c40, c41); putRow(5, c50, c51)
+    }
+
+    /// Lanes `0..<count` (0...8) of `value` into `target[0..<count]` (`+=` unless `overwrite`), nothing past them:
+    /// four at once where four fit, then one by one (an edge tile's last columns).
+    @inline(__always)
+    static func putLanes(_ value: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>, count: Int, overwrite: Bool) {
+        var lane = 0
+        if count >= 4 {
+            let raw = UnsafeMutableRawPointer(target), low = value.lowHalf
+            raw.storeBytes(of: overwrite ? low : UnsafeRawPointer(raw).loadUnaligned(as: SIMD4<Float>.self) + low, as: SIMD4<Float>.self)
+            lane = 4
+        }
+        while lane < count {
+            target[lane] = overwrite ? value[lane] : target[lane] + value[lane]
+            lane &+= 1
+        }
     }
 
     /// `acc += a·b` lane by lane: a fused multiply-add where the build targets FMA (Scripts/cpu-flags.sh).

@@ -30,7 +30,10 @@ final class GEMMTests: XCTestCase {
                               (300, 100, 600), (301, 90, 265),
                               // AVX-512 builds: the row split's 12 × 32 tiles with an odd number of row panels in a
                               // participant's share (15 panels, 4 per share), its pair and single column panels.
-                              (90, 64, 300)] {
+                              (90, 64, 300),
+                              // Edge tiles whose last columns are stored four and then one at a time: 7 = 4 + 3,
+                              // 47 = 32 + 8 + 4 + 3, 14 = 8 + 4 + 2 (the seed's products).
+                              (32, 7, 47), (36, 47, 32), (25, 14, 36)] {
                 for transA in [false, true] {
                     for transB in [false, true] {
                         for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (2, -0.5)] {

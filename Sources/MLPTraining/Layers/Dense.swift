@@ -104,16 +104,20 @@ public final class Dense: Layer {
         self.input = input
         let z = workBuffer(&self.z, rows: rows, width: units)
         let y = workBuffer(&self.y, rows: rows, width: units)
+        // Each read once (the backend, and the parameters array behind `kernel` and `bias`, are read through
+        // retaining accessors: a seed-sized step is short enough for that to show).
+        let backend = self.backend!, parameters = self.parameters
         backend.gemm(transA: false, transB: false, m: rows, n: units, k: inputUnits, alpha: 1,
-                     a: input, b: kernel.value, beta: 0, c: z)
-        backend.biasActivationForward(preActivation: z, bias: bias?.value, output: y, rows: rows, columns: units,
-                                      activation: context.needsOutputActivation ? activation : .linear)
+                     a: input, b: parameters[0].value, beta: 0, c: z)
+        backend.biasActivationForward(preActivation: z, bias: useBias ? parameters[1].value : nil, output: y, rows: rows,
+                                      columns: units, activation: context.needsOutputActivation ? activation : .linear)
         return y
     }
 
     public override func backward(_ gradient: DeviceBuffer, rows: Int, context: StepContext, gradientIsPreActivation: Bool,
                                   needsInputGradient: Bool) -> DeviceBuffer? {
         guard let input, let z, let y else { preconditionFailure("Dense.backward before forward") }
+        let backend = self.backend!, parameters = self.parameters, kernel = parameters[0]
         let dz: DeviceBuffer
         if gradientIsPreActivation || activation == .linear {
             dz = gradient
@@ -124,8 +128,8 @@ public final class Dense: Layer {
         }
         backend.gemm(transA: true, transB: false, m: inputUnits, n: units, k: rows, alpha: 1,
                      a: input, b: dz, beta: 0, c: kernel.gradient!)
-        if let bias {
-            backend.columnSums(dz, rows: rows, columns: units, into: bias.gradient!)
+        if useBias {
+            backend.columnSums(dz, rows: rows, columns: units, into: parameters[1].gradient!)
         }
         guard needsInputGradient else { return nil }
         let dx = workBuffer(&self.dx, rows: rows, width: inputUnits)

@@ -13,13 +13,15 @@ public final class Parameter {
     /// `∂loss/∂value` after a backward pass (trainable parameters only).
     public let gradient: DeviceBuffer?
 
-    public var count: Int { shape.reduce(1, *) }
+    /// The number of values (the product of `shape`), stored: the optimizers read it for every update.
+    public let count: Int
 
     init(name: String, shape: [Int], isTrainable: Bool, initialValues: [Float], backend: any Backend) {
         precondition(initialValues.count == shape.reduce(1, *), "parameter \(name): values do not match shape \(shape)")
         self.name = name
         self.shape = shape
         self.isTrainable = isTrainable
+        count = initialValues.count
         value = backend.makeBuffer(initialValues)
         gradient = isTrainable ? backend.makeBuffer(count: initialValues.count) : nil
     }
