@@ -27,11 +27,13 @@ public final class Dense: Layer {
     /// The penalty on the bias added to the loss; nil for none.
     public let biasRegularizer: Regularizer?
 
-    var input: DeviceBuffer?
-    var z: DeviceBuffer?
-    var y: DeviceBuffer?
-    var dz: DeviceBuffer?
-    var dx: DeviceBuffer?
+    // The pass's buffers. `@exclusivity(unchecked)`: read and written only by this layer's own passes, one at a
+    // time; the run-time access checks were a call each on every read of a step.
+    @exclusivity(unchecked) var input: DeviceBuffer?
+    @exclusivity(unchecked) var z: DeviceBuffer?
+    @exclusivity(unchecked) var y: DeviceBuffer?
+    @exclusivity(unchecked) var dz: DeviceBuffer?
+    @exclusivity(unchecked) var dx: DeviceBuffer?
 
     /// - Parameters:
     ///   - units: output width (> 0).
@@ -104,9 +106,10 @@ public final class Dense: Layer {
         self.input = input
         let z = workBuffer(&self.z, rows: rows, width: units)
         let y = workBuffer(&self.y, rows: rows, width: units)
-        // Each read once (the backend, and the parameters array behind `kernel` and `bias`, are read through
-        // retaining accessors: a seed-sized step is short enough for that to show).
-        let backend = self.backend!, parameters = self.parameters
+        // Read once, without retaining: the layer's own properties hold the backend and the parameters for the
+        // whole pass, and at the seed's size a step is short enough for ARC's atomic counts to show.
+        unowned(unsafe) let backend = self.backend!
+        let parameters = self.parameters
         backend.gemm(transA: false, transB: false, m: rows, n: units, k: inputUnits, alpha: 1,
                      a: input, b: parameters[0].value, beta: 0, c: z)
         backend.biasActivationForward(preActivation: z, bias: useBias ? parameters[1].value : nil, output: y, rows: rows,
@@ -116,8 +119,12 @@ public final class Dense: Layer {
 
     public override func backward(_ gradient: DeviceBuffer, rows: Int, context: StepContext, gradientIsPreActivation: Bool,
                                   needsInputGradient: Bool) -> DeviceBuffer? {
-        guard let input, let z, let y else { preconditionFailure("Dense.backward before forward") }
-        let backend = self.backend!, parameters = self.parameters, kernel = parameters[0]
+        guard self.input != nil, self.z != nil, self.y != nil else { preconditionFailure("Dense.backward before forward") }
+        // Without retaining (as in `forward`): this layer's properties hold all of these for the whole pass.
+        unowned(unsafe) let input = self.input!, z = self.z!, y = self.y!
+        unowned(unsafe) let backend = self.backend!
+        let parameters = self.parameters
+        unowned(unsafe) let kernel = parameters[0]
         let dz: DeviceBuffer
         if gradientIsPreActivation || activation == .linear {
             dz = gradient
