@@ -11,7 +11,8 @@ import MLPCore
 ///
 /// The bytes go to a temporary file beside the target (`.NAME.PID.tmp`, same folder so the rename cannot
 /// cross file systems) through POSIX calls whose every result is checked: `open`, a `write` loop, `fsync`,
-/// `close`, then `rename` over the target. Any failure removes the temporary file and throws one
+/// `close`, then `rename` over the target (a write without `durable`: no `fsync`, and the two names swapped where
+/// the OS can, see `replace(_:with:)`). Any failure removes the temporary file and throws one
 /// `MLPError.fileNotWritable(path:reason:)` naming the target and the OS's reason
 /// (`cannot write 'model.h5': No space left on device`). Temporary files left by processes that died
 /// mid-save (killed, out of power) are removed by the next save to the same folder.
@@ -58,8 +59,9 @@ public enum AtomicFile {
     /// names (Linux's `renameat2` with `RENAME_EXCHANGE`), by swapping them and then removing the temporary name,
     /// which now holds the old file. A reader sees the old file or the new one either way, but the swap is not a
     /// rename over an existing file, which on ext4 (`auto_da_alloc`) starts writing the new file's data out before
-    /// it returns: 0.39–0.56 ms against 0.12–0.24 ms for a 64 KiB page here (medians of 100). Used where nothing is
-    /// synced (`durable: false`); after an `fsync` the data is already out. False with `errno` set on failure.
+    /// it returns: 0.39–0.56 ms against 0.12–0.24 ms for a 64 KiB page on ext4 on a 2-core VM (medians of 100
+    /// writes). Used where nothing is synced (`durable: false`); after an `fsync` the data is already out. False with
+    /// `errno` set on failure.
     static func replace(_ target: String, with temporary: String) -> Bool {
         if let exchange = renameExchange, exchange(AT_FDCWD, temporary, AT_FDCWD, target, renameExchangeFlag) == 0 {
             unlink(temporary)
