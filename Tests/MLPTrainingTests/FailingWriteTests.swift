@@ -170,8 +170,6 @@ final class FailingWriteTests: ScratchDirectoryTestCase {
         XCTAssertEqual(AtomicFile.temporaryOwner(".a.b.42.tmp"), 42)
     }
 
-    /// The binary backup round-trips exactly and refuses damaged or truncated copies with one line.
-
     /// A write that is not synced (the training report's) replaces the file as a whole, by swapping names where
     /// the OS can: the new content under the name, a reader of the old file still reading the old one, no
     /// temporary left; the same for a file that did not exist yet.
@@ -187,6 +185,8 @@ final class FailingWriteTests: ScratchDirectoryTestCase {
         XCTAssertEqual(try leftovers(directory.path), [])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["run.html"])
     }
+
+    /// The binary backup round-trips exactly and refuses damaged or truncated copies with one line.
     func testBackupFileFormat() throws {
         let backup = BackupFile(epoch: 3, seed: 0xDEAD_BEEF_0123, weights: [[1, -2.5, .leastNonzeroMagnitude], [], [Float.pi]],
                                 iterations: 42, learningRate: 0.001, slots: [[[1, 2, 3], [4, 5, 6]], [], [[7]]],

@@ -10,8 +10,9 @@ import MLPCore
 /// fewer when they take milliseconds — a run of a fraction of a second gets only the finished page —, so the
 /// report costs the run little. A nil budget rewrites after every epoch. No page is synced to disk
 /// (``AtomicFile/write(_:to:durable:)`` without `durable`), the finished one neither: replacing the file by name
-/// (a swap of names where the OS has one) alone keeps a reader or a killed run from ever seeing part of a page, and the syncs were a third of what the report cost a
-/// short run; only an OS crash or power loss right after the run can lose the page.
+/// (a swap of names where the OS has one) alone keeps a reader or a killed run from ever seeing part of a page,
+/// and the syncs were a third of what the report cost a short run; only an OS crash or power loss right after the
+/// run can lose the page.
 ///
 /// It runs after the other callbacks, so it sees their log entries (`learning_rate`), EarlyStopping's stop and
 /// restored epoch, and the weights after a restore. Without a ``GradientMonitor`` among the callbacks it runs one
