@@ -24,7 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
-        .target(name: "MLPCore"),
+        .target(name: "CPrefetch"),
+        .target(name: "MLPCore", dependencies: ["CPrefetch"]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlibShim", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CHDF5Reader", dependencies: ["CHDF5"]),

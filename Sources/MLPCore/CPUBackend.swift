@@ -10,15 +10,16 @@ public final class CPUBuffer: DeviceBuffer {
     public static let slack = 16
 
     public override init(count: Int) {
-        pointer = .allocate(capacity: count + CPUBuffer.slack)
+        pointer = HostMemory.allocateFloats(count + CPUBuffer.slack)
         pointer.initialize(repeating: 0, count: count + CPUBuffer.slack)
         super.init(count: count)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { HostMemory.free(pointer) }
 }
 
-/// The pure-Swift backend: no BLAS, no C. GEMM runs a packed, vectorised, multi-threaded kernel
+/// The pure-Swift backend: no BLAS, and no C but one cache-prefetch hint (`CPrefetch`, which the GEMM issues for
+/// the rows of B its next packing reads). GEMM runs a packed, vectorised, multi-threaded kernel
 /// (``CPUBackend/gemm(transA:transB:m:n:k:alpha:a:b:beta:c:)``) that the tests check against the reference
 /// triple loop; the hot element-wise ops (Adam, SGD, bias + ReLU, its backward, column sums) run `SIMD8` loops
 /// bit-identical to their ``CPUReference`` loops, sums of squares in 4×8 lanes (another summation order: within

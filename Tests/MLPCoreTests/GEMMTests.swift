@@ -52,6 +52,24 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    func testLargeBFromHugePageMemoryWithPrefetchedBlocks() {
+        // B of 1,030 × 560 floats (2.2 MiB, so in huge-page-advised memory), Bᵀ likewise: the column split
+        // prefetches each group's next k-block (256 + 256 + 48) and, at a group's last one, the first block of the
+        // group it claims next, up to the last group (an edge panel) and past it (nothing left to claim).
+        let (m, n, k) = (12, 1030, 560)
+        for threads in [1, 4] {
+            let host = Host(threads: threads)
+            for transB in [false, true] {
+                let a = randomValues(m * k, seed: 4), b = randomValues(k * n, seed: 5), c = randomValues(m * n, seed: 6)
+                let cBuffer = host.buffer(c)
+                host.backend.gemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: host.buffer(a), b: host.buffer(b),
+                                  beta: 0, c: cBuffer)
+                let expected = reference(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: 0, c: c)
+                assertClose(host.values(cBuffer), expected, absolute: 5e-4, relative: 1e-4, "tB=\(transB) threads=\(threads)")
+            }
+        }
+    }
+
     func testReferenceOnAHandComputedProduct() {
         // [1 2; 3 4] · [5 6; 7 8] = [19 22; 43 50]
         let c = reference(transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1, a: [1, 2, 3, 4], b: [5, 6, 7, 8],
