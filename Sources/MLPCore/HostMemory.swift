@@ -8,9 +8,9 @@ import Darwin
 ///
 /// An allocation of ``hugePageSize`` (2 MiB) or more starts on a 2 MiB boundary and, on Linux, is marked
 /// `MADV_HUGEPAGE`, so that where transparent huge pages are on in `madvise` mode (`/sys/kernel/mm/
-/// transparent_hugepage/enabled`, Debian's default) the kernel backs it with 2 MiB pages. The wide products read
-/// a weight matrix's rows 8 KiB apart, one 4 KiB page each, and Adam streams four arrays of 6.3 M floats; with
-/// huge pages the wide workload trained 1.06× and predicted 1.06× as fast (medians of 6 alternating runs, AMD EPYC
+/// transparent_hugepage/enabled`, as on the development machine) the kernel backs it with 2 MiB pages. The wide
+/// products read a weight matrix's rows 8 KiB apart, one 4 KiB page each, and Adam streams four arrays of 6.3 M floats;
+/// with huge pages the wide workload trained 1.06× and predicted 1.06× as fast (medians of 6 alternating runs, AMD EPYC
 /// Zen 5). Where the advice is refused or huge pages are off, the memory is the same, in 4 KiB pages. Smaller
 /// allocations are plain `malloc` ones. Free with ``free(_:)``.
 enum HostMemory {
