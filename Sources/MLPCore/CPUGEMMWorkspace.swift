@@ -362,15 +362,14 @@ final class GEMMWorkspace: @unchecked Sendable {
             while p0 < k {
                 let kLength = min(kc, k - p0)
                 packGroup(first..<last, p0: p0, kLength: kLength)
+                let lastBlock = p0 + kLength >= k
+                // At the group's last block, the next group is claimed (one block early, for the prefetch).
+                if lastBlock { following = nextGroup.wrappingAdd(1, ordering: .relaxed).oldValue * group }
                 var ahead = BPrefetch()
                 if prefetches, let bPointer {
-                    // The next block: this group's next k-block, else the first one of the group claimed now.
-                    var panels = first..<last, from = p0 + kLength
-                    if from >= k {
-                        following = nextGroup.wrappingAdd(1, ordering: .relaxed).oldValue * group
-                        panels = min(following, columnPanels)..<min(columnPanels, following + group)
-                        from = 0
-                    }
+                    // The next block: this group's next k-block, else the first one of the group claimed next.
+                    let panels = lastBlock ? min(following, columnPanels)..<min(columnPanels, following + group) : first..<last
+                    let from = lastBlock ? 0 : p0 + kLength
                     if !panels.isEmpty {
                         let rows = from..<min(k, from + kc), columns = (panels.lowerBound * nr)..<min(n, panels.upperBound * nr)
                         ahead = transB
@@ -423,7 +422,6 @@ final class GEMMWorkspace: @unchecked Sendable {
                 ahead.rest()
                 p0 += kLength
             }
-            if !prefetches { following = nextGroup.wrappingAdd(1, ordering: .relaxed).oldValue * group }
             first = following
         }
     }
